@@ -1,0 +1,242 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+)
+
+// Roles a bearer token may have.
+const (
+	RoleIngest  = "ingest"
+	RoleAuditor = "auditor"
+	RoleAdmin   = "admin"
+)
+
+// Authorizer maps a bearer token to its role and name; ok false = unknown.
+type Authorizer func(token string) (role, name string, ok bool)
+
+// Server routes the HTTP API.
+type Server struct {
+	Service *Service
+	Auth    Authorizer
+	// Webhook serves POST /webhooks/github (authenticated by HMAC, not tokens).
+	Webhook http.Handler
+	// Ready reports whether events can be accepted and stored now.
+	Ready func(ctx context.Context) error
+	Log   *zap.Logger
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	if s.Webhook != nil {
+		mux.Handle("/webhooks/github", s.Webhook)
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := s.Ready(ctx); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /v1/findings", s.read(s.findings))
+	mux.HandleFunc("GET /v1/changes", s.read(s.changes))
+	mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
+	mux.HandleFunc("GET /v1/changes/{owner}/{repo}/commit/{sha}", s.read(s.bundleBySHA))
+	return mux
+}
+
+// read guards a read endpoint: auditor or admin.
+func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !found || tok == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof"`)
+			httpError(w, http.StatusUnauthorized, "missing bearer token")
+			return
+		}
+		role, _, ok := "", "", false
+		if s.Auth != nil {
+			role, _, ok = s.Auth(tok)
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof", error="invalid_token"`)
+			httpError(w, http.StatusUnauthorized, "unknown token")
+			return
+		}
+		if role != RoleAuditor && role != RoleAdmin {
+			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s cannot read evidence (needs auditor or admin)", role))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// ParseBound parses a from/to bound: RFC 3339, or YYYY-MM-DD (UTC), where a
+// date as upper bound includes that whole day.
+func ParseBound(s string, upper bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
+	}
+	if upper {
+		return d.AddDate(0, 0, 1).Add(-time.Millisecond), nil
+	}
+	return d, nil
+}
+
+func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := FindingsQuery{Rule: v.Get("rule"), Outcome: v.Get("outcome"), Repo: v.Get("repo"), History: v.Get("history") == "true"}
+	var err error
+	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
+		httpError(w, http.StatusBadRequest, "from: "+err.Error())
+		return
+	}
+	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
+		httpError(w, http.StatusBadRequest, "to: "+err.Error())
+		return
+	}
+	limit := 0
+	if l := v.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit <= 0 {
+			httpError(w, http.StatusBadRequest, "limit: must be a positive integer")
+			return
+		}
+	}
+	fs, err := s.Service.Findings(r.Context(), q)
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	if c := v.Get("cursor"); c != "" {
+		after, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "cursor: not a cursor from a previous answer")
+			return
+		}
+		i := 0
+		for i < len(fs) && fs[i].Rule+"\x00"+fs[i].Subject <= string(after) {
+			i++
+		}
+		fs = fs[i:]
+	}
+	next := ""
+	if limit > 0 && len(fs) > limit {
+		fs = fs[:limit]
+		last := fs[limit-1]
+		next = base64.RawURLEncoding.EncodeToString([]byte(last.Rule + "\x00" + last.Subject))
+	}
+	// Stream: one finding at a time, so a large answer never sits in memory twice.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	_, _ = w.Write([]byte(`{"findings":[`))
+	for i, f := range fs {
+		if i > 0 {
+			_, _ = w.Write([]byte(","))
+		}
+		_ = enc.Encode(f)
+	}
+	_, _ = w.Write([]byte("]"))
+	if limit > 0 {
+		b, _ := json.Marshal(next)
+		_, _ = w.Write([]byte(`,"next":` + string(b)))
+	}
+	_, _ = w.Write([]byte("}\n"))
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := ChangesQuery{Repo: v.Get("repo"), InScope: v.Get("in_scope") == "true"}
+	var err error
+	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
+		httpError(w, http.StatusBadRequest, "from: "+err.Error())
+		return
+	}
+	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
+		httpError(w, http.StatusBadRequest, "to: "+err.Error())
+		return
+	}
+	cs, err := s.Service.Changes(r.Context(), q)
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changes": cs})
+}
+
+func (s *Server) bundleByNumber(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil || n <= 0 {
+		httpError(w, http.StatusBadRequest, "number: must be a pull request number")
+		return
+	}
+	s.bundle(w, r, n, "")
+}
+
+func (s *Server) bundleBySHA(w http.ResponseWriter, r *http.Request) {
+	sha := strings.ToLower(r.PathValue("sha"))
+	if len(sha) != 40 || strings.Trim(sha, "0123456789abcdef") != "" {
+		httpError(w, http.StatusBadRequest, "sha: must be a full 40-hex commit SHA")
+		return
+	}
+	s.bundle(w, r, 0, sha)
+}
+
+func (s *Server) bundle(w http.ResponseWriter, r *http.Request, n int, sha string) {
+	repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+	b, err := s.Service.BundleFor(r.Context(), repo, n, sha)
+	if errors.Is(err, ErrNotFound) {
+		httpError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		s.serverError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) serverError(w http.ResponseWriter, err error) {
+	if s.Log != nil {
+		s.Log.Error("api", zap.Error(err))
+	}
+	httpError(w, http.StatusInternalServerError, "could not read evidence: "+err.Error())
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/store"
+)
+
+// Service answers evidence queries from the store. Safe for concurrent use.
+type Service struct {
+	Store *store.Store
+	// InScope says whether a repository is in scope (scope.repos).
+	InScope func(repo string) bool
+}
+
+// FindingsQuery is the parsed query of GET /v1/findings.
+type FindingsQuery struct {
+	Rule, Outcome, Repo string
+	From, To            time.Time // inclusive bounds on occurred_at; zero = open
+	History             bool
+}
+
+// FindingView is one finding as the API renders it.
+type FindingView struct {
+	model.Finding
+	History []model.Finding `json:"history,omitempty"`
+}
+
+// Findings returns the current findings matching q, sorted by rule and
+// subject, each with its earlier outcomes when q.History.
+func (s *Service) Findings(ctx context.Context, q FindingsQuery) ([]FindingView, error) {
+	fq := store.FindingQuery{Rule: q.Rule, Outcome: q.Outcome, Repo: q.Repo, From: q.From, To: exclusive(q.To)}
+	cur, err := s.Store.Findings(ctx, fq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FindingView, len(cur))
+	for i, f := range cur {
+		out[i] = FindingView{Finding: f}
+	}
+	if q.History && len(cur) > 0 {
+		all, err := s.Store.Findings(ctx, store.FindingQuery{Rule: q.Rule, Repo: q.Repo, History: true})
+		if err != nil {
+			return nil, err
+		}
+		hist := map[string][]model.Finding{}
+		for _, f := range all {
+			k := f.Rule + "\x00" + f.Subject
+			hist[k] = append(hist[k], f)
+		}
+		for i := range out {
+			out[i].History = hist[out[i].Rule+"\x00"+out[i].Subject]
+		}
+	}
+	return out, nil
+}
+
+// exclusive turns an inclusive upper bound into the store's exclusive one
+// (occurred_at is kept to the millisecond).
+func exclusive(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(time.Millisecond)
+}
+
+// ChangesQuery is the parsed query of GET /v1/changes.
+type ChangesQuery struct {
+	Repo     string
+	From, To time.Time // inclusive
+	InScope  bool      // only in-scope repositories
+}
+
+// ChangeView is one member of the population of changes with its CM outcomes.
+type ChangeView struct {
+	Subject    string            `json:"subject"`
+	Kind       string            `json:"kind"`
+	Repo       string            `json:"repo"`
+	Number     int               `json:"number,omitempty"`
+	SHA        string            `json:"sha"`
+	OccurredAt time.Time         `json:"occurred_at"`
+	Actor      string            `json:"actor"`
+	Title      string            `json:"title"`
+	URL        string            `json:"url"`
+	InScope    bool              `json:"in_scope"`
+	Outcomes   map[string]string `json:"outcomes"` // rule -> outcome
+}
+
+// Changes returns the population of changes matching q, sorted by subject.
+func (s *Service) Changes(ctx context.Context, q ChangesQuery) ([]ChangeView, error) {
+	rows, err := s.Store.Changes(ctx, store.ChangeQuery{Repo: q.Repo, From: q.From, To: exclusive(q.To)})
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.Store.Findings(ctx, store.FindingQuery{Repo: q.Repo})
+	if err != nil {
+		return nil, err
+	}
+	outcomes := map[string]map[string]string{}
+	for _, f := range fs {
+		if !strings.HasPrefix(f.Rule, "CM-") {
+			continue
+		}
+		if outcomes[f.Subject] == nil {
+			outcomes[f.Subject] = map[string]string{}
+		}
+		outcomes[f.Subject][f.Rule] = string(f.Outcome)
+	}
+	out := make([]ChangeView, 0, len(rows))
+	for _, r := range rows {
+		in := s.InScope == nil || s.InScope(r.Repo)
+		if q.InScope && !in {
+			continue
+		}
+		o := outcomes[r.Subject]
+		if o == nil {
+			o = map[string]string{}
+		}
+		out = append(out, ChangeView{Subject: r.Subject, Kind: r.Kind, Repo: r.Repo, Number: r.Number, SHA: r.SHA,
+			OccurredAt: r.OccurredAt.T(), Actor: r.Actor, Title: r.Title, URL: r.URL, InScope: in, Outcomes: o})
+	}
+	return out, nil
+}
+
+// Bundle is one change's evidence: what happened, who reviewed it and
+// whether each review counted, the pushes that carried it, and every verdict.
+type Bundle struct {
+	Subject        string                `json:"subject"`
+	InScope        bool                  `json:"in_scope"`
+	Change         model.Change          `json:"change"`
+	ReviewVerdicts []model.ReviewVerdict `json:"review_verdicts"`
+	Pushes         []model.Push          `json:"pushes"`
+	Deploys        []any                 `json:"deploys"`
+	Findings       []FindingView         `json:"findings"`
+	Waivers        []model.Waiver        `json:"waivers"`
+}
+
+// ErrNotFound means no change has that subject.
+var ErrNotFound = fmt.Errorf("not found")
+
+// BundleFor returns the evidence bundle of OWNER/REPO#N (number > 0) or of
+// the direct push OWNER/REPO@sha.
+func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha string) (*Bundle, error) {
+	ev, err := s.Store.RepoEvidence(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var ch *model.Change
+	for i := range ev.Changes {
+		c := &ev.Changes[i]
+		if number > 0 && c.Kind == model.KindPullRequest && c.Number == number ||
+			sha != "" && (c.SHA == sha || c.MergeCommitSHA == sha) {
+			ch = c
+			break
+		}
+	}
+	subject := repo + "#" + strconv.Itoa(number)
+	if number == 0 {
+		subject = repo + "@" + sha
+	}
+	if ch == nil {
+		return nil, fmt.Errorf("change %s: %w", subject, ErrNotFound)
+	}
+	b := &Bundle{Subject: ch.Subject, InScope: s.InScope == nil || s.InScope(repo), Change: *ch,
+		ReviewVerdicts: []model.ReviewVerdict{}, Deploys: []any{}, Waivers: []model.Waiver{}}
+	tip := ch.SHA
+	if ch.Kind == model.KindPullRequest {
+		tip = ch.MergeCommitSHA
+	}
+	if b.Pushes, err = s.Store.PushesTo(ctx, repo, tip); err != nil {
+		return nil, err
+	}
+	all, err := s.Store.Findings(ctx, store.FindingQuery{Subject: ch.Subject, History: true})
+	if err != nil {
+		return nil, err
+	}
+	// Findings of the provisional direct-push subject belong to the bundle
+	// too: they explain why it was withdrawn.
+	if ch.Kind == model.KindPullRequest && tip != "" {
+		prov, err := s.Store.Findings(ctx, store.FindingQuery{Subject: repo + "@" + tip, History: true})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, prov...)
+	}
+	byKey := map[string]*FindingView{}
+	var keys []string
+	for _, f := range all {
+		k := f.Rule + "\x00" + f.Subject
+		v, ok := byKey[k]
+		if !ok {
+			v = &FindingView{}
+			byKey[k] = v
+			keys = append(keys, k)
+		}
+		v.History = append(v.History, f)
+		v.Finding = f // history is oldest first: the last is current
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := byKey[k]
+		if v.Rule == "CM-2" && len(v.Finding.Evidence.Reviews) > 0 {
+			b.ReviewVerdicts = v.Finding.Evidence.Reviews
+		}
+		if v.Waiver != nil {
+			b.Waivers = append(b.Waivers, *v.Waiver)
+		}
+		b.Findings = append(b.Findings, *v)
+	}
+	if b.Pushes == nil {
+		b.Pushes = []model.Push{}
+	}
+	if b.Findings == nil {
+		b.Findings = []FindingView{}
+	}
+	return b, nil
+}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/internal/demoorg"
+	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/store"
+)
+
+const demoMarker = ".changeproof-demo"
+
+// demoConfig is the configuration the demo writes and runs with, so that the
+// commands it suggests afterwards see the same scope, policy and tokens.
+const demoConfig = `# Written by "changeproof demo". Reuse it to query the demo's data:
+#   changeproof serve --config %[1]s --data-dir %[2]s
+server:
+  addr: "127.0.0.1:8080"
+  tokens:
+    - {name: demo-admin, role: admin, token: "%[3]s"}
+    - {name: demo-auditor, role: auditor, token: "%[4]s"}
+github:
+  webhook_secret: "%[5]s"
+scope:
+  repos: ["%[6]s/*"]
+  exclude_repos: ["%[6]s/sandbox"]
+policy:
+  require_ticket: true
+identities:
+  - name: alice
+    logins: [alice, alice-alt]
+waivers:%[7]s
+`
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// prepareDemoDir empties dir when an earlier demo made it; it refuses to
+// touch a directory it did not make.
+func prepareDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(dir, 0o750)
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("--data-dir %s is not empty and was not made by the demo; choose another", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		return os.MkdirAll(dir, 0o750)
+	}
+	return nil
+}
+
+func runDemo(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "./demo-data", "where the demo keeps its data (emptied first if an earlier demo made it)")
+	prs := fs.Int("prs", 300, "merged pull requests to generate")
+	seed := fs.Int64("seed", 1, "seed of the generated history")
+	workers := fs.Int("concurrency", 8, "concurrent webhook senders")
+	_ = fs.String("config", "", "ignored: the demo writes its own configuration")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := prepareDemoDir(*dataDir); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*dataDir, demoMarker), []byte("made by changeproof demo\n"), 0o640); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	hist := demoorg.Generate(demoorg.Options{Seed: *seed, Now: now, PRs: *prs})
+	org := strings.SplitN(hist.Repos[0], "/", 2)[0]
+
+	// Waive one self-approved change, to show a waiver at work.
+	waivers := " []"
+	if subs := hist.Expect.Categories[demoorg.CatSelfApproved]; len(subs) > 0 {
+		waivers = fmt.Sprintf("\n  - {rule: CM-2, subject: %q, reason: \"pairing session, reviewed live\", approved_by: cto, expires: %s}",
+			subs[0], now.AddDate(0, 3, 0).Format("2006-01-02"))
+	}
+	secret, admin, auditor := randomHex(16), randomHex(16), randomHex(16)
+	cfgPath := filepath.Join(*dataDir, "changeproof-demo.yaml")
+	cfgText := fmt.Sprintf(demoConfig, cfgPath, *dataDir, admin, auditor, secret, org, waivers)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		return err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return fmt.Errorf("demo configuration: %w", err)
+	}
+	log := zap.NewNop()
+	a, err := newApp(context.Background(), cfg, filepath.Join(*dataDir, "engine"), log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	addr, err := a.start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	url := "http://" + addr + "/webhooks/github"
+	fmt.Printf("changeproof demo: embedded stack on %s, data in %s\n", addr, *dataDir)
+	fmt.Printf("replaying %d signed GitHub webhook deliveries (%d repositories, %d merged PRs) over HTTP...\n",
+		len(hist.Deliveries), len(hist.Repos), *prs)
+
+	ctx := context.Background()
+	sendStart := time.Now()
+	statuses, err := sendAll(ctx, url, secret, hist.Deliveries, *workers)
+	if err != nil {
+		return err
+	}
+	sendDur := time.Since(sendStart)
+	// What a receiver must refuse or ignore: a forgery and a redelivery.
+	forged := hist.Deliveries[0]
+	forged.ID = "forged-" + forged.ID
+	forgedStatus, err := fixture.Post(ctx, http.DefaultClient, url, "not-the-secret", forged)
+	if err != nil {
+		return err
+	}
+	dupStatus, err := fixture.Post(ctx, http.DefaultClient, url, secret, hist.Deliveries[0])
+	if err != nil {
+		return err
+	}
+	evalStart := time.Now()
+	if err := a.runner.WaitIdle(ctx); err != nil {
+		return err
+	}
+	evalDur := time.Since(evalStart)
+
+	fmt.Printf("  accepted %d deliveries in %s (%.0f/s); HTTP statuses %s\n", statuses[http.StatusAccepted], sendDur.Round(time.Millisecond),
+		float64(len(hist.Deliveries))/sendDur.Seconds(), fmtStatuses(statuses))
+	fmt.Printf("  forged delivery (wrong signature): HTTP %d, nothing stored; redelivery of %s: HTTP %d, no second effect\n",
+		forgedStatus, hist.Deliveries[0].ID, dupStatus)
+	fmt.Printf("  findings settled %s after the last delivery\n\n", evalDur.Round(time.Millisecond))
+
+	fs2, err := a.store.Findings(ctx, store.FindingQuery{})
+	if err != nil {
+		return err
+	}
+	printSummary(os.Stdout, fs2)
+	printExamples(os.Stdout, fs2)
+	raw, _ := a.store.Count(ctx, "raw_deliveries")
+	fmt.Printf("\nStored: %d raw deliveries (append-only, SHA-256 per body). Done in %s.\n\n", raw, time.Since(start).Round(time.Millisecond))
+	bin := os.Args[0]
+	if rel, err := filepath.Rel(".", bin); err == nil && !strings.HasPrefix(rel, "..") && !strings.HasPrefix(bin, "/tmp") {
+		bin = "./" + rel
+	}
+	fmt.Printf(`Query more (the demo's config and data stay in %[2]s):
+  %[1]s findings --config %[3]s --data-dir %[4]s --outcome fail
+  %[1]s changes  --config %[3]s --data-dir %[4]s --in-scope --format csv
+  %[1]s evidence %[5]s --config %[3]s --data-dir %[4]s
+  %[1]s serve    --config %[3]s --data-dir %[4]s     # then:
+  curl -H 'Authorization: Bearer %[6]s' 'http://127.0.0.1:8080/v1/findings?outcome=fail'
+`, bin, *dataDir, cfgPath, filepath.Join(*dataDir, "engine"), exampleSubject(fs2), auditor)
+	return nil
+}
+
+func sendAll(ctx context.Context, url, secret string, ds []fixture.Delivery, workers int) (map[int]int, error) {
+	if workers < 1 {
+		workers = 1
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	jobs := make(chan fixture.Delivery)
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var firstErr error
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range jobs {
+				code, err := fixture.Post(ctx, client, url, secret, d)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("delivery %s: %w", d.ID, err)
+				}
+				statuses[code]++
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, d := range ds {
+		jobs <- d
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if statuses[http.StatusAccepted] != len(ds) {
+		return statuses, fmt.Errorf("only %d of %d deliveries accepted: %s", statuses[http.StatusAccepted], len(ds), fmtStatuses(statuses))
+	}
+	return statuses, nil
+}
+
+func fmtStatuses(m map[int]int) string {
+	var parts []string
+	for code, n := range m {
+		parts = append(parts, fmt.Sprintf("%d×%d", n, code))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// printSummary prints one row per control with its outcome counts.
+func printSummary(w io.Writer, fs []model.Finding) {
+	counts := map[string]map[model.Outcome]int{}
+	for _, f := range fs {
+		if counts[f.Rule] == nil {
+			counts[f.Rule] = map[model.Outcome]int{}
+		}
+		counts[f.Rule][f.Outcome]++
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CONTROL\tNAME\tpass\tfail\tpending\twaived\tn/a\terror\t")
+	for _, c := range rules.Builtin() {
+		d := c.Definition()
+		m := counts[d.ID]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.ID, d.Name, m[model.Pass], m[model.Fail], m[model.Pending],
+			m[model.Waived], m[model.NotApplicable], m[model.Error])
+	}
+	tw.Flush()
+}
+
+// printExamples shows three failing findings of different controls.
+func printExamples(w io.Writer, fs []model.Finding) {
+	fmt.Fprintln(w, "\nExample failing findings:")
+	seen := map[string]bool{}
+	n := 0
+	for _, want := range []string{"CM-2", "CM-3", "CM-1", "CM-6", "CM-4"} {
+		for _, f := range fs {
+			if n == 3 {
+				return
+			}
+			if f.Rule == want && f.Outcome == model.Fail && !seen[f.Rule] {
+				seen[f.Rule] = true
+				n++
+				fmt.Fprintf(w, "  %s %s\n      %s\n", f.Rule, f.Subject, f.Reason)
+				if f.Evidence.URL != "" {
+					fmt.Fprintf(w, "      %s\n", f.Evidence.URL)
+				}
+				break
+			}
+		}
+	}
+}
+
+func exampleSubject(fs []model.Finding) string {
+	for _, f := range fs {
+		if f.Rule == "CM-3" && f.Outcome == model.Fail {
+			return f.Subject
+		}
+	}
+	for _, f := range fs {
+		if f.Rule == "CM-2" {
+			return f.Subject
+		}
+	}
+	return "OWNER/REPO#1"
+}

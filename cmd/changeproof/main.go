@@ -1,0 +1,68 @@
+// Command changeproof proves change management for SOC 2: it receives
+// GitHub webhooks, stores them in ClickHouse (embedded or server), evaluates
+// the change-management controls, and answers auditors' questions.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `changeproof — evidence that every production change was approved and reviewed
+
+Usage:
+  changeproof serve     [--config FILE] [--data-dir DIR] [--addr HOST:PORT] [--log-format json|console]
+  changeproof demo      [--data-dir DIR] [--prs N] [--seed N]
+  changeproof findings  [--rule R] [--outcome O] [--repo R] [--from D] [--to D] [--history] [--format table|json|csv]
+  changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
+  changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
+  changeproof controls  [--format table|markdown]
+  changeproof stats     rows per table in the local store (after replacement)
+  changeproof engine    check the embedded ClickHouse engine (libchdb.so) loads
+  changeproof version
+
+Query commands read the local --data-dir (default ./data), or a running
+server with --server URL and --token T (or CHANGEPROOF_TOKEN).
+Every command accepts --config FILE and --data-dir DIR.
+`
+
+// Version is set at build time (-ldflags "-X main.Version=...").
+var Version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(args)
+	case "demo":
+		err = runDemo(args)
+	case "findings":
+		err = runFindings(args)
+	case "changes":
+		err = runChanges(args)
+	case "evidence":
+		err = runEvidence(args)
+	case "controls":
+		err = runControls(args)
+	case "stats":
+		err = runStats(args)
+	case "engine":
+		err = runEngineCheck(args)
+	case "version", "--version":
+		fmt.Println("changeproof", Version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "changeproof: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "changeproof %s: %v\n", cmd, err)
+		os.Exit(1)
+	}
+}

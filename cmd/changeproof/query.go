@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/api"
+)
+
+// source answers evidence queries: a running server, or the local data dir.
+type source struct {
+	common
+	server string
+	token  string
+	svc    *api.Service
+	closer func()
+}
+
+func (s *source) register(fs *flag.FlagSet) {
+	s.common.register(fs)
+	fs.StringVar(&s.server, "server", "", "base URL of a running changeproof (default: read --data-dir directly)")
+	fs.StringVar(&s.token, "token", os.Getenv("CHANGEPROOF_TOKEN"), "bearer token for --server (default $CHANGEPROOF_TOKEN)")
+}
+
+func (s *source) open(ctx context.Context) error {
+	if s.server != "" {
+		if s.token == "" {
+			return errors.New("--server needs --token or CHANGEPROOF_TOKEN (an auditor or admin token)")
+		}
+		return nil
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(s.dataDir); err != nil {
+		return fmt.Errorf("--data-dir %s: %w (run `changeproof serve` or `changeproof demo` first, or pass --server)", s.dataDir, err)
+	}
+	db, st, err := openStore(ctx, cfg, s.dataDir)
+	if err != nil {
+		return err
+	}
+	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope}
+	s.closer = func() { db.Close() }
+	return nil
+}
+
+func (s *source) close() {
+	if s.closer != nil {
+		s.closer()
+	}
+}
+
+// get fetches path from the server into v.
+func (s *source) get(ctx context.Context, path string, q url.Values, v any) error {
+	u := strings.TrimRight(s.server, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, e.Error)
+	}
+	return json.Unmarshal(body, v)
+}
+
+func runFindings(args []string) error {
+	fs := flag.NewFlagSet("findings", flag.ContinueOnError)
+	var s source
+	s.register(fs)
+	rule := fs.String("rule", "", "only this rule, e.g. CM-2")
+	outcome := fs.String("outcome", "", "only this outcome: pass|fail|pending|waived|not_applicable|error")
+	repo := fs.String("repo", "", "only this repository (owner/name)")
+	from := fs.String("from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
+	to := fs.String("to", "", "occurred at or before (inclusive)")
+	history := fs.Bool("history", false, "include earlier outcomes")
+	format := fs.String("format", "table", "table|json|csv")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
+		return err
+	}
+	q := api.FindingsQuery{Rule: *rule, Outcome: *outcome, Repo: *repo, History: *history}
+	var err error
+	if q.From, err = api.ParseBound(*from, false); err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	if q.To, err = api.ParseBound(*to, true); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	ctx := context.Background()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	defer s.close()
+	var out struct {
+		Findings []api.FindingView `json:"findings"`
+	}
+	if s.svc != nil {
+		out.Findings, err = s.svc.Findings(ctx, q)
+	} else {
+		v := url.Values{}
+		for k, val := range map[string]string{"rule": *rule, "outcome": *outcome, "repo": *repo, "from": *from, "to": *to} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if *history {
+			v.Set("history", "true")
+		}
+		err = s.get(ctx, "/v1/findings", v, &out)
+	}
+	if err != nil {
+		return err
+	}
+	return renderFindings(os.Stdout, *format, out.Findings)
+}
+
+func runChanges(args []string) error {
+	fs := flag.NewFlagSet("changes", flag.ContinueOnError)
+	var s source
+	s.register(fs)
+	repo := fs.String("repo", "", "only this repository (owner/name)")
+	from := fs.String("from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
+	to := fs.String("to", "", "occurred at or before (inclusive)")
+	inScope := fs.Bool("in-scope", false, "only in-scope repositories")
+	format := fs.String("format", "table", "table|json|csv")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
+		return err
+	}
+	q := api.ChangesQuery{Repo: *repo, InScope: *inScope}
+	var err error
+	if q.From, err = api.ParseBound(*from, false); err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	if q.To, err = api.ParseBound(*to, true); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	ctx := context.Background()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	defer s.close()
+	var out struct {
+		Changes []api.ChangeView `json:"changes"`
+	}
+	if s.svc != nil {
+		out.Changes, err = s.svc.Changes(ctx, q)
+	} else {
+		v := url.Values{}
+		for k, val := range map[string]string{"repo": *repo, "from": *from, "to": *to} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if *inScope {
+			v.Set("in_scope", "true")
+		}
+		err = s.get(ctx, "/v1/changes", v, &out)
+	}
+	if err != nil {
+		return err
+	}
+	return renderChanges(os.Stdout, *format, out.Changes)
+}
+
+var subjectRE = regexp.MustCompile(`^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?:#([0-9]+)|@([0-9a-fA-F]{40}))$`)
+
+func runEvidence(args []string) error {
+	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
+	var s source
+	s.register(fs)
+	format := fs.String("format", "table", "table|json")
+	// Accept the subject before or after the flags.
+	var subject string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		subject, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if subject == "" && fs.NArg() > 0 {
+		subject = fs.Arg(0)
+	}
+	if err := checkFormat(*format, "table", "json"); err != nil {
+		return err
+	}
+	m := subjectRE.FindStringSubmatch(subject)
+	if m == nil {
+		return fmt.Errorf("subject %q: want OWNER/REPO#NUMBER or OWNER/REPO@<40-hex sha>", subject)
+	}
+	owner, repo, num, sha := m[1], m[2], m[3], strings.ToLower(m[4])
+	n, _ := strconv.Atoi(num)
+	ctx := context.Background()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	defer s.close()
+	var b *api.Bundle
+	var err error
+	if s.svc != nil {
+		b, err = s.svc.BundleFor(ctx, owner+"/"+repo, n, sha)
+	} else {
+		path := fmt.Sprintf("/v1/changes/%s/%s/%d", owner, repo, n)
+		if sha != "" {
+			path = fmt.Sprintf("/v1/changes/%s/%s/commit/%s", owner, repo, sha)
+		}
+		b = &api.Bundle{}
+		err = s.get(ctx, path, nil, b)
+	}
+	if err != nil {
+		return err
+	}
+	return renderBundle(os.Stdout, *format, b)
+}
+
+func checkFormat(got string, allowed ...string) error {
+	for _, a := range allowed {
+		if got == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("--format: want %s, got %q", strings.Join(allowed, "|"), got)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

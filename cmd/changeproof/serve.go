@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/changeproof/changeproof/config"
+)
+
+// common are the flags every command accepts.
+type common struct {
+	configPath string
+	dataDir    string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configPath, "config", "", "configuration file (YAML); empty = defaults and CHANGEPROOF_* variables")
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "embedded engine's storage directory")
+}
+
+func (c *common) load() (config.Config, error) {
+	return config.Load(c.configPath)
+}
+
+func newLogger(format string) (*zap.Logger, error) {
+	switch format {
+	case "json", "":
+		return zap.NewProduction()
+	case "console":
+		cfg := zap.NewDevelopmentConfig()
+		cfg.Level = zap.NewAtomicLevelAt(zapcore.InfoLevel)
+		return cfg.Build()
+	default:
+		return nil, fmt.Errorf("--log-format: want json or console, got %q", format)
+	}
+}
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", "", "listen address, overrides server.addr")
+	logFormat := fs.String("log-format", "json", "log format: json or console")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Server.Addr = *addr
+	}
+	a, err := newApp(context.Background(), cfg, c.dataDir, log)
+	if err != nil {
+		return err
+	}
+	bound, err := a.start(cfg.Server.Addr)
+	if err != nil {
+		a.close()
+		return err
+	}
+	fmt.Printf("changeproof listening on %s (data dir %s)\n", bound, c.dataDir)
+	log.Info("serving", zap.String("addr", bound), zap.String("data_dir", c.dataDir),
+		zap.Int("tokens", len(cfg.Server.Tokens)), zap.Bool("webhook_secret_set", cfg.GitHub.WebhookSecret != ""))
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", zap.String("signal", s.String()))
+	a.close()
+	return nil
+}

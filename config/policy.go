@@ -1,0 +1,33 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// compiled caches TicketRegexp's results: Policy is passed by value and
+// consulted per event, and a pattern never changes its meaning.
+var compiled sync.Map // pattern string -> *regexp.Regexp
+
+// TicketRegexp returns TicketPattern compiled. It panics if the pattern
+// does not compile, which cannot happen to a Policy that passed Validate
+// (Load validates).
+func (p Policy) TicketRegexp() *regexp.Regexp {
+	if re, ok := compiled.Load(p.TicketPattern); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(p.TicketPattern)
+	if err != nil {
+		panic(fmt.Sprintf("config: policy.ticket_pattern was not validated: %v", err))
+	}
+	compiled.Store(p.TicketPattern, re)
+	return re
+}
+
+// Active reports whether the waiver covers a failure evaluated at t: up to
+// and including the moment Expires names.
+func (w Waiver) Active(t time.Time) bool {
+	return !t.After(w.Expires.Time)
+}

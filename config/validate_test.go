@@ -1,0 +1,149 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateMessages(t *testing.T) {
+	tok := func(name, role, token string) Token { return Token{Name: name, Role: role, Token: token} }
+	for _, c := range []struct {
+		name   string
+		change func(*Config)
+		want   []string
+	}{
+		{"server.addr", func(c *Config) { c.Server.Addr = "8080" },
+			[]string{`server.addr: must be host:port such as ":8080", got "8080"`}},
+		{"token name", func(c *Config) { c.Server.Tokens = []Token{tok("", RoleIngest, "a")} },
+			[]string{`server.tokens[0].name: empty`}},
+		{"duplicate token name", func(c *Config) { c.Server.Tokens = []Token{tok("ci", RoleIngest, "a"), tok("ci", RoleAdmin, "b")} },
+			[]string{`server.tokens[1].name: "ci" is already the name of server.tokens[0]`}},
+		{"token role", func(c *Config) { c.Server.Tokens = []Token{tok("ci", RoleIngest, "a"), tok("ops", "root", "b")} },
+			[]string{`server.tokens[1].role: must be ingest, auditor or admin, got "root"`}},
+		{"empty token", func(c *Config) { c.Server.Tokens = []Token{tok("ci", RoleIngest, "")} },
+			[]string{`server.tokens[0].token: empty (set token or token_file)`}},
+		{"duplicate token", func(c *Config) {
+			c.Server.Tokens = []Token{tok("ci", RoleIngest, "same"), tok("audit", RoleAuditor, "other"), tok("ops", RoleAdmin, "same")}
+		},
+			[]string{`server.tokens[2].token: same value as server.tokens[0].token`}},
+		{"github.base_url", func(c *Config) { c.GitHub.BaseURL = "github.acme.io" },
+			[]string{`github.base_url: must be an http(s) URL, got "github.acme.io"`}},
+		{"github.orgs", func(c *Config) { c.GitHub.Orgs = []string{"acme", ""} },
+			[]string{`github.orgs[1]: empty`}},
+		{"kafka.brokers", func(c *Config) { c.Kafka.Brokers = []string{"kafka:9092", "kafka"} },
+			[]string{`kafka.brokers[1]: must be host:port, got "kafka"`}},
+		{"kafka.group", func(c *Config) { c.Kafka.Brokers = []string{"kafka:9092"}; c.Kafka.Group = "" },
+			[]string{`kafka.group: empty (required with kafka.brokers)`}},
+		{"kafka.topic_prefix", func(c *Config) { c.Kafka.TopicPrefix = "change proof" },
+			[]string{`kafka.topic_prefix: may contain only letters, digits, ".", "_" and "-", got "change proof"`}},
+		{"kafka.sasl.mechanism", func(c *Config) { c.Kafka.SASL.Mechanism = "GSSAPI" },
+			[]string{`kafka.sasl.mechanism: must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (or empty for none), got "GSSAPI"`}},
+		{"kafka.sasl.username", func(c *Config) { c.Kafka.SASL.Mechanism = SASLSCRAMSHA256 },
+			[]string{`kafka.sasl.username: empty (required with kafka.sasl.mechanism)`}},
+		{"kafka.sasl credentials without mechanism", func(c *Config) { c.Kafka.SASL.Password = "pw" },
+			[]string{`kafka.sasl.mechanism: empty, so kafka.sasl.username and password would be ignored`}},
+		{"clickhouse.addr", func(c *Config) { c.ClickHouse.Addr = "clickhouse" },
+			[]string{`clickhouse.addr: must be host:port such as "localhost:9000", got "clickhouse"`}},
+		{"clickhouse.database", func(c *Config) { c.ClickHouse.Database = "change-proof" },
+			[]string{`clickhouse.database: must be letters, digits and _, not starting with a digit, got "change-proof"`}},
+		{"clickhouse.cluster embedded", func(c *Config) { c.ClickHouse.Cluster = "main" },
+			[]string{`clickhouse.cluster: needs clickhouse.addr (the embedded engine has no cluster)`}},
+		{"clickhouse.cluster name", func(c *Config) { c.ClickHouse.Addr = "ch:9000"; c.ClickHouse.Cluster = "main; DROP" },
+			[]string{`clickhouse.cluster: may contain only letters, digits, ".", "_" and "-", got "main; DROP"`}},
+		{"scope.repos glob", func(c *Config) { c.Scope.Repos = []string{"acme/payments-*", "acme/web", "["} },
+			[]string{`scope.repos[2]: bad glob pattern "[": syntax error in pattern`}},
+		{"scope.repos without owner", func(c *Config) { c.Scope.Repos = []string{"payments-*"} },
+			[]string{`scope.repos[0]: must match "owner/name", such as "acme/payments-*", got "payments-*"`}},
+		{"scope.exclude_repos glob", func(c *Config) { c.Scope.ExcludeRepos = []string{"acme/[a-"} },
+			[]string{`scope.exclude_repos[0]: bad glob pattern "acme/[a-": syntax error in pattern`}},
+		{"scope.production_environments", func(c *Config) { c.Scope.ProductionEnvironments = []string{""} },
+			[]string{`scope.production_environments[0]: empty`}},
+		{"scope.services repos", func(c *Config) {
+			c.Scope.Services = map[string]Service{"web": {Repos: []string{"acme/web", "web"}}, "api": {}}
+		},
+			[]string{
+				`scope.services.api.repos: empty (list the repositories the service is built from)`,
+				`scope.services.web.repos[1]: must be "owner/name", got "web"`,
+			}},
+		{"policy.min_approvals", func(c *Config) { c.Policy.MinApprovals = 0 },
+			[]string{`policy.min_approvals: must be at least 1, got 0`}},
+		{"policy.emergency_review_window", func(c *Config) { c.Policy.EmergencyReviewWindow = 0 },
+			[]string{`policy.emergency_review_window: must be positive, got 0s`}},
+		{"policy.ticket_pattern invalid", func(c *Config) { c.Policy.TicketPattern = "[A-Z" },
+			[]string{"policy.ticket_pattern: invalid regular expression: missing closing ]: `[A-Z`"}},
+		{"policy.ticket_pattern empty", func(c *Config) { c.Policy.TicketPattern = "" },
+			[]string{`policy.ticket_pattern: empty (it would match every change)`}},
+		{"policy.bot_changes", func(c *Config) { c.Policy.BotChanges = "x" },
+			[]string{`policy.bot_changes: must be require_approval or exempt, got "x"`}},
+		{"identity without name and logins", func(c *Config) { c.Identities = []Identity{{}} },
+			[]string{`identities[0].name: empty`, `identities[0].logins: empty (list at least one login)`}},
+		{"identity with an empty login", func(c *Config) { c.Identities = []Identity{{Name: "alice", Logins: []string{"alice", ""}}} },
+			[]string{`identities[0].logins[1]: empty`}},
+		{"login under two identities", func(c *Config) {
+			c.Identities = []Identity{{Name: "alice", Logins: []string{"alice"}}, {Name: "bob", Logins: []string{"bob", "Alice"}}}
+		},
+			[]string{`identities[1].logins[1]: "Alice" already belongs to identities[0] (alice)`}},
+		{"name that is another identity's login", func(c *Config) {
+			c.Identities = []Identity{{Name: "alice", Logins: []string{"ali"}}, {Name: "ali", Logins: []string{"ali2"}}}
+		},
+			[]string{`identities[1].name: "ali" already belongs to identities[0] (alice)`}},
+		{"waiver fields", func(c *Config) { c.Waivers = []Waiver{{}} },
+			[]string{
+				`waivers[0].rule: empty`,
+				`waivers[0].subject: empty`,
+				`waivers[0].reason: empty`,
+				`waivers[0].approved_by: empty`,
+				`waivers[0].expires: empty (a date such as 2026-12-31, or an RFC 3339 time)`,
+			}},
+		{"alerts.grace", func(c *Config) { c.Alerts.Grace = Duration(-time.Second) },
+			[]string{`alerts.grace: must not be negative, got -1s`}},
+		{"slack token without channel", func(c *Config) { c.Alerts.Slack.Token = "xoxb-1" },
+			[]string{`alerts.slack.channel: empty (required with alerts.slack.token)`}},
+		{"slack webhook and token", func(c *Config) {
+			c.Alerts.Slack.WebhookURL = "https://hooks.slack.com/services/T/B/x"
+			c.Alerts.Slack.Token = "xoxb-1"
+			c.Alerts.Slack.Channel = "#soc2"
+		},
+			[]string{`alerts.slack: set webhook_url or token, not both`}},
+		{"slack webhook_url is not echoed", func(c *Config) { c.Alerts.Slack.WebhookURL = "T0/B0/s3cret" },
+			[]string{`alerts.slack.webhook_url: must be an http(s) URL`}},
+		{"slack base_url", func(c *Config) { c.Alerts.Slack.BaseURL = "localhost:8081" },
+			[]string{`alerts.slack.base_url: must be an http(s) URL, got "localhost:8081"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default()
+			c.change(&cfg)
+			wantError(t, cfg.Validate(), strings.Join(c.want, "\n"))
+		})
+	}
+}
+
+func TestValidateAcceptsAFullConfiguration(t *testing.T) {
+	cfg := Default()
+	cfg.Server.Addr = "0.0.0.0:8080"
+	cfg.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "a"}, {Name: "audit", Role: RoleAuditor, Token: "b"}}
+	cfg.GitHub.BaseURL = "https://github.acme.io/api/v3/"
+	cfg.Kafka.Brokers = []string{"kafka-1:9092", "[::1]:9092"}
+	cfg.Kafka.SASL = SASL{Mechanism: SASLPlain, Username: "u", Password: "p"}
+	cfg.ClickHouse.Addr = "ch:9000"
+	cfg.ClickHouse.Cluster = "prod-cluster.1"
+	cfg.Scope.Repos = []string{"acme/*", "Acme/[a-z]*"}
+	cfg.Scope.Services = map[string]Service{"web": {Repos: []string{"acme/web"}}}
+	cfg.Identities = []Identity{{Name: "alice", Logins: []string{"alice", "ALICE@acme.io"}}}
+	cfg.Waivers = []Waiver{{Rule: "CM-2", Subject: "acme/web#1", Reason: "r", ApprovedBy: "cto", Expires: Expiry{time.Now()}}}
+	cfg.Alerts.Slack = Slack{Token: "xoxb-1", Channel: "C123", BaseURL: "http://127.0.0.1:9999"}
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestValidateReportsAllProblemsInKeyOrder(t *testing.T) {
+	cfg := Default()
+	cfg.Alerts.Grace = Duration(-time.Minute)
+	cfg.Server.Addr = ""
+	cfg.Policy.MinApprovals = -1
+	wantError(t, cfg.Validate(), `server.addr: must be host:port such as ":8080", got ""`+"\n"+
+		`policy.min_approvals: must be at least 1, got -1`+"\n"+
+		`alerts.grace: must not be negative, got -1m0s`)
+}

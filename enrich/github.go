@@ -1,0 +1,288 @@
+package enrich
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// ErrMalformed marks a delivery that is JSON but not the shape its event
+// promises; such deliveries become dead letters.
+var ErrMalformed = errors.New("malformed payload")
+
+type ghUser struct {
+	Login string `json:"login"`
+}
+
+type ghRepo struct {
+	FullName      string          `json:"full_name"`
+	DefaultBranch string          `json:"default_branch"`
+	PushedAt      json.RawMessage `json:"pushed_at"` // Unix seconds in push events, RFC 3339 elsewhere
+	HTMLURL       string          `json:"html_url"`
+}
+
+type ghPR struct {
+	Number         int        `json:"number"`
+	State          string     `json:"state"`
+	Merged         bool       `json:"merged"`
+	MergedAt       *time.Time `json:"merged_at"`
+	MergeCommitSHA string     `json:"merge_commit_sha"`
+	Head           struct {
+		SHA string `json:"sha"`
+		Ref string `json:"ref"`
+	} `json:"head"`
+	Base struct {
+		Ref string `json:"ref"`
+	} `json:"base"`
+	User     *ghUser `json:"user"`
+	MergedBy *ghUser `json:"merged_by"`
+	Title    string  `json:"title"`
+	Body     *string `json:"body"`
+	HTMLURL  string  `json:"html_url"`
+	Labels   []struct {
+		Name string `json:"name"`
+	} `json:"labels"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+type prEvent struct {
+	Action      string  `json:"action"`
+	Number      int     `json:"number"`
+	PullRequest *ghPR   `json:"pull_request"`
+	Repository  *ghRepo `json:"repository"`
+}
+
+type reviewEvent struct {
+	Action string `json:"action"`
+	Review *struct {
+		ID          int64      `json:"id"`
+		User        *ghUser    `json:"user"`
+		State       string     `json:"state"`
+		CommitID    string     `json:"commit_id"`
+		SubmittedAt *time.Time `json:"submitted_at"`
+		HTMLURL     string     `json:"html_url"`
+	} `json:"review"`
+	PullRequest *ghPR   `json:"pull_request"`
+	Repository  *ghRepo `json:"repository"`
+}
+
+type pushEvent struct {
+	Ref     string `json:"ref"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+	Created bool   `json:"created"`
+	Deleted bool   `json:"deleted"`
+	Forced  bool   `json:"forced"`
+	Compare string `json:"compare"`
+	Pusher  *struct {
+		Name string `json:"name"`
+	} `json:"pusher"`
+	Sender     *ghUser `json:"sender"`
+	Repository *ghRepo `json:"repository"`
+	HeadCommit *struct {
+		ID        string     `json:"id"`
+		Message   string     `json:"message"`
+		Timestamp *time.Time `json:"timestamp"`
+	} `json:"head_commit"`
+	Commits []struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	} `json:"commits"`
+}
+
+type protectionEvent struct {
+	Action string `json:"action"`
+	Rule   *struct {
+		Name                          string     `json:"name"`
+		PullRequestReviewsEnforcement string     `json:"pull_request_reviews_enforcement_level"`
+		RequiredApprovingReviewCount  int        `json:"required_approving_review_count"`
+		DismissStaleReviewsOnPush     bool       `json:"dismiss_stale_reviews_on_push"`
+		AdminEnforced                 bool       `json:"admin_enforced"`
+		UpdatedAt                     *time.Time `json:"updated_at"`
+	} `json:"rule"`
+	Sender     *ghUser `json:"sender"`
+	Repository *ghRepo `json:"repository"`
+}
+
+// ParseGitHub adds the canonical records of one GitHub delivery to b.
+// Events the controls do not read (ping, issues, ...) add nothing. An error
+// wraps ErrMalformed and names the missing field.
+func ParseGitHub(d model.Delivery, b *model.Batch) error {
+	switch d.Event {
+	case "pull_request":
+		var e prEvent
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return malformed(d, "%v", err)
+		}
+		if e.PullRequest == nil {
+			return malformed(d, "no pull_request")
+		}
+		repo, err := repoOf(d, e.Repository)
+		if err != nil {
+			return err
+		}
+		pr := prRecord(e.PullRequest, repo, e.Repository.DefaultBranch)
+		if pr.Number == 0 {
+			pr.Number = e.Number
+		}
+		if pr.Number == 0 {
+			return malformed(d, "no pull_request.number")
+		}
+		pr.DeliveryID, pr.Action, pr.ReceivedAt = d.DeliveryID, e.Action, d.ReceivedAt
+		if pr.Merged && pr.MergedAt.IsZero() {
+			return malformed(d, "pull_request.merged is true but merged_at is missing")
+		}
+		b.PullRequests = append(b.PullRequests, pr)
+	case "pull_request_review":
+		var e reviewEvent
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return malformed(d, "%v", err)
+		}
+		if e.Review == nil || e.PullRequest == nil {
+			return malformed(d, "no review or pull_request")
+		}
+		repo, err := repoOf(d, e.Repository)
+		if err != nil {
+			return err
+		}
+		if e.Review.ID == 0 || e.Review.User == nil {
+			return malformed(d, "review.id or review.user missing")
+		}
+		r := model.Review{Repo: repo, PRNumber: e.PullRequest.Number, ReviewID: e.Review.ID, DeliveryID: d.DeliveryID,
+			Action: e.Action, Reviewer: e.Review.User.Login, State: strings.ToLower(e.Review.State),
+			CommitID: e.Review.CommitID, URL: e.Review.HTMLURL, ReceivedAt: d.ReceivedAt}
+		if e.Review.SubmittedAt != nil {
+			r.SubmittedAt = e.Review.SubmittedAt.UTC()
+		}
+		if e.Action == "dismissed" {
+			// The payload keeps the review's submission time; a dismissal
+			// applies to that review id whenever it arrives, so findings
+			// never depend on arrival time.
+			r.State = "dismissed"
+		}
+		b.Reviews = append(b.Reviews, r)
+		// The review event carries the PR too: keep that snapshot, so a PR
+		// known only through reviews is still described.
+		pr := prRecord(e.PullRequest, repo, e.Repository.DefaultBranch)
+		pr.DeliveryID, pr.Action, pr.ReceivedAt = d.DeliveryID, "review_"+e.Action, d.ReceivedAt
+		b.PullRequests = append(b.PullRequests, pr)
+	case "push":
+		var e pushEvent
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return malformed(d, "%v", err)
+		}
+		repo, err := repoOf(d, e.Repository)
+		if err != nil {
+			return err
+		}
+		if e.Ref == "" || e.After == "" {
+			return malformed(d, "push without ref or after")
+		}
+		p := model.Push{Repo: repo, Ref: e.Ref, Before: e.Before, After: e.After, DeliveryID: d.DeliveryID,
+			DefaultBranch: e.Repository.DefaultBranch, Created: e.Created, Deleted: e.Deleted, Forced: e.Forced,
+			URL: e.Compare, ReceivedAt: d.ReceivedAt}
+		switch {
+		case e.Sender != nil && e.Sender.Login != "":
+			p.Pusher = e.Sender.Login
+		case e.Pusher != nil:
+			p.Pusher = e.Pusher.Name
+		}
+		p.PushedAt = unixOrTime(e.Repository.PushedAt)
+		if p.PushedAt.IsZero() && e.HeadCommit != nil && e.HeadCommit.Timestamp != nil {
+			p.PushedAt = e.HeadCommit.Timestamp.UTC()
+		}
+		for _, c := range e.Commits {
+			p.CommitSHAs = append(p.CommitSHAs, c.ID)
+			p.Messages = append(p.Messages, c.Message)
+		}
+		if len(e.Commits) == 0 && e.HeadCommit != nil && e.HeadCommit.ID != "" {
+			p.CommitSHAs = append(p.CommitSHAs, e.HeadCommit.ID)
+			p.Messages = append(p.Messages, e.HeadCommit.Message)
+		}
+		b.Pushes = append(b.Pushes, p)
+	case "branch_protection_rule":
+		var e protectionEvent
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return malformed(d, "%v", err)
+		}
+		repo, err := repoOf(d, e.Repository)
+		if err != nil {
+			return err
+		}
+		if e.Rule == nil {
+			return malformed(d, "no rule")
+		}
+		p := model.ProtectionEvent{Repo: repo, DeliveryID: d.DeliveryID, Action: e.Action, RuleName: e.Rule.Name,
+			ReviewEnforcement: e.Rule.PullRequestReviewsEnforcement, RequiredApprovals: e.Rule.RequiredApprovingReviewCount,
+			DismissStale: e.Rule.DismissStaleReviewsOnPush, AdminEnforced: e.Rule.AdminEnforced,
+			OccurredAt: d.ReceivedAt.UTC(), ReceivedAt: d.ReceivedAt}
+		if e.Sender != nil {
+			p.Sender = e.Sender.Login
+		}
+		// A deletion's updated_at is the rule's last edit, not the deletion.
+		if e.Action != "deleted" && e.Rule.UpdatedAt != nil {
+			p.OccurredAt = e.Rule.UpdatedAt.UTC()
+		}
+		b.Protections = append(b.Protections, p)
+	}
+	return nil
+}
+
+func prRecord(p *ghPR, repo, defaultBranch string) model.PullRequest {
+	pr := model.PullRequest{Repo: repo, Number: p.Number, State: p.State, Merged: p.Merged,
+		MergeCommitSHA: p.MergeCommitSHA, HeadSHA: p.Head.SHA, HeadRef: p.Head.Ref, BaseRef: p.Base.Ref,
+		DefaultBranch: defaultBranch, Title: p.Title, URL: p.HTMLURL, Labels: []string{}}
+	if p.MergedAt != nil {
+		pr.MergedAt = p.MergedAt.UTC()
+	}
+	if p.UpdatedAt != nil {
+		pr.UpdatedAt = p.UpdatedAt.UTC()
+	}
+	if p.User != nil {
+		pr.Author = p.User.Login
+	}
+	if p.MergedBy != nil {
+		pr.MergedBy = p.MergedBy.Login
+	}
+	if p.Body != nil {
+		pr.Body = *p.Body
+	}
+	for _, l := range p.Labels {
+		pr.Labels = append(pr.Labels, l.Name)
+	}
+	return pr
+}
+
+func repoOf(d model.Delivery, r *ghRepo) (string, error) {
+	if r == nil || r.FullName == "" {
+		return "", malformed(d, "no repository.full_name")
+	}
+	if r.DefaultBranch == "" {
+		return "", malformed(d, "no repository.default_branch")
+	}
+	return r.FullName, nil
+}
+
+func unixOrTime(raw json.RawMessage) time.Time {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return time.Time{}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC()
+	}
+	var t time.Time
+	if json.Unmarshal(raw, &t) == nil {
+		return t.UTC()
+	}
+	return time.Time{}
+}
+
+func malformed(d model.Delivery, format string, args ...any) error {
+	return fmt.Errorf("%s delivery %s: %w: %s", d.Event, d.DeliveryID, ErrMalformed, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,141 @@
+// Package github receives GitHub webhook deliveries: it checks the
+// HMAC-SHA256 signature, the size and the JSON, and answers 202 only once the
+// delivery is durable.
+package github
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// MaxBody is GitHub's cap on a webhook payload (25 MiB).
+const MaxBody = 25 << 20
+
+var (
+	received = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_events_received_total", Help: "Events received, by source."}, []string{"source"})
+	accepted = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_events_accepted_total", Help: "Events durably accepted (2xx), by source."}, []string{"source"})
+	rejected = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_events_rejected_total", Help: "Events rejected, by source and reason."}, []string{"source", "reason"})
+)
+
+// Submitter makes one delivery durable; see ingest.Committer.Submit.
+type Submitter interface {
+	Submit(ctx context.Context, d model.Delivery) error
+}
+
+// Handler serves POST /webhooks/github. Safe for concurrent use.
+type Handler struct {
+	// Secret returns the webhook secret; a func so a reloaded config applies.
+	Secret func() string
+	Sink   Submitter
+	Log    *zap.Logger
+	// Now is the receipt clock; nil = time.Now.
+	Now func() time.Time
+}
+
+type reply struct {
+	Status   string `json:"status"`
+	Delivery string `json:"delivery,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received.WithLabelValues("github").Inc()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.reject(w, http.StatusMethodNotAllowed, "method", "use POST")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.reject(w, http.StatusRequestEntityTooLarge, "too_large", "body exceeds 25 MiB (GitHub's cap)")
+			return
+		}
+		h.reject(w, http.StatusBadRequest, "read", "could not read body: "+err.Error())
+		return
+	}
+	secret := ""
+	if h.Secret != nil {
+		secret = h.Secret()
+	}
+	if secret == "" {
+		h.reject(w, http.StatusServiceUnavailable, "no_secret", "github.webhook_secret is not configured; deliveries cannot be verified")
+		return
+	}
+	sig := r.Header.Get("X-Hub-Signature-256")
+	if sig == "" {
+		h.reject(w, http.StatusUnauthorized, "signature", "missing X-Hub-Signature-256")
+		return
+	}
+	if !strings.HasPrefix(sig, "sha256=") {
+		h.reject(w, http.StatusUnauthorized, "signature", "X-Hub-Signature-256 must be sha256=<hex>")
+		return
+	}
+	// ValidatePayloadFromBody compares in constant time and unwraps a
+	// form-encoded delivery's payload= field.
+	payload, err := gh.ValidatePayloadFromBody(r.Header.Get("Content-Type"), bytes.NewReader(body), sig, []byte(secret))
+	if err != nil {
+		if strings.Contains(err.Error(), "payload signature check failed") {
+			h.reject(w, http.StatusUnauthorized, "signature", "signature does not match the body")
+		} else {
+			h.reject(w, http.StatusBadRequest, "body", err.Error())
+		}
+		return
+	}
+	if !json.Valid(payload) {
+		h.reject(w, http.StatusBadRequest, "json", "body is not JSON")
+		return
+	}
+	id := r.Header.Get("X-GitHub-Delivery")
+	event := r.Header.Get("X-GitHub-Event")
+	if id == "" || event == "" {
+		h.reject(w, http.StatusBadRequest, "headers", "missing X-GitHub-Delivery or X-GitHub-Event")
+		return
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	sum := sha256.Sum256(payload)
+	d := model.Delivery{Source: "github", Event: event, DeliveryID: id, ReceivedAt: now().UTC(),
+		SHA256: hex.EncodeToString(sum[:]), Body: payload}
+	if err := h.Sink.Submit(r.Context(), d); err != nil {
+		if h.Log != nil {
+			h.Log.Error("delivery not stored", zap.String("delivery", id), zap.String("event", event), zap.Error(err))
+		}
+		h.reject(w, http.StatusServiceUnavailable, "store", "delivery could not be stored; retry")
+		return
+	}
+	accepted.WithLabelValues("github").Inc()
+	writeJSON(w, http.StatusAccepted, reply{Status: "accepted", Delivery: id})
+}
+
+func (h *Handler) reject(w http.ResponseWriter, code int, reason, msg string) {
+	rejected.WithLabelValues("github", reason).Inc()
+	writeJSON(w, code, reply{Status: "rejected", Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package demoorg
+
+const raceEnabled = false

@@ -1,0 +1,28 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// CatalogMarkdown renders the control catalogue from the definitions; the
+// README embeds it and a test keeps the two identical.
+func CatalogMarkdown() string {
+	var b strings.Builder
+	for _, c := range Builtin() {
+		d := c.Definition()
+		fmt.Fprintf(&b, "### %s `%s`\n\n", d.ID, d.Name)
+		fmt.Fprintf(&b, "**Question:** %s\n\n", d.Question)
+		fmt.Fprintf(&b, "**Subjects:** %s\n\n", d.Subjects)
+		b.WriteString("| outcome | when |\n| --- | --- |\n")
+		for _, o := range model.Outcomes {
+			if when, ok := d.Outcomes[o]; ok {
+				fmt.Fprintf(&b, "| `%s` | %s |\n", o, strings.ReplaceAll(when, "|", `\|`))
+			}
+		}
+		fmt.Fprintf(&b, "\n**Remediation:** %s\n\n", d.Remediation)
+	}
+	return b.String()
+}

@@ -1,0 +1,41 @@
+// Package cm6 is control CM-6 protection-unchanged: the branch protection
+// that enforces CM-1..CM-3 is itself a control, so every change to it is
+// judged against policy, and weakening or deleting it is a finding.
+package cm6
+
+import (
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules/control"
+)
+
+// ID and Name identify the control in findings, waivers and alerts.
+const (
+	ID   = "CM-6"
+	Name = "protection-unchanged"
+)
+
+// Definition documents CM-6 for auditors.
+func Definition() control.Definition {
+	return control.Definition{
+		ID:       ID,
+		Name:     Name,
+		Question: "Did every change to branch protection leave it at least as strict as policy requires?",
+		Subjects: "Every branch_protection_rule webhook (created, edited, deleted) on an in-scope repository " +
+			"(OWNER/REPO:protection@<delivery id>).",
+		Outcomes: map[model.Outcome]string{
+			model.Pass: "The rule was created or edited and its resulting settings meet policy.",
+			model.Fail: "The rule was deleted; or it was created or edited with a weakened setting: review " +
+				"enforcement off, fewer required approving reviews than policy.min_approvals, stale " +
+				"approvals not dismissed on push while policy.require_approval_on_final_commit is true, or " +
+				"administrators not included while policy.require_admin_enforcement is true. The reason " +
+				"names the rule, who changed it and every weakened setting.",
+			model.Error: "The event's action is not created, edited or deleted, so the change cannot be " +
+				"judged; this is never reported as a fail.",
+			model.Waived: "A fail covered by an unexpired waiver; the finding keeps the waiver's reason and approver.",
+		},
+		Remediation: "Restore the branch protection rule to the policy settings and ask the person who changed " +
+			"it why. Review every change merged while protection was weakened (CM-1..CM-3 findings for that " +
+			"period). Limit who holds repository administration rights. An intended, approved change of " +
+			"policy is recorded as a waiver naming its approver, and the policy configuration updated.",
+	}
+}

@@ -1,0 +1,46 @@
+package control
+
+import (
+	"fmt"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// ChangeFinding starts rule's finding on change c: subject, repository,
+// occurrence time and the evidence every change-management control shows
+// (where the change is, who made it, which commits). Controls add their
+// outcome, reason and own evidence.
+func ChangeFinding(rule string, c model.Change) model.Finding {
+	f := model.Finding{
+		Rule:       rule,
+		Subject:    changeSubject(c),
+		Repo:       c.Repo,
+		OccurredAt: c.OccurredAt,
+		Evidence:   model.Evidence{URL: c.URL},
+	}
+	switch c.Kind {
+	case model.KindPullRequest:
+		f.Evidence.Author = c.Author
+		f.Evidence.MergedBy = c.MergedBy
+		f.Evidence.HeadSHA = c.HeadSHA
+		f.Evidence.MergeCommitSHA = c.MergeCommitSHA
+		f.Evidence.Labels = c.Labels
+	case model.KindDirectPush:
+		f.Evidence.Pusher = c.Pusher
+		f.Evidence.SHA = c.SHA
+	}
+	return f
+}
+
+// changeSubject is c's subject in controls.md's format: OWNER/REPO#N for a
+// pull request, OWNER/REPO@<sha> for a direct push. The derived Subject is
+// used when present so that findings always match the change they judge.
+func changeSubject(c model.Change) string {
+	if c.Subject != "" {
+		return c.Subject
+	}
+	if c.Kind == model.KindPullRequest {
+		return fmt.Sprintf("%s#%d", c.Repo, c.Number)
+	}
+	return c.Repo + "@" + c.SHA
+}

@@ -1,0 +1,165 @@
+package rules
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// Runner re-evaluates repositories when their evidence changes (Notify) and
+// all in-scope repositories periodically, because some verdicts change with
+// time alone (an emergency window closing, a waiver expiring).
+//
+// The zero value is not usable; fill the fields and call Run.
+type Runner struct {
+	Eval *Evaluator
+	// Repos lists every repository with evidence.
+	Repos func(ctx context.Context) ([]string, error)
+	// InScope says whether a repository produces findings.
+	InScope func(repo string) bool
+	// Interval between full evaluations; 0 = 1 minute.
+	Interval time.Duration
+	// OnFindings, if set, receives every recorded change of verdict.
+	OnFindings func([]model.Finding)
+	Log        *zap.Logger
+
+	mu     sync.Mutex
+	dirty  map[string]bool
+	failed map[string]bool // retried on the next tick, not in a tight loop
+	busy   bool
+	kick   chan struct{}
+	idle   *sync.Cond
+	init   sync.Once
+}
+
+func (r *Runner) setup() {
+	r.init.Do(func() {
+		r.dirty = map[string]bool{}
+		r.failed = map[string]bool{}
+		r.kick = make(chan struct{}, 1)
+		r.idle = sync.NewCond(&r.mu)
+		if r.Log == nil {
+			r.Log = zap.NewNop()
+		}
+	})
+}
+
+// Notify marks repositories for evaluation. It never blocks.
+func (r *Runner) Notify(repos ...string) {
+	r.setup()
+	r.mu.Lock()
+	for _, repo := range repos {
+		if r.InScope == nil || r.InScope(repo) {
+			r.dirty[repo] = true
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// WaitIdle blocks until no repository is waiting for or under evaluation,
+// or ctx ends.
+func (r *Runner) WaitIdle(ctx context.Context) error {
+	r.setup()
+	stop := context.AfterFunc(ctx, func() {
+		r.mu.Lock()
+		r.idle.Broadcast()
+		r.mu.Unlock()
+	})
+	defer stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for (len(r.dirty) > 0 || r.busy) && ctx.Err() == nil {
+		r.idle.Wait()
+	}
+	return ctx.Err()
+}
+
+// EvaluateAll marks every in-scope repository for evaluation.
+func (r *Runner) EvaluateAll(ctx context.Context) error {
+	repos, err := r.Repos(ctx)
+	if err != nil {
+		return err
+	}
+	r.Notify(repos...)
+	return nil
+}
+
+// Run evaluates until ctx ends. It starts with a full evaluation.
+func (r *Runner) Run(ctx context.Context) {
+	r.setup()
+	interval := r.Interval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	if err := r.EvaluateAll(ctx); err != nil {
+		r.Log.Error("list repositories", zap.Error(err))
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.mu.Lock()
+			for repo := range r.failed {
+				r.dirty[repo] = true
+			}
+			r.failed = map[string]bool{}
+			r.mu.Unlock()
+			if err := r.EvaluateAll(ctx); err != nil {
+				r.Log.Error("list repositories", zap.Error(err))
+			}
+		case <-r.kick:
+		}
+		r.drain(ctx)
+	}
+}
+
+func (r *Runner) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		if len(r.dirty) == 0 {
+			r.idle.Broadcast()
+			r.mu.Unlock()
+			return
+		}
+		repos := make([]string, 0, len(r.dirty))
+		for repo := range r.dirty {
+			repos = append(repos, repo)
+		}
+		r.dirty = map[string]bool{}
+		r.busy = true
+		r.mu.Unlock()
+		for _, repo := range repos {
+			changed, err := r.Eval.EvaluateRepo(ctx, repo)
+			if err != nil {
+				r.Log.Error("evaluate repository", zap.String("repo", repo), zap.Error(err))
+				r.mu.Lock()
+				r.failed[repo] = true
+				r.mu.Unlock()
+				continue
+			}
+			if len(changed) > 0 {
+				r.Log.Debug("findings changed", zap.String("repo", repo), zap.Int("count", len(changed)))
+				if r.OnFindings != nil {
+					r.OnFindings(changed)
+				}
+			}
+		}
+		r.mu.Lock()
+		r.busy = false
+		r.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}

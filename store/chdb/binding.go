@@ -1,0 +1,177 @@
+package chdb
+
+/*
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// The engine's C API, declared by hand: libchdb.so ships without a header and
+// is opened at run time, so a build never needs it.
+typedef struct { void *internal_data; } chdb_result;
+typedef struct { void *internal_data; } *chdb_connection;
+
+static void *cp_handle;
+static chdb_connection *(*cp_connect)(int, char **);
+static void (*cp_close_conn)(chdb_connection *);
+static chdb_result *(*cp_query_n)(chdb_connection, const char *, size_t, const char *, size_t);
+static chdb_result *(*cp_query_with_params)(chdb_connection, const char *, const char *, const char *const *, const char *const *, size_t);
+static void (*cp_destroy)(chdb_result *);
+static char *(*cp_result_buffer)(chdb_result *);
+static size_t (*cp_result_length)(chdb_result *);
+static const char *(*cp_result_error)(chdb_result *);
+static uint64_t (*cp_result_rows_written)(chdb_result *);
+static void (*cp_set_signal_handlers_enabled)(int);
+
+static const char *cp_missing;
+
+static void *cp_sym(const char *name) {
+	void *p = dlsym(cp_handle, name);
+	if (p == NULL && cp_missing == NULL) cp_missing = name;
+	return p;
+}
+
+// cp_load returns NULL on success, or the reason the library is unusable.
+static const char *cp_load(const char *path) {
+	cp_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (cp_handle == NULL) return dlerror();
+	cp_missing = NULL;
+	cp_connect = cp_sym("chdb_connect");
+	cp_close_conn = cp_sym("chdb_close_conn");
+	cp_query_n = cp_sym("chdb_query_n");
+	cp_query_with_params = cp_sym("chdb_query_with_params");
+	cp_destroy = cp_sym("chdb_destroy_query_result");
+	cp_result_buffer = cp_sym("chdb_result_buffer");
+	cp_result_length = cp_sym("chdb_result_length");
+	cp_result_error = cp_sym("chdb_result_error");
+	cp_result_rows_written = cp_sym("chdb_result_rows_written");
+	if (cp_missing != NULL) return cp_missing;
+	// Optional: older engines lack it.
+	cp_set_signal_handlers_enabled = dlsym(cp_handle, "chdb_set_signal_handlers_enabled");
+	return NULL;
+}
+
+static chdb_connection *cp_do_connect(int argc, char **argv) {
+	// The Go runtime owns SIGSEGV, SIGPIPE and friends; the engine must not
+	// replace its handlers.
+	if (cp_set_signal_handlers_enabled != NULL) cp_set_signal_handlers_enabled(0);
+	return cp_connect(argc, argv);
+}
+static void cp_do_close(chdb_connection *c) { cp_close_conn(c); }
+static chdb_result *cp_do_query(chdb_connection *c, const char *q, size_t ql, const char *f, size_t fl) {
+	return cp_query_n(*c, q, ql, f, fl);
+}
+static chdb_result *cp_do_query_params(chdb_connection *c, const char *q, const char *f, char **names, char **values, size_t n) {
+	return cp_query_with_params(*c, q, f, (const char *const *)names, (const char *const *)values, n);
+}
+static void cp_do_destroy(chdb_result *r) { cp_destroy(r); }
+static char *cp_buf(chdb_result *r) { return cp_result_buffer(r); }
+static size_t cp_len(chdb_result *r) { return cp_result_length(r); }
+static const char *cp_err(chdb_result *r) { return cp_result_error(r); }
+static uint64_t cp_rows_written(chdb_result *r) { return cp_result_rows_written(r); }
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// engine is the process-wide handle on libchdb.so. The engine allows one
+// storage path per process, so there is exactly one.
+type engine struct {
+	conn *C.chdb_connection
+}
+
+func loadLibrary(path string) error {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	if msg := C.cp_load(cpath); msg != nil {
+		return fmt.Errorf("load %s: %s", path, C.GoString(msg))
+	}
+	return nil
+}
+
+func connect(args []string) (*engine, error) {
+	argv := make([]*C.char, len(args))
+	for i, a := range args {
+		argv[i] = C.CString(a)
+	}
+	defer func() {
+		for _, p := range argv {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	var argvp **C.char
+	if len(argv) > 0 {
+		argvp = &argv[0]
+	}
+	conn := C.cp_do_connect(C.int(len(argv)), argvp)
+	if conn == nil {
+		return nil, errors.New("chdb_connect returned NULL (the engine allows one data path per process)")
+	}
+	return &engine{conn: conn}, nil
+}
+
+func (e *engine) close() {
+	if e.conn != nil {
+		C.cp_do_close(e.conn)
+		e.conn = nil
+	}
+}
+
+// result copies the engine's answer into Go memory and frees it.
+func result(r *C.chdb_result) ([]byte, uint64, error) {
+	if r == nil {
+		return nil, 0, errors.New("chdb: no result")
+	}
+	defer C.cp_do_destroy(r)
+	if msg := C.cp_err(r); msg != nil {
+		return nil, 0, errors.New(C.GoString(msg))
+	}
+	n := C.cp_len(r)
+	var out []byte
+	if n > 0 {
+		out = C.GoBytes(unsafe.Pointer(C.cp_buf(r)), C.int(n))
+	}
+	return out, uint64(C.cp_rows_written(r)), nil
+}
+
+func (e *engine) query(q []byte, format string) ([]byte, uint64, error) {
+	if len(q) == 0 {
+		return nil, 0, errors.New("chdb: empty query")
+	}
+	cf := C.CString(format)
+	defer C.free(unsafe.Pointer(cf))
+	r := C.cp_do_query(e.conn, (*C.char)(unsafe.Pointer(&q[0])), C.size_t(len(q)), cf, C.size_t(len(format)))
+	return result(r)
+}
+
+func (e *engine) queryParams(q, format string, names, values []string) ([]byte, error) {
+	cq := C.CString(q)
+	defer C.free(unsafe.Pointer(cq))
+	cf := C.CString(format)
+	defer C.free(unsafe.Pointer(cf))
+	n := len(names)
+	cn := C.malloc(C.size_t(n+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	cv := C.malloc(C.size_t(n+1) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	defer C.free(cn)
+	defer C.free(cv)
+	na := unsafe.Slice((**C.char)(cn), n+1)
+	va := unsafe.Slice((**C.char)(cv), n+1)
+	for i := 0; i < n; i++ {
+		na[i] = C.CString(names[i])
+		va[i] = C.CString(values[i])
+	}
+	defer func() {
+		for i := 0; i < n; i++ {
+			C.free(unsafe.Pointer(na[i]))
+			C.free(unsafe.Pointer(va[i]))
+		}
+	}()
+	r := C.cp_do_query_params(e.conn, cq, cf, (**C.char)(cn), (**C.char)(cv), C.size_t(n))
+	out, _, err := result(r)
+	return out, err
+}

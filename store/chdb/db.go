@@ -1,0 +1,239 @@
+// Package chdb runs the store on the embedded ClickHouse engine: libchdb.so,
+// opened at run time so that a binary built without it still serves a
+// ClickHouse server. The engine holds one data path per process; DB values
+// are connections into it, each with its own current database.
+package chdb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"sync"
+
+	"github.com/changeproof/changeproof/store"
+)
+
+var (
+	procMu   sync.Mutex
+	procLib  string
+	procPath string
+)
+
+// Options say where the engine lives.
+type Options struct {
+	// Library is the path of libchdb.so; empty = FindLibrary().
+	Library string
+	// DataDir is the engine's storage directory (--data-dir); created if missing.
+	DataDir string
+	// Database is created if missing and made current (clickhouse.database).
+	Database string
+	// Conns is the number of engine connections; queries beyond it wait.
+	// Zero means 4.
+	Conns int
+}
+
+// DB is a pool of connections into the process's engine, all using one
+// database. Safe for concurrent use.
+type DB struct {
+	database string
+	pool     chan *engine
+	all      []*engine
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+var _ store.DB = (*DB)(nil)
+
+// Open starts the engine on opts.DataDir (first call in the process) or
+// connects to it (later calls with the same DataDir). A different DataDir in
+// the same process is an error: the engine cannot hold two.
+func Open(opts Options) (*DB, error) {
+	if opts.Database == "" {
+		opts.Database = "changeproof"
+	}
+	if opts.Conns <= 0 {
+		opts.Conns = 4
+	}
+	abs, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %q: %w", opts.DataDir, err)
+	}
+	if err := os.MkdirAll(abs, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	procMu.Lock()
+	defer procMu.Unlock()
+	if procPath != "" && procPath != abs {
+		return nil, fmt.Errorf("embedded engine already runs on %s; one data dir per process (asked for %s)", procPath, abs)
+	}
+	if procLib == "" {
+		lib := opts.Library
+		if lib == "" {
+			if lib, err = FindLibrary(); err != nil {
+				return nil, err
+			}
+		}
+		if err := loadLibrary(lib); err != nil {
+			return nil, fmt.Errorf("%w; run `make setup` to fetch a working copy, or set CHANGEPROOF_CHDB_LIB", err)
+		}
+		procLib = lib
+	}
+	db := &DB{database: opts.Database, pool: make(chan *engine, opts.Conns)}
+	for i := 0; i < opts.Conns; i++ {
+		e, err := connect([]string{"changeproof", "--path=" + abs})
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.all = append(db.all, e)
+		if i == 0 {
+			if _, _, err := e.query([]byte("CREATE DATABASE IF NOT EXISTS "+quoteIdent(opts.Database)), "TabSeparated"); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("create database %s: %w", opts.Database, err)
+			}
+		}
+		// Sessions carry these, so every statement reads and writes times the
+		// way Go's encoding/json does (RFC 3339, UTC) and integers as numbers.
+		for _, s := range []string{
+			"USE " + quoteIdent(opts.Database),
+			"SET date_time_output_format='iso', date_time_input_format='best_effort', output_format_json_quote_64bit_integers=0, input_format_skip_unknown_fields=0",
+		} {
+			if _, _, err := e.query([]byte(s), "TabSeparated"); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("prepare session (%s): %w", s, err)
+			}
+		}
+		db.pool <- e
+	}
+	procPath = abs
+	return db, nil
+}
+
+func quoteIdent(s string) string {
+	return "`" + string(bytes.ReplaceAll([]byte(s), []byte("`"), []byte("\\`"))) + "`"
+}
+
+func (db *DB) get(ctx context.Context) (*engine, error) {
+	db.closeMu.Lock()
+	closed := db.closed
+	db.closeMu.Unlock()
+	if closed {
+		return nil, store.ErrClosed
+	}
+	select {
+	case e := <-db.pool:
+		return e, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (db *DB) put(e *engine) { db.pool <- e }
+
+// Exec implements store.DB.
+func (db *DB) Exec(ctx context.Context, query string, params store.Params) error {
+	_, err := db.run(ctx, query, params, "TabSeparated")
+	return err
+}
+
+func (db *DB) run(ctx context.Context, query string, params store.Params, format string) ([]byte, error) {
+	e, err := db.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.put(e)
+	if len(params) == 0 {
+		out, _, err := e.query([]byte(query), format)
+		return out, err
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	values := make([]string, len(names))
+	for i, k := range names {
+		values[i] = params[k]
+	}
+	return e.queryParams(query, format, names, values)
+}
+
+// Insert implements store.DB: one INSERT ... FORMAT JSONEachRow statement.
+func (db *DB) Insert(ctx context.Context, table string, rows any) error {
+	v := reflect.ValueOf(rows)
+	if v.Kind() != reflect.Slice {
+		return fmt.Errorf("insert into %s: rows must be a slice, got %T", table, rows)
+	}
+	if v.Len() == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(64 + v.Len()*256)
+	buf.WriteString("INSERT INTO ")
+	buf.WriteString(quoteIdent(table))
+	buf.WriteString(" FORMAT JSONEachRow\n")
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := 0; i < v.Len(); i++ {
+		if err := enc.Encode(v.Index(i).Interface()); err != nil {
+			return fmt.Errorf("insert into %s: encode row %d: %w", table, i, err)
+		}
+	}
+	e, err := db.get(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.put(e)
+	if _, _, err := e.query(buf.Bytes(), "TabSeparated"); err != nil {
+		return fmt.Errorf("insert into %s (%d rows): %w", table, v.Len(), err)
+	}
+	return nil
+}
+
+// Query implements store.DB.
+func (db *DB) Query(ctx context.Context, query string, params store.Params, dest any) error {
+	out, err := db.run(ctx, query, params, "JSONEachRow")
+	if err != nil {
+		return err
+	}
+	return decodeRows(out, dest)
+}
+
+func decodeRows(out []byte, dest any) error {
+	dv := reflect.ValueOf(dest)
+	if dv.Kind() != reflect.Pointer || dv.Elem().Kind() != reflect.Slice {
+		return fmt.Errorf("query destination must be a pointer to a slice, got %T", dest)
+	}
+	sl := dv.Elem()
+	et := sl.Type().Elem()
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		el := reflect.New(et)
+		if err := dec.Decode(el.Interface()); err != nil {
+			return fmt.Errorf("decode row %d: %w", sl.Len(), err)
+		}
+		sl = reflect.Append(sl, el.Elem())
+	}
+	dv.Elem().Set(sl)
+	return nil
+}
+
+// Close implements store.DB. The engine itself stays up for the process:
+// it cannot be restarted on another path anyway.
+func (db *DB) Close() error {
+	db.closeMu.Lock()
+	defer db.closeMu.Unlock()
+	if db.closed {
+		return nil
+	}
+	db.closed = true
+	for _, e := range db.all {
+		e.close()
+	}
+	return nil
+}

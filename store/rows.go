@@ -1,0 +1,224 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// Time is a time.Time as the engine stores it: DateTime64 cannot hold Go's
+// zero time (year 1), so zero travels as the Unix epoch and back.
+type Time time.Time
+
+var epoch = time.Unix(0, 0).UTC()
+
+// MarshalJSON implements json.Marshaler.
+func (t Time) MarshalJSON() ([]byte, error) {
+	tt := time.Time(t)
+	if tt.IsZero() {
+		tt = epoch
+	}
+	return json.Marshal(tt.UTC().Format(time.RFC3339Nano))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	var tt time.Time
+	if err := json.Unmarshal(b, &tt); err != nil {
+		return err
+	}
+	if !tt.After(epoch) {
+		tt = time.Time{}
+	}
+	*t = Time(tt.UTC())
+	return nil
+}
+
+// T returns the time.Time.
+func (t Time) T() time.Time { return time.Time(t) }
+
+type rawRow struct {
+	Source     string `json:"source"`
+	Event      string `json:"event"`
+	DeliveryID string `json:"delivery_id"`
+	ReceivedAt Time   `json:"received_at"`
+	SHA256     string `json:"sha256"`
+	Body       string `json:"body"`
+}
+
+// DeadLetter is a stored dead letter.
+type DeadLetter struct {
+	Source     string `json:"source"`
+	Event      string `json:"event"`
+	DeliveryID string `json:"delivery_id"`
+	ReceivedAt Time   `json:"received_at"`
+	Reason     string `json:"reason"`
+	Body       string `json:"body"`
+}
+
+type prRow struct {
+	Repo           string   `json:"repo"`
+	Number         int      `json:"number"`
+	DeliveryID     string   `json:"delivery_id"`
+	Action         string   `json:"action"`
+	State          string   `json:"state"`
+	Merged         bool     `json:"merged"`
+	MergedAt       Time     `json:"merged_at"`
+	MergeCommitSHA string   `json:"merge_commit_sha"`
+	HeadSHA        string   `json:"head_sha"`
+	HeadRef        string   `json:"head_ref"`
+	BaseRef        string   `json:"base_ref"`
+	DefaultBranch  string   `json:"default_branch"`
+	Author         string   `json:"author"`
+	MergedBy       string   `json:"merged_by"`
+	Title          string   `json:"title"`
+	Body           string   `json:"body"`
+	URL            string   `json:"url"`
+	Labels         []string `json:"labels"`
+	UpdatedAt      Time     `json:"updated_at"`
+	ReceivedAt     Time     `json:"received_at"`
+}
+
+func prToRow(p model.PullRequest) prRow {
+	return prRow{p.Repo, p.Number, p.DeliveryID, p.Action, p.State, p.Merged, Time(p.MergedAt), p.MergeCommitSHA,
+		p.HeadSHA, p.HeadRef, p.BaseRef, p.DefaultBranch, p.Author, p.MergedBy, p.Title, p.Body, p.URL,
+		nonNil(p.Labels), Time(p.UpdatedAt), Time(p.ReceivedAt)}
+}
+
+func (r prRow) model() model.PullRequest {
+	return model.PullRequest{Repo: r.Repo, Number: r.Number, DeliveryID: r.DeliveryID, Action: r.Action, State: r.State,
+		Merged: r.Merged, MergedAt: r.MergedAt.T(), MergeCommitSHA: r.MergeCommitSHA, HeadSHA: r.HeadSHA, HeadRef: r.HeadRef,
+		BaseRef: r.BaseRef, DefaultBranch: r.DefaultBranch, Author: r.Author, MergedBy: r.MergedBy, Title: r.Title,
+		Body: r.Body, URL: r.URL, Labels: r.Labels, UpdatedAt: r.UpdatedAt.T(), ReceivedAt: r.ReceivedAt.T()}
+}
+
+type reviewRow struct {
+	Repo        string `json:"repo"`
+	PRNumber    int    `json:"pr_number"`
+	ReviewID    int64  `json:"review_id"`
+	DeliveryID  string `json:"delivery_id"`
+	Action      string `json:"action"`
+	Reviewer    string `json:"reviewer"`
+	State       string `json:"state"`
+	CommitID    string `json:"commit_id"`
+	SubmittedAt Time   `json:"submitted_at"`
+	URL         string `json:"url"`
+	ReceivedAt  Time   `json:"received_at"`
+}
+
+func reviewToRow(r model.Review) reviewRow {
+	return reviewRow{r.Repo, r.PRNumber, r.ReviewID, r.DeliveryID, r.Action, r.Reviewer, r.State, r.CommitID,
+		Time(r.SubmittedAt), r.URL, Time(r.ReceivedAt)}
+}
+
+func (r reviewRow) model() model.Review {
+	return model.Review{Repo: r.Repo, PRNumber: r.PRNumber, ReviewID: r.ReviewID, DeliveryID: r.DeliveryID,
+		Action: r.Action, Reviewer: r.Reviewer, State: r.State, CommitID: r.CommitID,
+		SubmittedAt: r.SubmittedAt.T(), URL: r.URL, ReceivedAt: r.ReceivedAt.T()}
+}
+
+type pushRow struct {
+	Repo          string   `json:"repo"`
+	Ref           string   `json:"ref"`
+	Before        string   `json:"before"`
+	After         string   `json:"after"`
+	DeliveryID    string   `json:"delivery_id"`
+	DefaultBranch string   `json:"default_branch"`
+	Pusher        string   `json:"pusher"`
+	Created       bool     `json:"created"`
+	Deleted       bool     `json:"deleted"`
+	Forced        bool     `json:"forced"`
+	PushedAt      Time     `json:"pushed_at"`
+	CommitSHAs    []string `json:"commit_shas"`
+	Messages      []string `json:"messages"`
+	URL           string   `json:"url"`
+	ReceivedAt    Time     `json:"received_at"`
+}
+
+func pushToRow(p model.Push) pushRow {
+	return pushRow{p.Repo, p.Ref, p.Before, p.After, p.DeliveryID, p.DefaultBranch, p.Pusher, p.Created, p.Deleted,
+		p.Forced, Time(p.PushedAt), nonNil(p.CommitSHAs), nonNil(p.Messages), p.URL, Time(p.ReceivedAt)}
+}
+
+func (r pushRow) model() model.Push {
+	return model.Push{Repo: r.Repo, Ref: r.Ref, Before: r.Before, After: r.After, DeliveryID: r.DeliveryID,
+		DefaultBranch: r.DefaultBranch, Pusher: r.Pusher, Created: r.Created, Deleted: r.Deleted, Forced: r.Forced,
+		PushedAt: r.PushedAt.T(), CommitSHAs: r.CommitSHAs, Messages: r.Messages, URL: r.URL, ReceivedAt: r.ReceivedAt.T()}
+}
+
+type protectionRow struct {
+	Repo              string `json:"repo"`
+	DeliveryID        string `json:"delivery_id"`
+	Action            string `json:"action"`
+	Sender            string `json:"sender"`
+	RuleName          string `json:"rule_name"`
+	ReviewEnforcement string `json:"review_enforcement"`
+	RequiredApprovals int    `json:"required_approvals"`
+	DismissStale      bool   `json:"dismiss_stale"`
+	AdminEnforced     bool   `json:"admin_enforced"`
+	OccurredAt        Time   `json:"occurred_at"`
+	ReceivedAt        Time   `json:"received_at"`
+}
+
+func protectionToRow(p model.ProtectionEvent) protectionRow {
+	return protectionRow{p.Repo, p.DeliveryID, p.Action, p.Sender, p.RuleName, p.ReviewEnforcement,
+		p.RequiredApprovals, p.DismissStale, p.AdminEnforced, Time(p.OccurredAt), Time(p.ReceivedAt)}
+}
+
+func (r protectionRow) model() model.ProtectionEvent {
+	return model.ProtectionEvent{Repo: r.Repo, DeliveryID: r.DeliveryID, Action: r.Action, Sender: r.Sender,
+		RuleName: r.RuleName, ReviewEnforcement: r.ReviewEnforcement, RequiredApprovals: r.RequiredApprovals,
+		DismissStale: r.DismissStale, AdminEnforced: r.AdminEnforced, OccurredAt: r.OccurredAt.T(), ReceivedAt: r.ReceivedAt.T()}
+}
+
+type findingRow struct {
+	Rule        string `json:"rule"`
+	Subject     string `json:"subject"`
+	Outcome     string `json:"outcome"`
+	Reason      string `json:"reason"`
+	Repo        string `json:"repo"`
+	OccurredAt  Time   `json:"occurred_at"`
+	EvaluatedAt Time   `json:"evaluated_at"`
+	Evidence    string `json:"evidence"`
+	Waiver      string `json:"waiver"`
+}
+
+func findingToRow(f model.Finding) (findingRow, error) {
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return findingRow{}, err
+	}
+	var w []byte
+	if f.Waiver != nil {
+		if w, err = json.Marshal(f.Waiver); err != nil {
+			return findingRow{}, err
+		}
+	}
+	return findingRow{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo, Time(f.OccurredAt),
+		Time(f.EvaluatedAt), string(ev), string(w)}, nil
+}
+
+func (r findingRow) model() (model.Finding, error) {
+	f := model.Finding{Rule: r.Rule, Subject: r.Subject, Outcome: model.Outcome(r.Outcome), Reason: r.Reason,
+		Repo: r.Repo, OccurredAt: r.OccurredAt.T(), EvaluatedAt: r.EvaluatedAt.T()}
+	if r.Evidence != "" {
+		if err := json.Unmarshal([]byte(r.Evidence), &f.Evidence); err != nil {
+			return f, err
+		}
+	}
+	if r.Waiver != "" {
+		f.Waiver = &model.Waiver{}
+		if err := json.Unmarshal([]byte(r.Waiver), f.Waiver); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

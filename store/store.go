@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// Store is changeproof's evidence store over any DB. Safe for concurrent use.
+type Store struct {
+	db DB
+}
+
+// New wraps db. Call Migrate first.
+func New(db DB) *Store { return &Store{db: db} }
+
+// DB returns the underlying connection.
+func (s *Store) DB() DB { return s.db }
+
+// Write stores a batch: derived rows first, the raw deliveries last. A crash
+// in between leaves derived rows whose deliveries are not yet known; the
+// sender retries (it got no 2xx), and the replayed derived rows replace
+// themselves by key, so nothing is lost or doubled.
+func (s *Store) Write(ctx context.Context, b model.Batch) error {
+	if len(b.PullRequests) > 0 {
+		rows := make([]prRow, len(b.PullRequests))
+		for i, p := range b.PullRequests {
+			rows[i] = prToRow(p)
+		}
+		if err := s.db.Insert(ctx, "pull_requests", rows); err != nil {
+			return err
+		}
+	}
+	if len(b.Reviews) > 0 {
+		rows := make([]reviewRow, len(b.Reviews))
+		for i, r := range b.Reviews {
+			rows[i] = reviewToRow(r)
+		}
+		if err := s.db.Insert(ctx, "reviews", rows); err != nil {
+			return err
+		}
+	}
+	if len(b.Pushes) > 0 {
+		rows := make([]pushRow, len(b.Pushes))
+		for i, p := range b.Pushes {
+			rows[i] = pushToRow(p)
+		}
+		if err := s.db.Insert(ctx, "pushes", rows); err != nil {
+			return err
+		}
+	}
+	if len(b.Protections) > 0 {
+		rows := make([]protectionRow, len(b.Protections))
+		for i, p := range b.Protections {
+			rows[i] = protectionToRow(p)
+		}
+		if err := s.db.Insert(ctx, "protection_events", rows); err != nil {
+			return err
+		}
+	}
+	if len(b.DeadLetters) > 0 {
+		rows := make([]DeadLetter, len(b.DeadLetters))
+		for i, d := range b.DeadLetters {
+			rows[i] = DeadLetter{d.Source, d.Event, d.DeliveryID, Time(d.ReceivedAt), d.Reason, string(d.Body)}
+		}
+		if err := s.db.Insert(ctx, "dead_letters", rows); err != nil {
+			return err
+		}
+	}
+	if len(b.Deliveries) > 0 {
+		rows := make([]rawRow, len(b.Deliveries))
+		for i, d := range b.Deliveries {
+			rows[i] = rawRow{d.Source, d.Event, d.DeliveryID, Time(d.ReceivedAt), d.SHA256, string(d.Body)}
+		}
+		if err := s.db.Insert(ctx, "raw_deliveries", rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KnownDeliveries returns which of ids are already in the raw log.
+func (s *Store) KnownDeliveries(ctx context.Context, source string, ids []string) (map[string]bool, error) {
+	known := map[string]bool{}
+	if len(ids) == 0 {
+		return known, nil
+	}
+	var rows []struct {
+		ID string `json:"delivery_id"`
+	}
+	err := s.db.Query(ctx, "SELECT DISTINCT delivery_id FROM raw_deliveries WHERE source = {source:String} AND delivery_id IN {ids:Array(String)}",
+		Params{"source": source, "ids": ArrayParam(ids)}, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("look up known deliveries: %w", err)
+	}
+	for _, r := range rows {
+		known[r.ID] = true
+	}
+	return known, nil
+}
+
+// ArrayParam renders strings as a ClickHouse Array(String) literal for Params.
+func ArrayParam(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(QuoteString(s))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// QuoteString renders s as a ClickHouse string literal.
+func QuoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// Repos lists every repository with stored evidence.
+func (s *Store) Repos(ctx context.Context) ([]string, error) {
+	var rows []struct {
+		Repo string `json:"repo"`
+	}
+	err := s.db.Query(ctx, `SELECT DISTINCT repo FROM (
+    SELECT repo FROM pull_requests UNION ALL SELECT repo FROM pushes
+    UNION ALL SELECT repo FROM reviews UNION ALL SELECT repo FROM protection_events) ORDER BY repo`, nil, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("list repos: %w", err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Repo
+	}
+	return out, nil
+}
+
+// RepoEvidence reads everything the controls judge about one repository.
+func (s *Store) RepoEvidence(ctx context.Context, repo string) (*model.RepoEvidence, error) {
+	p := Params{"repo": repo}
+	var prs []prRow
+	if err := s.db.Query(ctx, "SELECT * FROM merged_pull_requests WHERE repo = {repo:String} ORDER BY number", p, &prs); err != nil {
+		return nil, fmt.Errorf("read merged pull requests of %s: %w", repo, err)
+	}
+	var revs []reviewRow
+	if err := s.db.Query(ctx, "SELECT * FROM reviews FINAL WHERE repo = {repo:String} ORDER BY pr_number, submitted_at, review_id, action = 'dismissed', delivery_id", p, &revs); err != nil {
+		return nil, fmt.Errorf("read reviews of %s: %w", repo, err)
+	}
+	var pushes []pushRow
+	if err := s.db.Query(ctx, "SELECT * FROM direct_pushes WHERE repo = {repo:String} ORDER BY pushed_at, after", p, &pushes); err != nil {
+		return nil, fmt.Errorf("read direct pushes of %s: %w", repo, err)
+	}
+	var prot []protectionRow
+	if err := s.db.Query(ctx, "SELECT * FROM protection_events FINAL WHERE repo = {repo:String} ORDER BY occurred_at, delivery_id", p, &prot); err != nil {
+		return nil, fmt.Errorf("read protection events of %s: %w", repo, err)
+	}
+	ev := &model.RepoEvidence{Repo: repo, MergeCommits: map[string]int{}}
+	byPR := map[int][]model.Review{}
+	for _, r := range revs {
+		byPR[r.PRNumber] = append(byPR[r.PRNumber], r.model())
+	}
+	for _, r := range prs {
+		pr := r.model()
+		ev.MergeCommits[pr.MergeCommitSHA] = pr.Number
+		ev.Changes = append(ev.Changes, PRChange(pr, byPR[pr.Number]))
+	}
+	for _, r := range pushes {
+		ev.Changes = append(ev.Changes, PushChange(r.model()))
+	}
+	for _, r := range prot {
+		ev.Protections = append(ev.Protections, r.model())
+	}
+	return ev, nil
+}
+
+// PRChange is the change a merged pull request makes.
+func PRChange(pr model.PullRequest, reviews []model.Review) model.Change {
+	return model.Change{
+		Subject: fmt.Sprintf("%s#%d", pr.Repo, pr.Number), Kind: model.KindPullRequest, Repo: pr.Repo,
+		OccurredAt: pr.MergedAt, URL: pr.URL, Number: pr.Number, Author: pr.Author, MergedBy: pr.MergedBy,
+		Title: pr.Title, Body: pr.Body, HeadRef: pr.HeadRef, HeadSHA: pr.HeadSHA, MergeCommitSHA: pr.MergeCommitSHA,
+		Labels: pr.Labels, Reviews: reviews,
+	}
+}
+
+// PushChange is the change a direct push makes.
+func PushChange(p model.Push) model.Change {
+	return model.Change{
+		Subject: p.Repo + "@" + p.After, Kind: model.KindDirectPush, Repo: p.Repo, OccurredAt: p.PushedAt,
+		URL: p.URL, SHA: p.After, Before: p.Before, Pusher: p.Pusher, Messages: p.Messages,
+	}
+}
+
+// FindingQuery filters findings; zero fields match everything.
+type FindingQuery struct {
+	Rule    string
+	Outcome string
+	Repo    string
+	Subject string
+	From    time.Time // occurred_at >= From
+	To      time.Time // occurred_at < To
+	History bool      // every row, not only the current one
+}
+
+// Findings returns the current finding of each (rule, subject) matching q,
+// or with q.History every recorded outcome, ordered by rule, subject, time.
+func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, error) {
+	var where []string
+	p := Params{}
+	add := func(cond, name, val string) {
+		if val != "" {
+			where = append(where, cond)
+			p[name] = val
+		}
+	}
+	add("rule = {rule:String}", "rule", q.Rule)
+	add("repo = {repo:String}", "repo", q.Repo)
+	add("subject = {subject:String}", "subject", q.Subject)
+	sql := "SELECT * FROM findings FINAL"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	if q.History {
+		sql += " ORDER BY rule, subject, evaluated_at"
+	} else {
+		sql += " ORDER BY rule, subject, evaluated_at DESC LIMIT 1 BY rule, subject"
+	}
+	// Filters on the verdict apply to the current row, so they wrap the query.
+	var outer []string
+	add2 := func(cond, name, val string) {
+		if val != "" {
+			outer = append(outer, cond)
+			p[name] = val
+		}
+	}
+	add2("outcome = {outcome:String}", "outcome", q.Outcome)
+	if !q.From.IsZero() {
+		add2("occurred_at >= {from:DateTime64(3, 'UTC')}", "from", q.From.UTC().Format("2006-01-02 15:04:05.000"))
+	}
+	if !q.To.IsZero() {
+		add2("occurred_at < {to:DateTime64(3, 'UTC')}", "to", q.To.UTC().Format("2006-01-02 15:04:05.000"))
+	}
+	if len(outer) > 0 {
+		sql = "SELECT * FROM (" + sql + ") WHERE " + strings.Join(outer, " AND ")
+		if q.History {
+			sql += " ORDER BY rule, subject, evaluated_at"
+		} else {
+			sql += " ORDER BY rule, subject"
+		}
+	}
+	var rows []findingRow
+	if err := s.db.Query(ctx, sql, p, &rows); err != nil {
+		return nil, fmt.Errorf("read findings: %w", err)
+	}
+	out := make([]model.Finding, 0, len(rows))
+	for _, r := range rows {
+		f, err := r.model()
+		if err != nil {
+			return nil, fmt.Errorf("decode finding %s %s: %w", r.Rule, r.Subject, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// AppendFindings records new verdicts.
+func (s *Store) AppendFindings(ctx context.Context, fs []model.Finding) error {
+	rows := make([]findingRow, 0, len(fs))
+	for _, f := range fs {
+		r, err := findingToRow(f)
+		if err != nil {
+			return fmt.Errorf("encode finding %s %s: %w", f.Rule, f.Subject, err)
+		}
+		rows = append(rows, r)
+	}
+	if err := s.db.Insert(ctx, "findings", rows); err != nil {
+		return fmt.Errorf("append findings: %w", err)
+	}
+	return nil
+}
+
+// ChangeRow is one member of the population of changes.
+type ChangeRow struct {
+	Kind       string `json:"kind"`
+	Repo       string `json:"repo"`
+	Subject    string `json:"subject"`
+	Number     int    `json:"number"`
+	SHA        string `json:"sha"`
+	OccurredAt Time   `json:"occurred_at"`
+	Actor      string `json:"actor"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+}
+
+// ChangeQuery filters the population of changes.
+type ChangeQuery struct {
+	Repo     string
+	From, To time.Time // occurred_at in [From, To)
+}
+
+// Changes returns the population of changes matching q, sorted by subject.
+func (s *Store) Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error) {
+	var where []string
+	p := Params{}
+	if q.Repo != "" {
+		where = append(where, "repo = {repo:String}")
+		p["repo"] = q.Repo
+	}
+	if !q.From.IsZero() {
+		where = append(where, "occurred_at >= {from:DateTime64(3, 'UTC')}")
+		p["from"] = q.From.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	if !q.To.IsZero() {
+		where = append(where, "occurred_at < {to:DateTime64(3, 'UTC')}")
+		p["to"] = q.To.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	sql := "SELECT * FROM changes"
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	sql += " ORDER BY subject"
+	var rows []ChangeRow
+	if err := s.db.Query(ctx, sql, p, &rows); err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return rows, nil
+}
+
+// PushesTo returns the pushes of a repository whose after is sha (the chain
+// links an evidence bundle shows).
+func (s *Store) PushesTo(ctx context.Context, repo, sha string) ([]model.Push, error) {
+	var rows []pushRow
+	if err := s.db.Query(ctx, "SELECT * FROM pushes FINAL WHERE repo = {repo:String} AND after = {sha:String} ORDER BY received_at",
+		Params{"repo": repo, "sha": sha}, &rows); err != nil {
+		return nil, fmt.Errorf("read pushes of %s@%s: %w", repo, sha, err)
+	}
+	out := make([]model.Push, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// Count returns the number of distinct rows in a table (after replacement).
+func (s *Store) Count(ctx context.Context, table string) (uint64, error) {
+	var rows []struct {
+		N uint64 `json:"n"`
+	}
+	if err := s.db.Query(ctx, "SELECT count() AS n FROM "+table+" FINAL", nil, &rows); err != nil {
+		return 0, fmt.Errorf("count %s: %w", table, err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].N, nil
+}
+
+// DeadLetters lists dead letters, newest first.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	var rows []DeadLetter
+	if err := s.db.Query(ctx, "SELECT * FROM dead_letters FINAL ORDER BY received_at DESC LIMIT {n:UInt32}",
+		Params{"n": fmt.Sprint(limit)}, &rows); err != nil {
+		return nil, fmt.Errorf("read dead letters: %w", err)
+	}
+	return rows, nil
+}
+
+// CurrentFindings returns the latest verdict of every (rule, subject) of repo.
+func (s *Store) CurrentFindings(ctx context.Context, repo string) ([]model.Finding, error) {
+	return s.Findings(ctx, FindingQuery{Repo: repo})
+}

@@ -1,0 +1,67 @@
+// Package storetest gives tests a fresh database on the real embedded
+// engine. The engine holds one data dir per process, so tests share one
+// temporary data dir and are isolated by database instead.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/store/chdb"
+)
+
+var (
+	once    sync.Once
+	dataDir string
+	dirErr  error
+	seq     atomic.Int64
+)
+
+// DataDir is the process-wide data dir tests share.
+func DataDir() (string, error) {
+	once.Do(func() { dataDir, dirErr = os.MkdirTemp("", "changeproof-test-") })
+	return dataDir, dirErr
+}
+
+// Open returns a migrated store in a new database named after the test.
+// It fails the test (never skips) when the engine cannot be loaded: run
+// `make setup` first.
+func Open(t testing.TB) *store.Store {
+	t.Helper()
+	db := OpenDB(t)
+	if err := store.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return store.New(db)
+}
+
+// OpenDB returns an unmigrated connection to a new database.
+func OpenDB(t testing.TB) *chdb.DB {
+	t.Helper()
+	dir, err := DataDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, t.Name())
+	name = fmt.Sprintf("t%d_%s", seq.Add(1), name)
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	db, err := chdb.Open(chdb.Options{DataDir: dir, Database: name, Conns: 2})
+	if err != nil {
+		t.Fatalf("open embedded engine (run `make setup`): %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
