@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -23,6 +24,15 @@ type Runner struct {
 	InScope func(repo string) bool
 	// Interval between full evaluations; 0 = 1 minute.
 	Interval time.Duration
+	// Debounce is how long evaluation waits after a notification for more
+	// to arrive. 0 = 100ms; negative = none.
+	Debounce time.Duration
+	// MinGap is the least time between the starts of two evaluation rounds,
+	// so that a steady stream of deliveries costs one evaluation per
+	// repository per MinGap rather than one per write, and ingestion keeps
+	// the engine. It bounds how stale a finding can be. 0 = 1s; negative =
+	// none.
+	MinGap time.Duration
 	// OnFindings, if set, receives every recorded change of verdict.
 	OnFindings func([]model.Finding)
 	Log        *zap.Logger
@@ -102,6 +112,15 @@ func (r *Runner) Run(ctx context.Context) {
 	if err := r.EvaluateAll(ctx); err != nil {
 		r.Log.Error("list repositories", zap.Error(err))
 	}
+	debounce := r.Debounce
+	if debounce == 0 {
+		debounce = 100 * time.Millisecond
+	}
+	minGap := r.MinGap
+	if minGap == 0 {
+		minGap = time.Second
+	}
+	var lastRound time.Time
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -119,47 +138,58 @@ func (r *Runner) Run(ctx context.Context) {
 				r.Log.Error("list repositories", zap.Error(err))
 			}
 		case <-r.kick:
+			wait := debounce
+			if gap := minGap - time.Since(lastRound); gap > wait {
+				wait = gap
+			}
+			if wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return
+				}
+			}
 		}
+		lastRound = time.Now()
 		r.drain(ctx)
 	}
 }
 
+// drain evaluates the repositories marked so far, once each. Marks that
+// arrive meanwhile wait for the next round (Run paces rounds by MinGap).
 func (r *Runner) drain(ctx context.Context) {
-	for ctx.Err() == nil {
-		r.mu.Lock()
-		if len(r.dirty) == 0 {
-			r.idle.Broadcast()
-			r.mu.Unlock()
-			return
-		}
-		repos := make([]string, 0, len(r.dirty))
-		for repo := range r.dirty {
-			repos = append(repos, repo)
-		}
-		r.dirty = map[string]bool{}
-		r.busy = true
-		r.mu.Unlock()
-		for _, repo := range repos {
-			changed, err := r.Eval.EvaluateRepo(ctx, repo)
-			if err != nil {
-				r.Log.Error("evaluate repository", zap.String("repo", repo), zap.Error(err))
-				r.mu.Lock()
-				r.failed[repo] = true
-				r.mu.Unlock()
-				continue
-			}
-			if len(changed) > 0 {
-				r.Log.Debug("findings changed", zap.String("repo", repo), zap.Int("count", len(changed)))
-				if r.OnFindings != nil {
-					r.OnFindings(changed)
-				}
-			}
-		}
-		r.mu.Lock()
-		r.busy = false
-		r.mu.Unlock()
+	r.mu.Lock()
+	repos := make([]string, 0, len(r.dirty))
+	for repo := range r.dirty {
+		repos = append(repos, repo)
+	}
+	r.dirty = map[string]bool{}
+	r.busy = true
+	r.mu.Unlock()
+	sort.Strings(repos)
+	for _, repo := range repos {
 		if ctx.Err() != nil {
-			return
+			break
+		}
+		changed, err := r.Eval.EvaluateRepo(ctx, repo)
+		if err != nil {
+			r.Log.Error("evaluate repository", zap.String("repo", repo), zap.Error(err))
+			r.mu.Lock()
+			r.failed[repo] = true
+			r.mu.Unlock()
+			continue
+		}
+		if len(changed) > 0 {
+			r.Log.Debug("findings changed", zap.String("repo", repo), zap.Int("count", len(changed)))
+			if r.OnFindings != nil {
+				r.OnFindings(changed)
+			}
 		}
 	}
+	r.mu.Lock()
+	r.busy = false
+	if len(r.dirty) == 0 {
+		r.idle.Broadcast()
+	}
+	r.mu.Unlock()
 }

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/changeproof/changeproof/model"
@@ -20,55 +22,50 @@ func New(db DB) *Store { return &Store{db: db} }
 // DB returns the underlying connection.
 func (s *Store) DB() DB { return s.db }
 
-// Write stores a batch: derived rows first, the raw deliveries last. A crash
-// in between leaves derived rows whose deliveries are not yet known; the
-// sender retries (it got no 2xx), and the replayed derived rows replace
-// themselves by key, so nothing is lost or doubled.
+// Write stores a batch: derived rows first (one INSERT per table, run
+// concurrently: each costs mostly the engine's part creation), the raw
+// deliveries last. A crash in between leaves derived rows whose deliveries
+// are not yet known; the sender retries (it got no 2xx), and the replayed
+// derived rows replace themselves by key, so nothing is lost or doubled.
 func (s *Store) Write(ctx context.Context, b model.Batch) error {
+	var inserts []func() error
 	if len(b.PullRequests) > 0 {
 		rows := make([]prRow, len(b.PullRequests))
 		for i, p := range b.PullRequests {
 			rows[i] = prToRow(p)
 		}
-		if err := s.db.Insert(ctx, "pull_requests", rows); err != nil {
-			return err
-		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "pull_requests", rows) })
 	}
 	if len(b.Reviews) > 0 {
 		rows := make([]reviewRow, len(b.Reviews))
 		for i, r := range b.Reviews {
 			rows[i] = reviewToRow(r)
 		}
-		if err := s.db.Insert(ctx, "reviews", rows); err != nil {
-			return err
-		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "reviews", rows) })
 	}
 	if len(b.Pushes) > 0 {
 		rows := make([]pushRow, len(b.Pushes))
 		for i, p := range b.Pushes {
 			rows[i] = pushToRow(p)
 		}
-		if err := s.db.Insert(ctx, "pushes", rows); err != nil {
-			return err
-		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "pushes", rows) })
 	}
 	if len(b.Protections) > 0 {
 		rows := make([]protectionRow, len(b.Protections))
 		for i, p := range b.Protections {
 			rows[i] = protectionToRow(p)
 		}
-		if err := s.db.Insert(ctx, "protection_events", rows); err != nil {
-			return err
-		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "protection_events", rows) })
 	}
 	if len(b.DeadLetters) > 0 {
 		rows := make([]DeadLetter, len(b.DeadLetters))
 		for i, d := range b.DeadLetters {
 			rows[i] = DeadLetter{d.Source, d.Event, d.DeliveryID, Time(d.ReceivedAt), d.Reason, string(d.Body)}
 		}
-		if err := s.db.Insert(ctx, "dead_letters", rows); err != nil {
-			return err
-		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "dead_letters", rows) })
+	}
+	if err := parallel(inserts); err != nil {
+		return err
 	}
 	if len(b.Deliveries) > 0 {
 		rows := make([]rawRow, len(b.Deliveries))
@@ -80,6 +77,21 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 		}
 	}
 	return nil
+}
+
+// parallel runs fns concurrently and returns the first error.
+func parallel(fns []func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // KnownDeliveries returns which of ids are already in the raw log.
@@ -346,12 +358,35 @@ func (s *Store) PushesTo(ctx context.Context, repo, sha string) ([]model.Push, e
 	return out, nil
 }
 
+// appendOnly tables are plain MergeTree: no FINAL, and distinct rows are
+// distinct delivery ids.
+var appendOnly = map[string]bool{"raw_deliveries": true}
+
 // Count returns the number of distinct rows in a table (after replacement).
 func (s *Store) Count(ctx context.Context, table string) (uint64, error) {
 	var rows []struct {
 		N uint64 `json:"n"`
 	}
-	if err := s.db.Query(ctx, "SELECT count() AS n FROM "+table+" FINAL", nil, &rows); err != nil {
+	q := "SELECT count() AS n FROM " + table + " FINAL"
+	if appendOnly[table] {
+		q = "SELECT uniqExact(source, delivery_id) AS n FROM " + table
+	}
+	if err := s.db.Query(ctx, q, nil, &rows); err != nil {
+		return 0, fmt.Errorf("count %s: %w", table, err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].N, nil
+}
+
+// CountPhysical returns the number of stored rows in a table before
+// replacement: for the append-only raw log it must equal Count.
+func (s *Store) CountPhysical(ctx context.Context, table string) (uint64, error) {
+	var rows []struct {
+		N uint64 `json:"n"`
+	}
+	if err := s.db.Query(ctx, "SELECT count() AS n FROM "+table, nil, &rows); err != nil {
 		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
 	if len(rows) == 0 {

@@ -86,7 +86,7 @@ func runDemo(args []string) error {
 	dataDir := fs.String("data-dir", "./demo-data", "where the demo keeps its data (emptied first if an earlier demo made it)")
 	prs := fs.Int("prs", 300, "merged pull requests to generate")
 	seed := fs.Int64("seed", 1, "seed of the generated history")
-	workers := fs.Int("concurrency", 8, "concurrent webhook senders")
+	workers := fs.Int("concurrency", 32, "concurrent webhook senders")
 	_ = fs.String("config", "", "ignored: the demo writes its own configuration")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -9,8 +9,9 @@ import (
 // statsTables are the tables `changeproof stats` counts.
 var statsTables = []string{"raw_deliveries", "pull_requests", "reviews", "pushes", "protection_events", "dead_letters", "findings"}
 
-// runStats prints the number of distinct rows per table of the local store:
-// a quick check that replays did not duplicate anything.
+// runStats prints, per table of the local store, the number of distinct rows
+// and of stored rows before replacement (re-written derived rows collapse;
+// the raw log is never written twice).
 func runStats(args []string) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 	var c common
@@ -28,12 +29,17 @@ func runStats(args []string) error {
 		return err
 	}
 	defer db.Close()
+	fmt.Println("table\tdistinct\tstored")
 	for _, t := range statsTables {
 		n, err := st.Count(ctx, t)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s\t%d\n", t, n)
+		phys, err := st.CountPhysical(ctx, t)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s\t%d\t%d\n", t, n, phys)
 	}
 	return nil
 }

@@ -1,5 +1,8 @@
--- Raw log: every accepted delivery, unchanged. Keyed by (source, delivery_id)
--- so a delivery stored twice (crash between store and reply) collapses.
+-- Raw log: every accepted delivery, unchanged, written once. Append-only:
+-- nothing replaces or merges rows away, so a delivery stored twice would
+-- show. The pipeline writes a delivery only when its id is not yet here, and
+-- writes it after its derived rows, so a crash before this insert is
+-- repaired by the sender's retry.
 CREATE TABLE IF NOT EXISTS raw_deliveries (
     source      LowCardinality(String),
     event       LowCardinality(String),
@@ -7,7 +10,7 @@ CREATE TABLE IF NOT EXISTS raw_deliveries (
     received_at DateTime64(3, 'UTC'),
     sha256      String,
     body        String CODEC(ZSTD(3))
-) ENGINE = ReplacingMergeTree
+) ENGINE = MergeTree
 ORDER BY (source, delivery_id);
 
 -- Deliveries that were accepted but could not be enriched, with the reason.
