@@ -67,8 +67,10 @@ func (s *Server) Handler() http.Handler {
 // read guards a read endpoint: auditor or admin.
 func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !found || tok == "" {
+		// The scheme is case-insensitive (RFC 7235 section 2.1).
+		scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
+		tok = strings.TrimSpace(tok)
+		if !found || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof"`)
 			httpError(w, http.StatusUnauthorized, "missing bearer token")
 			return

@@ -35,7 +35,7 @@ type FindingView struct {
 // Findings returns the current findings matching q, sorted by rule and
 // subject, each with its earlier outcomes when q.History.
 func (s *Service) Findings(ctx context.Context, q FindingsQuery) ([]FindingView, error) {
-	fq := store.FindingQuery{Rule: q.Rule, Outcome: q.Outcome, Repo: q.Repo, From: q.From, To: exclusive(q.To)}
+	fq := store.FindingQuery{Rule: q.Rule, Outcome: q.Outcome, Repo: q.Repo, From: lower(q.From), To: exclusive(q.To)}
 	cur, err := s.Store.Findings(ctx, fq)
 	if err != nil {
 		return nil, err
@@ -59,6 +59,15 @@ func (s *Service) Findings(ctx context.Context, q FindingsQuery) ([]FindingView,
 		}
 	}
 	return out, nil
+}
+
+// lower rounds an inclusive lower bound up to the millisecond the store
+// keeps, so a bound between two milliseconds excludes the earlier one.
+func lower(t time.Time) time.Time {
+	if r := t.Truncate(time.Millisecond); r.Before(t) {
+		return r.Add(time.Millisecond)
+	}
+	return t
 }
 
 // exclusive turns an inclusive upper bound into the store's exclusive one
@@ -94,7 +103,7 @@ type ChangeView struct {
 
 // Changes returns the population of changes matching q, sorted by subject.
 func (s *Service) Changes(ctx context.Context, q ChangesQuery) ([]ChangeView, error) {
-	rows, err := s.Store.Changes(ctx, store.ChangeQuery{Repo: q.Repo, From: q.From, To: exclusive(q.To)})
+	rows, err := s.Store.Changes(ctx, store.ChangeQuery{Repo: q.Repo, From: lower(q.From), To: exclusive(q.To)})
 	if err != nil {
 		return nil, err
 	}

@@ -153,12 +153,18 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 		if e.Review.ID == 0 || e.Review.User == nil {
 			return malformed(d, "review.id or review.user missing")
 		}
+		if e.PullRequest.Number == 0 {
+			return malformed(d, "no pull_request.number")
+		}
+		// An approval of unknown time could not be placed before or after
+		// the merge; GitHub always sends it, so its absence is damage.
+		if e.Review.SubmittedAt == nil {
+			return malformed(d, "no review.submitted_at")
+		}
 		r := model.Review{Repo: repo, PRNumber: e.PullRequest.Number, ReviewID: e.Review.ID, DeliveryID: d.DeliveryID,
 			Action: e.Action, Reviewer: e.Review.User.Login, State: strings.ToLower(e.Review.State),
 			CommitID: e.Review.CommitID, URL: e.Review.HTMLURL, ReceivedAt: d.ReceivedAt}
-		if e.Review.SubmittedAt != nil {
-			r.SubmittedAt = e.Review.SubmittedAt.UTC()
-		}
+		r.SubmittedAt = e.Review.SubmittedAt.UTC()
 		if e.Action == "dismissed" {
 			// The payload keeps the review's submission time; a dismissal
 			// applies to that review id whenever it arrives, so findings

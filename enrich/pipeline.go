@@ -5,7 +5,19 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/changeproof/changeproof/model"
+)
+
+var (
+	stored = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_events_stored_total", Help: "Events stored for the first time, by source."}, []string{"source"})
+	duplicates = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_events_duplicate_total", Help: "Events already stored (redeliveries, replays), by source."}, []string{"source"})
+	dead = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "changeproof_dead_letters_total", Help: "Stored events that could not be enriched, by source."}, []string{"source"})
 )
 
 // Writer is the part of the store the pipeline needs.
@@ -47,8 +59,10 @@ func (p *Pipeline) Process(ctx context.Context, ds []model.Delivery) (Result, er
 		if err != nil {
 			return res, err
 		}
-		for id := range k {
-			known[src+"\x00"+id] = true
+		for id, ok := range k {
+			if ok {
+				known[src+"\x00"+id] = true
+			}
 		}
 	}
 	var b model.Batch
@@ -56,6 +70,7 @@ func (p *Pipeline) Process(ctx context.Context, ds []model.Delivery) (Result, er
 		key := d.Source + "\x00" + d.DeliveryID
 		if known[key] {
 			res.Duplicates++
+			duplicates.WithLabelValues(d.Source).Inc()
 			continue
 		}
 		known[key] = true // a repeat within the batch is a duplicate too
@@ -82,6 +97,12 @@ func (p *Pipeline) Process(ctx context.Context, ds []model.Delivery) (Result, er
 	}
 	if err := p.Store.Write(ctx, b); err != nil {
 		return Result{}, fmt.Errorf("store %d deliveries: %w", len(b.Deliveries), err)
+	}
+	for _, d := range b.Deliveries {
+		stored.WithLabelValues(d.Source).Inc()
+	}
+	for _, d := range b.DeadLetters {
+		dead.WithLabelValues(d.Source).Inc()
 	}
 	res.Repos = b.Repos()
 	return res, nil

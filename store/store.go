@@ -343,11 +343,11 @@ func (s *Store) Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error)
 	return rows, nil
 }
 
-// PushesTo returns the pushes of a repository whose after is sha (the chain
-// links an evidence bundle shows).
+// PushesTo returns the default-branch pushes of a repository whose after is
+// sha: the links of the chain that carried a change.
 func (s *Store) PushesTo(ctx context.Context, repo, sha string) ([]model.Push, error) {
 	var rows []pushRow
-	if err := s.db.Query(ctx, "SELECT * FROM pushes FINAL WHERE repo = {repo:String} AND after = {sha:String} ORDER BY received_at",
+	if err := s.db.Query(ctx, "SELECT * FROM default_branch_pushes WHERE repo = {repo:String} AND after = {sha:String} ORDER BY received_at",
 		Params{"repo": repo, "sha": sha}, &rows); err != nil {
 		return nil, fmt.Errorf("read pushes of %s@%s: %w", repo, sha, err)
 	}
