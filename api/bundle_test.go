@@ -94,6 +94,12 @@ func seedBundles(t *testing.T, e *env) bundleFixture {
 		finding("CM-1", "acme/web#7", model.Pass, merged, ev))
 	e.findings(t, withdrawn(provCM1), withdrawn(provCM4), finding("CM-1", "acme/api#7", model.Pass, merged, ev.Add(4*time.Minute)),
 		cm2b, cm3b, finding("CM-4", "acme/api@"+sha('d'), model.Pass, atD, ev))
+	// The server records configured waivers at start; a waiver for another
+	// subject stays out of this bundle.
+	other := model.Waiver{Rule: "CM-2", Subject: "acme/api#70", Reason: "other", ApprovedBy: "cto", Expires: w.Expires}
+	if err := e.st.RecordWaivers(e.ctx, []model.Waiver{w, other}, ev); err != nil {
+		t.Fatal(err)
+	}
 	return bundleFixture{verdicts: cm2b.Evidence.Reviews, waiver: w}
 }
 

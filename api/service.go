@@ -147,7 +147,8 @@ type Bundle struct {
 	Pushes         []model.Push          `json:"pushes"`
 	Deploys        []any                 `json:"deploys"`
 	Findings       []FindingView         `json:"findings"`
-	Waivers        []model.Waiver        `json:"waivers"`
+	// Waivers are the configured waivers naming this subject.
+	Waivers []model.Waiver `json:"waivers"`
 }
 
 // ErrNotFound means no change has that subject.
@@ -217,10 +218,18 @@ func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha st
 		if v.Rule == "CM-2" && len(v.Finding.Evidence.Reviews) > 0 {
 			b.ReviewVerdicts = v.Finding.Evidence.Reviews
 		}
-		if v.Waiver != nil {
-			b.Waivers = append(b.Waivers, *v.Waiver)
-		}
 		b.Findings = append(b.Findings, *v)
+	}
+	// Every waiver ever configured for the subject, applied or not yet,
+	// expired or not: the auditor judges them too.
+	ws, err := s.Store.Waivers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if w.Subject == ch.Subject {
+			b.Waivers = append(b.Waivers, w.Waiver)
+		}
 	}
 	if b.Pushes == nil {
 		b.Pushes = []model.Push{}

@@ -27,12 +27,13 @@ type Runner struct {
 	// Debounce is how long evaluation waits after a notification for more
 	// to arrive. 0 = 100ms; negative = none.
 	Debounce time.Duration
-	// MinGap is the least time between the starts of two evaluation rounds,
-	// so that a steady stream of deliveries costs one evaluation per
-	// repository per MinGap rather than one per write, and ingestion keeps
-	// the engine. It bounds how stale a finding can be. 0 = 1s; negative =
-	// none.
-	MinGap time.Duration
+	// MaxDelay caps how long a notified repository waits for evaluation.
+	// Within it, rounds are paced so that evaluation takes at most a third
+	// of the time (after a round of duration d, the next starts no sooner
+	// than 2d after it ended): a steady stream of deliveries then costs one
+	// evaluation per repository per round rather than one per write, and
+	// ingestion keeps the engine. 0 = 1s.
+	MaxDelay time.Duration
 	// OnFindings, if set, receives every recorded change of verdict.
 	OnFindings func([]model.Finding)
 	Log        *zap.Logger
@@ -116,11 +117,12 @@ func (r *Runner) Run(ctx context.Context) {
 	if debounce == 0 {
 		debounce = 100 * time.Millisecond
 	}
-	minGap := r.MinGap
-	if minGap == 0 {
-		minGap = time.Second
+	maxDelay := r.MaxDelay
+	if maxDelay <= 0 {
+		maxDelay = time.Second
 	}
-	var lastRound time.Time
+	var lastEnd time.Time
+	var lastDur time.Duration
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -138,9 +140,12 @@ func (r *Runner) Run(ctx context.Context) {
 				r.Log.Error("list repositories", zap.Error(err))
 			}
 		case <-r.kick:
-			wait := debounce
-			if gap := minGap - time.Since(lastRound); gap > wait {
-				wait = gap
+			wait := 2*lastDur - time.Since(lastEnd)
+			if wait < debounce {
+				wait = debounce
+			}
+			if wait > maxDelay {
+				wait = maxDelay
 			}
 			if wait > 0 {
 				select {
@@ -150,8 +155,10 @@ func (r *Runner) Run(ctx context.Context) {
 				}
 			}
 		}
-		lastRound = time.Now()
+		start := time.Now()
 		r.drain(ctx)
+		lastEnd = time.Now()
+		lastDur = lastEnd.Sub(start)
 	}
 }
 

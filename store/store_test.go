@@ -147,3 +147,28 @@ func TestKnownDeliveries(t *testing.T) {
 		t.Fatalf("known = %v", known)
 	}
 }
+
+func TestWaiversAreKeptAsEvidence(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	w := model.Waiver{Rule: "CM-2", Subject: "acme/api#7", Reason: "pairing", ApprovedBy: "cto", Expires: t0.AddDate(0, 1, 0)}
+	if err := s.RecordWaivers(ctx, []model.Waiver{w}, t0); err != nil {
+		t.Fatal(err)
+	}
+	// A restart with the same config records nothing new; first_seen stays.
+	if err := s.RecordWaivers(ctx, []model.Waiver{w}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := s.Waivers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 1 || ws[0].Waiver != w || !ws[0].FirstSeen.Equal(t0) {
+		t.Fatalf("waivers = %+v", ws)
+	}
+	n, _ := s.CountPhysical(ctx, "waivers")
+	if n != 1 {
+		t.Fatalf("waivers stored %d times", n)
+	}
+}

@@ -64,6 +64,10 @@ func newApp(ctx context.Context, cfg config.Config, dataDir string, log *zap.Log
 	a := &app{cfg: cfg, log: log, db: db, store: st, done: make(chan struct{})}
 	env := controlEnv(cfg)
 	waivers := waiversOf(cfg)
+	if err := st.RecordWaivers(ctx, waivers, time.Now().UTC()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	a.runner = &rules.Runner{
 		Eval: &rules.Evaluator{
 			Controls: rules.Builtin(),
