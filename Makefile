@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both run setup.
-.PHONY: setup build demo test vet bench
+.PHONY: setup build demo test bench
 
 setup:
 	./scripts/setup.sh
@@ -13,3 +13,6 @@ demo: setup
 test: setup
 	go vet ./...
 	go test -count=1 ./...
+
+bench: setup
+	go test -run '^$$' -bench . -benchtime 3s ./store ./cmd/changeproof

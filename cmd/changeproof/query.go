@@ -99,8 +99,8 @@ func runFindings(args []string) error {
 	rule := fs.String("rule", "", "only this rule, e.g. CM-2")
 	outcome := fs.String("outcome", "", "only this outcome: pass|fail|pending|waived|not_applicable|error")
 	repo := fs.String("repo", "", "only this repository (owner/name)")
-	from := fs.String("from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
-	to := fs.String("to", "", "occurred at or before (inclusive)")
+	var p period
+	p.register(fs)
 	history := fs.Bool("history", false, "include earlier outcomes")
 	format := fs.String("format", "table", "table|json|csv")
 	if err := fs.Parse(args); err != nil {
@@ -111,11 +111,8 @@ func runFindings(args []string) error {
 	}
 	q := api.FindingsQuery{Rule: *rule, Outcome: *outcome, Repo: *repo, History: *history}
 	var err error
-	if q.From, err = api.ParseBound(*from, false); err != nil {
-		return fmt.Errorf("--from: %w", err)
-	}
-	if q.To, err = api.ParseBound(*to, true); err != nil {
-		return fmt.Errorf("--to: %w", err)
+	if q.From, q.To, err = p.parse(); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	if err := s.open(ctx); err != nil {
@@ -128,12 +125,7 @@ func runFindings(args []string) error {
 	if s.svc != nil {
 		out.Findings, err = s.svc.Findings(ctx, q)
 	} else {
-		v := url.Values{}
-		for k, val := range map[string]string{"rule": *rule, "outcome": *outcome, "repo": *repo, "from": *from, "to": *to} {
-			if val != "" {
-				v.Set(k, val)
-			}
-		}
+		v := queryValues(map[string]string{"rule": *rule, "outcome": *outcome, "repo": *repo, "from": p.from, "to": p.to})
 		if *history {
 			v.Set("history", "true")
 		}
@@ -150,8 +142,8 @@ func runChanges(args []string) error {
 	var s source
 	s.register(fs)
 	repo := fs.String("repo", "", "only this repository (owner/name)")
-	from := fs.String("from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
-	to := fs.String("to", "", "occurred at or before (inclusive)")
+	var p period
+	p.register(fs)
 	inScope := fs.Bool("in-scope", false, "only in-scope repositories")
 	format := fs.String("format", "table", "table|json|csv")
 	if err := fs.Parse(args); err != nil {
@@ -162,11 +154,8 @@ func runChanges(args []string) error {
 	}
 	q := api.ChangesQuery{Repo: *repo, InScope: *inScope}
 	var err error
-	if q.From, err = api.ParseBound(*from, false); err != nil {
-		return fmt.Errorf("--from: %w", err)
-	}
-	if q.To, err = api.ParseBound(*to, true); err != nil {
-		return fmt.Errorf("--to: %w", err)
+	if q.From, q.To, err = p.parse(); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	if err := s.open(ctx); err != nil {
@@ -179,12 +168,7 @@ func runChanges(args []string) error {
 	if s.svc != nil {
 		out.Changes, err = s.svc.Changes(ctx, q)
 	} else {
-		v := url.Values{}
-		for k, val := range map[string]string{"repo": *repo, "from": *from, "to": *to} {
-			if val != "" {
-				v.Set(k, val)
-			}
-		}
+		v := queryValues(map[string]string{"repo": *repo, "from": p.from, "to": p.to})
 		if *inScope {
 			v.Set("in_scope", "true")
 		}
@@ -244,6 +228,35 @@ func runEvidence(args []string) error {
 		return err
 	}
 	return renderBundle(os.Stdout, *format, b)
+}
+
+// period is the --from/--to pair of the query commands.
+type period struct{ from, to string }
+
+func (p *period) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.from, "from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
+	fs.StringVar(&p.to, "to", "", "occurred at or before (inclusive; a date includes the whole day)")
+}
+
+func (p period) parse() (from, to time.Time, err error) {
+	if from, err = api.ParseBound(p.from, false); err != nil {
+		return from, to, fmt.Errorf("--from: %w", err)
+	}
+	if to, err = api.ParseBound(p.to, true); err != nil {
+		return from, to, fmt.Errorf("--to: %w", err)
+	}
+	return from, to, nil
+}
+
+// queryValues keeps the non-empty parameters.
+func queryValues(m map[string]string) url.Values {
+	v := url.Values{}
+	for k, val := range m {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
 }
 
 func checkFormat(got string, allowed ...string) error {

@@ -73,6 +73,15 @@ func runServe(args []string) error {
 		return err
 	}
 	fmt.Printf("changeproof listening on %s (data dir %s)\n", bound, c.dataDir)
+	if cfg.GitHub.WebhookSecret == "" {
+		log.Warn("github.webhook_secret is empty: POST /webhooks/github refuses every delivery until it is set")
+	}
+	if len(cfg.Server.Tokens) == 0 {
+		log.Warn("server.tokens is empty: the evidence API (/v1/...) refuses every request until a token is configured")
+	}
+	if len(cfg.Scope.Repos) == 0 {
+		log.Warn("scope.repos is empty: everything is stored, but no repository is in scope, so no findings are produced")
+	}
 	log.Info("serving", zap.String("addr", bound), zap.String("data_dir", c.dataDir),
 		zap.Int("tokens", len(cfg.Server.Tokens)), zap.Bool("webhook_secret_set", cfg.GitHub.WebhookSecret != ""))
 	sig := make(chan os.Signal, 1)
