@@ -81,7 +81,7 @@ func TestQueryCommands(t *testing.T) {
 			t.Fatalf("changes table:\n%s", out)
 		}
 		out = runChild(t, append([]string{"evidence", "acme/payments-api#7"}, where...)...)
-		for _, want := range []string{"acme/payments-api#7 (pull_request)", "carol", "counted=true", staleReason} {
+		for _, want := range []string{"acme/payments-api#7 (pull_request)", "carol", "approved", "counted", staleReason} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("evidence lacks %q:\n%s", want, out)
 			}

@@ -114,7 +114,7 @@ func renderBundle(w io.Writer, format string, b *api.Bundle) error {
 	fmt.Fprintln(w, "\nReviews:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range b.ReviewVerdicts {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\tcounted=%v\t%s\n", r.Reviewer, r.State, r.CommitID, fmtTime(r.SubmittedAt), r.Counted, r.Why)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", r.Reviewer, r.State, r.CommitID, fmtTime(r.SubmittedAt), r.Why)
 	}
 	if len(b.ReviewVerdicts) == 0 {
 		for _, r := range c.Reviews {
