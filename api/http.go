@@ -31,6 +31,9 @@ type Server struct {
 	Auth    Authorizer
 	// Webhook serves POST /webhooks/github (authenticated by HMAC, not tokens).
 	Webhook http.Handler
+	// Deploys and Access serve POST /v1/deploys and /v1/access (role
+	// ingest or admin).
+	Deploys, Access http.Handler
 	// Ready reports whether events can be accepted and stored now.
 	Ready func(ctx context.Context) error
 	Log   *zap.Logger
@@ -57,6 +60,12 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
+	if s.Deploys != nil {
+		mux.HandleFunc("POST /v1/deploys", s.guard(writeRoles, s.Deploys.ServeHTTP))
+	}
+	if s.Access != nil {
+		mux.HandleFunc("POST /v1/access", s.guard(writeRoles, s.Access.ServeHTTP))
+	}
 	mux.HandleFunc("GET /v1/findings", s.read(s.findings))
 	mux.HandleFunc("GET /v1/changes", s.read(s.changes))
 	mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
@@ -64,8 +73,16 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+var (
+	readRoles  = map[string]bool{RoleAuditor: true, RoleAdmin: true}
+	writeRoles = map[string]bool{RoleIngest: true, RoleAdmin: true}
+)
+
 // read guards a read endpoint: auditor or admin.
-func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
+func (s *Server) read(h http.HandlerFunc) http.HandlerFunc { return s.guard(readRoles, h) }
+
+// guard lets a request through when its bearer token has one of roles.
+func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// The scheme is case-insensitive (RFC 7235 section 2.1).
 		scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -84,8 +101,12 @@ func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
 			httpError(w, http.StatusUnauthorized, "unknown token")
 			return
 		}
-		if role != RoleAuditor && role != RoleAdmin {
-			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s cannot read evidence (needs auditor or admin)", role))
+		if !roles[role] {
+			what := "cannot read evidence (needs auditor or admin)"
+			if roles[RoleIngest] {
+				what = "cannot ingest events (needs ingest or admin)"
+			}
+			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s %s", role, what))
 			return
 		}
 		h(w, r)

@@ -145,10 +145,19 @@ type Bundle struct {
 	Change         model.Change          `json:"change"`
 	ReviewVerdicts []model.ReviewVerdict `json:"review_verdicts"`
 	Pushes         []model.Push          `json:"pushes"`
-	Deploys        []any                 `json:"deploys"`
+	Deploys        []ShippedBy           `json:"deploys"`
 	Findings       []FindingView         `json:"findings"`
 	// Waivers are the configured waivers naming this subject.
 	Waivers []model.Waiver `json:"waivers"`
+}
+
+// ShippedBy is a production deploy that shipped the change, with its CM-5
+// verdict.
+type ShippedBy struct {
+	model.Deploy
+	Subject string        `json:"subject"`
+	Outcome model.Outcome `json:"outcome"`
+	Reason  string        `json:"reason"`
 }
 
 // ErrNotFound means no change has that subject.
@@ -178,7 +187,7 @@ func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha st
 		return nil, fmt.Errorf("change %s: %w", subject, ErrNotFound)
 	}
 	b := &Bundle{Subject: ch.Subject, InScope: s.InScope == nil || s.InScope(repo), Change: *ch,
-		ReviewVerdicts: []model.ReviewVerdict{}, Deploys: []any{}, Waivers: []model.Waiver{}}
+		ReviewVerdicts: []model.ReviewVerdict{}, Deploys: []ShippedBy{}, Waivers: []model.Waiver{}}
 	tip := ch.SHA
 	if ch.Kind == model.KindPullRequest {
 		tip = ch.MergeCommitSHA
@@ -220,6 +229,9 @@ func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha st
 		}
 		b.Findings = append(b.Findings, *v)
 	}
+	if b.Deploys, err = s.shippedBy(ctx, repo, ch.Subject); err != nil {
+		return nil, err
+	}
 	// Every waiver ever configured for the subject, applied or not yet,
 	// expired or not: the auditor judges them too.
 	ws, err := s.Store.Waivers(ctx)
@@ -238,4 +250,39 @@ func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha st
 		b.Findings = []FindingView{}
 	}
 	return b, nil
+}
+
+// shippedBy finds the deploys whose CM-5 finding lists subject among the
+// changes they shipped.
+func (s *Service) shippedBy(ctx context.Context, repo, subject string) ([]ShippedBy, error) {
+	out := []ShippedBy{}
+	fs, err := s.Store.Findings(ctx, store.FindingQuery{Rule: "CM-5", Repo: repo})
+	if err != nil {
+		return nil, err
+	}
+	var hits []model.Finding
+	for _, f := range fs {
+		for _, sh := range f.Evidence.Shipped {
+			if sh == subject {
+				hits = append(hits, f)
+				break
+			}
+		}
+	}
+	if len(hits) == 0 {
+		return out, nil
+	}
+	deploys, err := s.Store.DeploysOf(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	bySubject := map[string]model.Deploy{}
+	for _, d := range deploys {
+		bySubject[d.Subject()] = d
+	}
+	for _, f := range hits {
+		out = append(out, ShippedBy{Deploy: bySubject[f.Subject], Subject: f.Subject, Outcome: f.Outcome, Reason: f.Reason})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Deploy.OccurredAt().Before(out[j].Deploy.OccurredAt()) })
+	return out, nil
 }

@@ -95,6 +95,26 @@ type pushEvent struct {
 	} `json:"commits"`
 }
 
+type deploymentStatusEvent struct {
+	DeploymentStatus *struct {
+		State       string     `json:"state"`
+		Environment string     `json:"environment"`
+		TargetURL   string     `json:"target_url"`
+		LogURL      string     `json:"log_url"`
+		Creator     *ghUser    `json:"creator"`
+		CreatedAt   *time.Time `json:"created_at"`
+		UpdatedAt   *time.Time `json:"updated_at"`
+	} `json:"deployment_status"`
+	Deployment *struct {
+		ID          int64      `json:"id"`
+		SHA         string     `json:"sha"`
+		Environment string     `json:"environment"`
+		Creator     *ghUser    `json:"creator"`
+		CreatedAt   *time.Time `json:"created_at"`
+	} `json:"deployment"`
+	Repository *ghRepo `json:"repository"`
+}
+
 type protectionEvent struct {
 	Action string `json:"action"`
 	Rule   *struct {
@@ -211,6 +231,62 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 			p.Messages = append(p.Messages, e.HeadCommit.Message)
 		}
 		b.Pushes = append(b.Pushes, p)
+	case "deployment_status":
+		var e deploymentStatusEvent
+		if err := json.Unmarshal(d.Body, &e); err != nil {
+			return malformed(d, "%v", err)
+		}
+		repo, err := repoOf(d, e.Repository)
+		if err != nil {
+			return err
+		}
+		if e.DeploymentStatus == nil || e.Deployment == nil || e.Deployment.ID == 0 {
+			return malformed(d, "no deployment_status or deployment.id")
+		}
+		if len(e.Deployment.SHA) != 40 {
+			return malformed(d, "deployment.sha %q is not a full commit SHA", e.Deployment.SHA)
+		}
+		st := e.DeploymentStatus
+		status := ""
+		switch strings.ToLower(st.State) {
+		case "success":
+			status = model.DeploySuccess
+		case "failure", "error":
+			status = model.DeployFailure
+		case "pending", "queued", "in_progress":
+			status = model.DeployInProgress
+		default:
+			// "inactive" marks a deployment superseded by a later one: it
+			// says nothing new about what was deployed.
+			return nil
+		}
+		env := e.Deployment.Environment
+		if st.Environment != "" {
+			env = st.Environment
+		}
+		dep := model.Deploy{ID: fmt.Sprintf("gh-%d", e.Deployment.ID), Source: "github", Environment: env,
+			SHA: strings.ToLower(e.Deployment.SHA), Repo: repo, Status: status, URL: st.TargetURL, ReceivedAt: d.ReceivedAt}
+		if dep.URL == "" {
+			dep.URL = st.LogURL
+		}
+		switch {
+		case st.Creator != nil && st.Creator.Login != "":
+			dep.Actor = st.Creator.Login
+		case e.Deployment.Creator != nil:
+			dep.Actor = e.Deployment.Creator.Login
+		}
+		if e.Deployment.CreatedAt != nil {
+			dep.StartedAt = e.Deployment.CreatedAt.UTC()
+		}
+		if status != model.DeployInProgress {
+			switch {
+			case st.UpdatedAt != nil:
+				dep.FinishedAt = st.UpdatedAt.UTC()
+			case st.CreatedAt != nil:
+				dep.FinishedAt = st.CreatedAt.UTC()
+			}
+		}
+		b.Deploys = append(b.Deploys, dep)
 	case "branch_protection_rule":
 		var e protectionEvent
 		if err := json.Unmarshal(d.Body, &e); err != nil {

@@ -80,6 +80,7 @@ func sameBatch(t *testing.T, got, want model.Batch) {
 	check("reviews", g.Reviews, w.Reviews)
 	check("pushes", g.Pushes, w.Pushes)
 	check("protections", g.Protections, w.Protections)
+	check("deploys", g.Deploys, w.Deploys)
 	check("dead letters", g.DeadLetters, w.DeadLetters)
 	check("deliveries", g.Deliveries, w.Deliveries)
 	if !t.Failed() {
@@ -110,6 +111,10 @@ func normBatch(b model.Batch) model.Batch {
 	for _, p := range b.Protections {
 		p.OccurredAt, p.ReceivedAt = n(p.OccurredAt), n(p.ReceivedAt)
 		out.Protections = append(out.Protections, p)
+	}
+	for _, d := range b.Deploys {
+		d.StartedAt, d.FinishedAt, d.ReceivedAt = n(d.StartedAt), n(d.FinishedAt), n(d.ReceivedAt)
+		out.Deploys = append(out.Deploys, d)
 	}
 	return out
 }
@@ -228,9 +233,13 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 			want: model.Batch{},
 		},
 		{
-			// No control reads deployment_status yet (CM-5 is not built in).
+			// A successful deployment_status is a deploy finished at the
+			// status time; the service is filled in by the pipeline.
 			template: fixture.TemplateDeploymentStatus, id: "t-deployment-status",
-			want: model.Batch{},
+			want: model.Batch{Deploys: []model.Deploy{{ID: "gh-145988746", Source: "github", Environment: "production",
+				SHA: "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", Repo: "Codertocat/Hello-World", Status: "success",
+				Actor: "Codertocat", StartedAt: time.Date(2019, 5, 15, 15, 20, 53, 0, time.UTC),
+				FinishedAt: time.Date(2019, 5, 15, 15, 20, 55, 0, time.UTC), ReceivedAt: recv}}},
 		},
 	}
 	covered := map[string]bool{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -42,6 +43,9 @@ type Result struct {
 // but the receiver's group committer calls it from one goroutine.
 type Pipeline struct {
 	Store Writer
+	// ServiceOf names the service a repository's deploys belong to
+	// (scope.services); nil or "" = the repository's name.
+	ServiceOf func(repo string) string
 }
 
 // Process stores the deliveries not yet stored, with their canonical
@@ -94,6 +98,15 @@ func (p *Pipeline) Process(ctx context.Context, ds []model.Delivery) (Result, er
 	}
 	if len(b.Deliveries) == 0 {
 		return res, nil
+	}
+	for i := range b.Deploys {
+		dep := &b.Deploys[i]
+		if p.ServiceOf != nil {
+			dep.Service = p.ServiceOf(dep.Repo)
+		}
+		if dep.Service == "" {
+			dep.Service = dep.Repo[strings.LastIndexByte(dep.Repo, '/')+1:]
+		}
 	}
 	if err := p.Store.Write(ctx, b); err != nil {
 		return Result{}, fmt.Errorf("store %d deliveries: %w", len(b.Deliveries), err)

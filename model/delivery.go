@@ -32,6 +32,7 @@ type Batch struct {
 	Reviews      []Review
 	Pushes       []Push
 	Protections  []ProtectionEvent
+	Deploys      []Deploy
 	DeadLetters  []DeadLetter
 }
 
@@ -56,6 +57,9 @@ func (b *Batch) Repos() []string {
 	}
 	for _, p := range b.Protections {
 		add(p.Repo)
+	}
+	for _, d := range b.Deploys {
+		add(d.Repo)
 	}
 	return out
 }

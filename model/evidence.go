@@ -120,6 +120,12 @@ type RepoEvidence struct {
 	Repo        string
 	Changes     []Change
 	Protections []ProtectionEvent
+	// Pushes is the default-branch chain: every push that moved the default
+	// branch (merges and direct pushes), oldest first by PushedAt.
+	Pushes []Push
+	// Deploys are the deploys of this repository's code (any environment
+	// and status), oldest first by OccurredAt.
+	Deploys []Deploy
 	// MergeCommits maps a merged PR's merge_commit_sha to its number, so a
 	// withdrawn direct-push subject can say which PR it was the merge of.
 	MergeCommits map[string]int

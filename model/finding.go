@@ -61,6 +61,17 @@ type Evidence struct {
 	Settings       []string        `json:"settings,omitempty"` // CM-6: each weakened setting
 	DeliveryIDs    []string        `json:"delivery_ids,omitempty"`
 	MergeOf        string          `json:"merge_of,omitempty"` // withdrawn direct push: the PR subject
+	// CM-5: the changes a deploy shipped (chain order) and those that
+	// failed CM-1..CM-3.
+	Shipped       []string `json:"shipped,omitempty"`
+	FailedChanges []string `json:"failed_changes,omitempty"`
+	// Access controls: the event's principal, the person it maps to, the
+	// system, role and ticket.
+	Principal string `json:"principal,omitempty"`
+	Person    string `json:"person,omitempty"`
+	System    string `json:"system,omitempty"`
+	Role      string `json:"role,omitempty"`
+	Ticket    string `json:"ticket,omitempty"`
 }
 
 // ReviewVerdict records whether one review counted as a qualifying approval

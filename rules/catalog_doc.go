@@ -11,8 +11,7 @@ import (
 // README embeds it and a test keeps the two identical.
 func CatalogMarkdown() string {
 	var b strings.Builder
-	for _, c := range Builtin() {
-		d := c.Definition()
+	for _, d := range Catalogue() {
 		fmt.Fprintf(&b, "### %s `%s`\n\n", d.ID, d.Name)
 		fmt.Fprintf(&b, "**Question:** %s\n\n", d.Question)
 		fmt.Fprintf(&b, "**Subjects:** %s\n\n", d.Subjects)

@@ -38,8 +38,7 @@ func TestReadmeCatalogue(t *testing.T) {
 
 func TestDefinitionsComplete(t *testing.T) {
 	seen := map[string]bool{}
-	for _, c := range rules.Builtin() {
-		d := c.Definition()
+	for _, d := range rules.Catalogue() {
 		if d.ID == "" || d.Name == "" || d.Question == "" || d.Subjects == "" || d.Remediation == "" || len(d.Outcomes) == 0 {
 			t.Errorf("%s: incomplete definition %+v", d.ID, d)
 		}

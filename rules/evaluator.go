@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,9 +15,14 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-var evalSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
-	Name: "changeproof_rule_evaluation_seconds", Help: "Time to evaluate every control over one repository.",
-	Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)})
+var (
+	evalSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "changeproof_rule_evaluation_seconds", Help: "Time to evaluate every control over one repository.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)})
+	accessEvalSeconds = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name: "changeproof_access_evaluation_seconds", Help: "Time to evaluate the access controls over one batch of events.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)})
+)
 
 // Store is what evaluation reads and writes.
 //
@@ -27,6 +33,8 @@ type Store interface {
 	RepoEvidence(ctx context.Context, repo string) (*model.RepoEvidence, error)
 	// CurrentFindings returns the latest verdict of every (rule, subject) of repo.
 	CurrentFindings(ctx context.Context, repo string) ([]model.Finding, error)
+	// FindingsFor returns the latest verdict of every rule on each subject.
+	FindingsFor(ctx context.Context, subjects []string) ([]model.Finding, error)
 	AppendFindings(ctx context.Context, fs []model.Finding) error
 }
 
@@ -34,12 +42,16 @@ type Store interface {
 // repositories; the Runner never evaluates one repository twice at once.
 type Evaluator struct {
 	Controls []control.Control
+	// AccessControls judge access events (AC-1..AC-3).
+	AccessControls []control.AccessControl
 	// Env returns the policy and identities in force; Now is filled per run.
 	Env     func() control.Env
 	Waivers func() []model.Waiver
 	Store   Store
 	// Now is the evaluation clock; nil = time.Now.
 	Now func() time.Time
+
+	accessMu sync.Mutex
 }
 
 // EvaluateRepo judges every subject of repo and records the verdicts that
@@ -69,12 +81,91 @@ func (e *Evaluator) EvaluateRepo(ctx context.Context, repo string) ([]model.Find
 		// Verdicts already recorded stand: an unreadable store proves nothing.
 		return e.record(ctx, current, fresh, now)
 	}
+	// Controls run in catalogue order and each sees the verdicts (waivers
+	// applied) of those before it: CM-5 judges deploys by CM-1..CM-3.
+	env.Prior = map[string]map[string]model.Finding{}
 	for _, c := range e.Controls {
-		fresh = append(fresh, e.check(c, env, ev)...)
+		fs := e.applyWaivers(e.check(c, env, ev), now)
+		for _, f := range fs {
+			if env.Prior[f.Subject] == nil {
+				env.Prior[f.Subject] = map[string]model.Finding{}
+			}
+			env.Prior[f.Subject][f.Rule] = f
+		}
+		fresh = append(fresh, fs...)
 	}
-	fresh = e.applyWaivers(fresh, now)
 	fresh = append(fresh, withdrawn(current, fresh, ev)...)
 	return e.record(ctx, current, fresh, now)
+}
+
+// EvaluateAccess judges access events and records the verdicts that
+// changed. Verdicts depend only on the event and the configuration, so the
+// events are judged as given, without reading them back.
+func (e *Evaluator) EvaluateAccess(ctx context.Context, events []model.AccessEvent) ([]model.Finding, error) {
+	if len(events) == 0 || len(e.AccessControls) == 0 {
+		return nil, nil
+	}
+	start := time.Now()
+	defer func() { accessEvalSeconds.Observe(time.Since(start).Seconds()) }()
+	now := time.Now().UTC()
+	if e.Now != nil {
+		now = e.Now().UTC()
+	}
+	env := control.Env{Policy: control.DefaultPolicy()}
+	if e.Env != nil {
+		env = e.Env()
+	}
+	env.Now = now
+	bySystem := map[string][]model.AccessEvent{}
+	var systems []string
+	for _, ev := range events {
+		if _, ok := control.LookupSystem(env.Systems, ev.System); !ok {
+			continue // stored, but not an in-scope system
+		}
+		if bySystem[ev.System] == nil {
+			systems = append(systems, ev.System)
+		}
+		bySystem[ev.System] = append(bySystem[ev.System], ev)
+	}
+	sort.Strings(systems)
+	var fresh []model.Finding
+	for _, sys := range systems {
+		ev := &model.AccessEvidence{System: sys, Events: bySystem[sys]}
+		for _, c := range e.AccessControls {
+			fresh = append(fresh, e.checkAccess(c, env, ev)...)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	fresh = e.applyWaivers(fresh, now)
+	subjects := make([]string, 0, len(events))
+	seen := map[string]bool{}
+	for _, f := range fresh {
+		if !seen[f.Subject] {
+			seen[f.Subject] = true
+			subjects = append(subjects, f.Subject)
+		}
+	}
+	// One evaluation of a subject at a time, so that two judging the same
+	// event never both record its verdict.
+	e.accessMu.Lock()
+	defer e.accessMu.Unlock()
+	current, err := e.Store.FindingsFor(ctx, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("read current access findings: %w", err)
+	}
+	return e.record(ctx, current, fresh, now)
+}
+
+func (e *Evaluator) checkAccess(c control.AccessControl, env control.Env, ev *model.AccessEvidence) (fs []model.Finding) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs = []model.Finding{{Rule: c.Definition().ID, Subject: ev.System, Outcome: model.Error,
+				Reason: fmt.Sprintf("control %s could not evaluate access to %s: %v", c.Definition().ID, ev.System, r)}}
+		}
+	}()
+	return c.CheckAccess(env, ev)
 }
 
 // check runs one control, turning a panic into an `error` finding so that

@@ -22,6 +22,11 @@ type Runner struct {
 	Repos func(ctx context.Context) ([]string, error)
 	// InScope says whether a repository produces findings.
 	InScope func(repo string) bool
+	// AccessSystems and AccessPage walk the stored access events, for the
+	// full access evaluation at start (the configuration, and so the
+	// verdicts, may have changed while the process was down). Nil = none.
+	AccessSystems func(ctx context.Context) ([]string, error)
+	AccessPage    func(ctx context.Context, system, after string, limit int) ([]model.AccessEvent, error)
 	// Interval between full evaluations; 0 = 1 minute.
 	Interval time.Duration
 	// Debounce is how long evaluation waits after a notification for more
@@ -113,6 +118,13 @@ func (r *Runner) Run(ctx context.Context) {
 	if err := r.EvaluateAll(ctx); err != nil {
 		r.Log.Error("list repositories", zap.Error(err))
 	}
+	if r.AccessSystems != nil && r.AccessPage != nil {
+		go func() {
+			if err := r.EvaluateAllAccess(ctx); err != nil && ctx.Err() == nil {
+				r.Log.Error("evaluate stored access events", zap.Error(err))
+			}
+		}()
+	}
 	debounce := r.Debounce
 	if debounce == 0 {
 		debounce = 100 * time.Millisecond
@@ -199,4 +211,37 @@ func (r *Runner) drain(ctx context.Context) {
 		r.idle.Broadcast()
 	}
 	r.mu.Unlock()
+}
+
+// EvaluateAllAccess judges every stored access event, a page at a time.
+func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
+	systems, err := r.AccessSystems(ctx)
+	if err != nil {
+		return err
+	}
+	const page = 5000
+	for _, sys := range systems {
+		after := ""
+		for {
+			events, err := r.AccessPage(ctx, sys, after, page)
+			if err != nil {
+				return err
+			}
+			if len(events) == 0 {
+				break
+			}
+			changed, err := r.Eval.EvaluateAccess(ctx, events)
+			if err != nil {
+				return err
+			}
+			if len(changed) > 0 && r.OnFindings != nil {
+				r.OnFindings(changed)
+			}
+			after = events[len(events)-1].ID
+			if len(events) < page {
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -222,3 +222,58 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+type deployRow struct {
+	Source      string `json:"source"`
+	ID          string `json:"id"`
+	Service     string `json:"service"`
+	Environment string `json:"environment"`
+	SHA         string `json:"sha"`
+	Repo        string `json:"repo"`
+	Status      string `json:"status"`
+	Actor       string `json:"actor"`
+	StartedAt   Time   `json:"started_at"`
+	FinishedAt  Time   `json:"finished_at"`
+	Pipeline    string `json:"pipeline"`
+	URL         string `json:"url"`
+	Version     string `json:"version"`
+	ReceivedAt  Time   `json:"received_at"`
+}
+
+func deployToRow(d model.Deploy) deployRow {
+	return deployRow{d.Source, d.ID, d.Service, d.Environment, d.SHA, d.Repo, d.Status, d.Actor, Time(d.StartedAt),
+		Time(d.FinishedAt), d.Pipeline, d.URL, d.Version, Time(d.ReceivedAt)}
+}
+
+func (r deployRow) model() model.Deploy {
+	return model.Deploy{ID: r.ID, Source: r.Source, Service: r.Service, Environment: r.Environment, SHA: r.SHA,
+		Repo: r.Repo, Status: r.Status, Actor: r.Actor, StartedAt: r.StartedAt.T(), FinishedAt: r.FinishedAt.T(),
+		Pipeline: r.Pipeline, URL: r.URL, Version: r.Version, ReceivedAt: r.ReceivedAt.T()}
+}
+
+type accessRow struct {
+	System     string `json:"system"`
+	ID         string `json:"id"`
+	Time       Time   `json:"time"`
+	Principal  string `json:"principal"`
+	Action     string `json:"action"`
+	Result     string `json:"result"`
+	Role       string `json:"role"`
+	Ticket     string `json:"ticket"`
+	SourceIP   string `json:"source_ip"`
+	Source     string `json:"source"`
+	Format     string `json:"format"`
+	Raw        string `json:"raw"`
+	ReceivedAt Time   `json:"received_at"`
+}
+
+func accessToRow(e model.AccessEvent) accessRow {
+	return accessRow{e.System, e.ID, Time(e.Time), e.Principal, e.Action, e.Result, e.Role, e.Ticket, e.SourceIP,
+		e.Source, e.Format, e.Raw, Time(e.ReceivedAt)}
+}
+
+func (r accessRow) model() model.AccessEvent {
+	return model.AccessEvent{ID: r.ID, System: r.System, Time: r.Time.T(), Principal: r.Principal, Action: r.Action,
+		Result: r.Result, Role: r.Role, Ticket: r.Ticket, SourceIP: r.SourceIP, Source: r.Source, Format: r.Format,
+		Raw: r.Raw, ReceivedAt: r.ReceivedAt.T()}
+}

@@ -57,6 +57,13 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 		}
 		inserts = append(inserts, func() error { return s.db.Insert(ctx, "protection_events", rows) })
 	}
+	if len(b.Deploys) > 0 {
+		rows := make([]deployRow, len(b.Deploys))
+		for i, d := range b.Deploys {
+			rows[i] = deployToRow(d)
+		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "deploys", rows) })
+	}
 	if len(b.DeadLetters) > 0 {
 		rows := make([]DeadLetter, len(b.DeadLetters))
 		for i, d := range b.DeadLetters {
@@ -141,7 +148,8 @@ func (s *Store) Repos(ctx context.Context) ([]string, error) {
 	}
 	err := s.db.Query(ctx, `SELECT DISTINCT repo FROM (
     SELECT repo FROM pull_requests UNION ALL SELECT repo FROM pushes
-    UNION ALL SELECT repo FROM reviews UNION ALL SELECT repo FROM protection_events) ORDER BY repo`, nil, &rows)
+    UNION ALL SELECT repo FROM reviews UNION ALL SELECT repo FROM protection_events
+    UNION ALL SELECT repo FROM deploys) ORDER BY repo`, nil, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("list repos: %w", err)
 	}
@@ -167,6 +175,14 @@ func (s *Store) RepoEvidence(ctx context.Context, repo string) (*model.RepoEvide
 	if err := s.db.Query(ctx, "SELECT * FROM direct_pushes WHERE repo = {repo:String} ORDER BY pushed_at, after", p, &pushes); err != nil {
 		return nil, fmt.Errorf("read direct pushes of %s: %w", repo, err)
 	}
+	var chain []pushRow
+	if err := s.db.Query(ctx, "SELECT * FROM default_branch_pushes WHERE repo = {repo:String} ORDER BY pushed_at, received_at", p, &chain); err != nil {
+		return nil, fmt.Errorf("read default-branch pushes of %s: %w", repo, err)
+	}
+	deploys, err := s.DeploysOf(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
 	var prot []protectionRow
 	if err := s.db.Query(ctx, "SELECT * FROM protection_events FINAL WHERE repo = {repo:String} ORDER BY occurred_at, delivery_id", p, &prot); err != nil {
 		return nil, fmt.Errorf("read protection events of %s: %w", repo, err)
@@ -187,6 +203,10 @@ func (s *Store) RepoEvidence(ctx context.Context, repo string) (*model.RepoEvide
 	for _, r := range prot {
 		ev.Protections = append(ev.Protections, r.model())
 	}
+	for _, r := range chain {
+		ev.Pushes = append(ev.Pushes, r.model())
+	}
+	ev.Deploys = deploys
 	return ev, nil
 }
 
@@ -463,6 +483,85 @@ func (s *Store) Waivers(ctx context.Context) ([]RecordedWaiver, error) {
 	for i, r := range rows {
 		out[i] = RecordedWaiver{model.Waiver{Rule: r.Rule, Subject: r.Subject, Reason: r.Reason, ApprovedBy: r.ApprovedBy,
 			Expires: r.Expires.T()}, r.FirstSeen.T()}
+	}
+	return out, nil
+}
+
+// WriteAccess stores access events in one INSERT. A repeated event id
+// replaces itself.
+func (s *Store) WriteAccess(ctx context.Context, es []model.AccessEvent) error {
+	rows := make([]accessRow, len(es))
+	for i, e := range es {
+		rows[i] = accessToRow(e)
+	}
+	if err := s.db.Insert(ctx, "access_events", rows); err != nil {
+		return fmt.Errorf("store %d access events: %w", len(es), err)
+	}
+	return nil
+}
+
+// AccessSystems lists the systems with stored access events.
+func (s *Store) AccessSystems(ctx context.Context) ([]string, error) {
+	var rows []struct {
+		System string `json:"system"`
+	}
+	if err := s.db.Query(ctx, "SELECT DISTINCT system FROM access_events ORDER BY system", nil, &rows); err != nil {
+		return nil, fmt.Errorf("list access systems: %w", err)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.System
+	}
+	return out, nil
+}
+
+// AccessEvents returns up to limit events of system with id > after, in id
+// order: a cursor for walking a system's events in bounded memory.
+func (s *Store) AccessEvents(ctx context.Context, system, after string, limit int) ([]model.AccessEvent, error) {
+	var rows []accessRow
+	if err := s.db.Query(ctx, "SELECT * FROM access_events FINAL WHERE system = {system:String} AND id > {after:String} ORDER BY id LIMIT {n:UInt32}",
+		Params{"system": system, "after": after, "n": fmt.Sprint(limit)}, &rows); err != nil {
+		return nil, fmt.Errorf("read access events of %s: %w", system, err)
+	}
+	out := make([]model.AccessEvent, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// FindingsFor returns the current findings of the given subjects.
+func (s *Store) FindingsFor(ctx context.Context, subjects []string) ([]model.Finding, error) {
+	if len(subjects) == 0 {
+		return nil, nil
+	}
+	var rows []findingRow
+	if err := s.db.Query(ctx, "SELECT * FROM findings FINAL WHERE subject IN {subjects:Array(String)} ORDER BY rule, subject, evaluated_at DESC LIMIT 1 BY rule, subject",
+		Params{"subjects": ArrayParam(subjects)}, &rows); err != nil {
+		return nil, fmt.Errorf("read findings: %w", err)
+	}
+	out := make([]model.Finding, 0, len(rows))
+	for _, r := range rows {
+		f, err := r.model()
+		if err != nil {
+			return nil, fmt.Errorf("decode finding %s %s: %w", r.Rule, r.Subject, err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// DeploysOf returns every deploy of a repository's code, oldest first by
+// event time (finished, else started).
+func (s *Store) DeploysOf(ctx context.Context, repo string) ([]model.Deploy, error) {
+	var rows []deployRow
+	if err := s.db.Query(ctx, "SELECT * FROM deploys FINAL WHERE repo = {repo:String} ORDER BY if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at), id",
+		Params{"repo": repo}, &rows); err != nil {
+		return nil, fmt.Errorf("read deploys of %s: %w", repo, err)
+	}
+	out := make([]model.Deploy, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
 	}
 	return out, nil
 }

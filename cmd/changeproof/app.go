@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +17,7 @@ import (
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest"
+	"github.com/changeproof/changeproof/ingest/deploy"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
@@ -30,6 +34,8 @@ type app struct {
 	db        store.DB
 	store     *store.Store
 	committer *ingest.Committer
+	ops       *opsSink
+	eval      *rules.Evaluator
 	runner    *rules.Runner
 	api       *api.Server
 	srv       *http.Server
@@ -68,19 +74,23 @@ func newApp(ctx context.Context, cfg config.Config, dataDir string, log *zap.Log
 		db.Close()
 		return nil, err
 	}
-	a.runner = &rules.Runner{
-		Eval: &rules.Evaluator{
-			Controls: rules.Builtin(),
-			Env:      func() control.Env { return env },
-			Waivers:  func() []model.Waiver { return waivers },
-			Store:    st,
-		},
-		Repos:    st.Repos,
-		InScope:  cfg.Scope.InScope,
-		Interval: time.Minute,
-		Log:      log.Named("rules"),
+	a.eval = &rules.Evaluator{
+		Controls:       rules.Builtin(),
+		AccessControls: rules.BuiltinAccess(),
+		Env:            func() control.Env { return env },
+		Waivers:        func() []model.Waiver { return waivers },
+		Store:          st,
 	}
-	pipe := &enrich.Pipeline{Store: st}
+	a.runner = &rules.Runner{
+		Eval:          a.eval,
+		Repos:         st.Repos,
+		InScope:       cfg.Scope.InScope,
+		AccessSystems: st.AccessSystems,
+		AccessPage:    st.AccessEvents,
+		Interval:      time.Minute,
+		Log:           log.Named("rules"),
+	}
+	pipe := &enrich.Pipeline{Store: st, ServiceOf: serviceOf(cfg)}
 	a.committer = ingest.NewCommitter(ingest.SinkFunc(func(ctx context.Context, ds []model.Delivery) error {
 		res, err := pipe.Process(ctx, ds)
 		if err != nil {
@@ -93,10 +103,20 @@ func newApp(ctx context.Context, cfg config.Config, dataDir string, log *zap.Log
 		return nil
 	}), 1000)
 	secret := cfg.GitHub.WebhookSecret
+	a.ops = newOpsSink(st, a.runner, a.eval, log.Named("access"))
+	services := map[string][]string{}
+	for name, svc := range cfg.Scope.Services {
+		services[name] = svc.Repos
+	}
 	a.api = &api.Server{
 		Service: &api.Service{Store: st, InScope: cfg.Scope.InScope},
 		Auth:    cfg.Server.RoleOf,
 		Webhook: &ghingest.Handler{Secret: func() string { return secret }, Sink: a.committer, Log: log.Named("webhook")},
+		Deploys: &ingest.DeployHandler{Sink: a.ops, Options: func() deploy.Options { return deploy.Options{Services: services} },
+			Log: log.Named("deploys")},
+		Access: &ingest.AccessHandler{Sink: a.ops, BreakGlassRoles: func(system string) []string {
+			return cfg.Access.Systems[system].BreakGlassRoles
+		}, Log: log.Named("access")},
 		Ready: func(ctx context.Context) error {
 			var one []struct {
 				N int `json:"n"`
@@ -115,12 +135,7 @@ func (a *app) start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	go func() {
-		defer close(a.done)
-		a.runner.Run(ctx)
-	}()
+	a.startRules()
 	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -128,6 +143,22 @@ func (a *app) start(addr string) (string, error) {
 		}
 	}()
 	return ln.Addr().String(), nil
+}
+
+// startRules runs rule evaluation in the background until close.
+func (a *app) startRules() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go func() {
+		defer close(a.done)
+		a.runner.Run(ctx)
+	}()
+}
+
+// waitIdle blocks until every accepted event has been judged.
+func (a *app) waitIdle(ctx context.Context) error {
+	a.ops.pending.Wait()
+	return a.runner.WaitIdle(ctx)
 }
 
 // close stops accepting, finishes queued writes and evaluation, and closes
@@ -139,6 +170,7 @@ func (a *app) close() {
 		cancel()
 	}
 	a.committer.Close()
+	a.ops.close()
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
@@ -152,7 +184,13 @@ func controlEnv(cfg config.Config) control.Env {
 	for _, id := range cfg.Identities {
 		ids = append(ids, model.Identity{Name: id.Name, Logins: id.Logins, TerminatedAt: id.TerminatedAt.Time})
 	}
+	systems := map[string]control.System{}
+	for name, sys := range cfg.Access.Systems {
+		systems[name] = control.System{Authorized: sys.Authorized, BreakGlassRoles: sys.BreakGlassRoles}
+	}
 	return control.Env{
+		ProductionEnvironments: cfg.Scope.ProductionEnvironments,
+		Systems:                systems,
 		Policy: control.Policy{
 			MinApprovals:                 p.MinApprovals,
 			RequireApprovalOnFinalCommit: p.RequireApprovalOnFinalCommit,
@@ -175,4 +213,85 @@ func waiversOf(cfg config.Config) []model.Waiver {
 		ws = append(ws, model.Waiver{Rule: w.Rule, Subject: w.Subject, Reason: w.Reason, ApprovedBy: w.ApprovedBy, Expires: w.Expires.Time})
 	}
 	return ws
+}
+
+// serviceOf maps a repository to the service scope.services names for it,
+// for GitHub deployment_status events (which name no service).
+func serviceOf(cfg config.Config) func(repo string) string {
+	return func(repo string) string {
+		names := make([]string, 0, len(cfg.Scope.Services))
+		for name := range cfg.Scope.Services {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			for _, r := range cfg.Scope.Services[name].Repos {
+				if strings.EqualFold(r, repo) {
+					return name
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// opsSink stores deploy and access events and has them judged: deploys by
+// re-evaluating their repositories, access events by a worker that judges
+// each stored batch. Judging is off the upload's path: a stored event is
+// judged even if the process dies first, by the full access evaluation at
+// the next start.
+type opsSink struct {
+	store   *store.Store
+	runner  *rules.Runner
+	eval    *rules.Evaluator
+	log     *zap.Logger
+	queue   chan []model.AccessEvent
+	pending sync.WaitGroup
+	stopped chan struct{}
+}
+
+func newOpsSink(st *store.Store, runner *rules.Runner, eval *rules.Evaluator, log *zap.Logger) *opsSink {
+	o := &opsSink{store: st, runner: runner, eval: eval, log: log,
+		queue: make(chan []model.AccessEvent, 4), stopped: make(chan struct{})}
+	go o.judge()
+	return o
+}
+
+func (o *opsSink) judge() {
+	defer close(o.stopped)
+	for es := range o.queue {
+		changed, err := o.eval.EvaluateAccess(context.Background(), es)
+		if err != nil {
+			o.log.Error("judge access events (judged again at the next start)", zap.Int("events", len(es)), zap.Error(err))
+		} else if o.runner.OnFindings != nil && len(changed) > 0 {
+			o.runner.OnFindings(changed)
+		}
+		o.pending.Done()
+	}
+}
+
+// close judges what is queued and stops the worker.
+func (o *opsSink) close() {
+	close(o.queue)
+	<-o.stopped
+}
+
+func (o *opsSink) AcceptDeploys(ctx context.Context, ds []model.Deploy) error {
+	b := model.Batch{Deploys: ds}
+	if err := o.store.Write(ctx, b); err != nil {
+		return err
+	}
+	o.runner.Notify(b.Repos()...)
+	return nil
+}
+
+// AcceptAccess stores the events and queues them for judging; a full queue
+// holds the upload back, so judging never falls unboundedly behind.
+func (o *opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) error {
+	if err := o.store.WriteAccess(ctx, es); err != nil {
+		return err
+	}
+	o.pending.Add(1)
+	o.queue <- es
+	return nil
 }

@@ -152,7 +152,7 @@ func runDemo(args []string) error {
 		return err
 	}
 	evalStart := time.Now()
-	if err := a.runner.WaitIdle(ctx); err != nil {
+	if err := a.waitIdle(ctx); err != nil {
 		return err
 	}
 	evalDur := time.Since(evalStart)
@@ -244,8 +244,7 @@ func printSummary(w io.Writer, fs []model.Finding) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "CONTROL\tNAME\tpass\tfail\tpending\twaived\tn/a\terror\t")
-	for _, c := range rules.Builtin() {
-		d := c.Definition()
+	for _, d := range rules.Catalogue() {
 		m := counts[d.ID]
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", d.ID, d.Name, m[model.Pass], m[model.Fail], m[model.Pending],
 			m[model.Waived], m[model.NotApplicable], m[model.Error])

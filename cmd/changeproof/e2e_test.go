@@ -29,6 +29,17 @@ const (
 // testConfig is the demo organisation's scope and identities, as the
 // generator's expectations assume.
 func testConfig(t *testing.T, database string) (config.Config, string) {
+	return testConfigExtra(t, database, aliceIdentity)
+}
+
+const aliceIdentity = `identities:
+  - name: alice
+    logins: [alice, alice-alt]
+`
+
+// testConfigExtra is testConfig with more YAML appended (sections the base
+// does not set).
+func testConfigExtra(t *testing.T, database, extra string) (config.Config, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "changeproof.yaml")
 	text := fmt.Sprintf(`server:
@@ -42,12 +53,13 @@ clickhouse:
 scope:
   repos: ["acme/*"]
   exclude_repos: ["acme/sandbox"]
+  services:
+    payments-api: {repos: [acme/payments-api]}
+    payments-web: {repos: [acme/payments-web]}
+    ledger: {repos: [acme/ledger]}
 policy:
   require_ticket: true
-identities:
-  - name: alice
-    logins: [alice, alice-alt]
-`, testToken, testSecret, database)
+`, testToken, testSecret, database) + extra
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +135,7 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 	if _, err := sendAll(ctx, "http://"+addr+"/webhooks/github", testSecret, hist.Deliveries, 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.runner.WaitIdle(ctx); err != nil {
+	if err := a.waitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fs, err := a.store.Findings(ctx, store.FindingQuery{})
@@ -137,7 +149,7 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 	if _, err := sendAll(ctx, "http://"+addr+"/webhooks/github", testSecret, hist.Deliveries, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.runner.WaitIdle(ctx); err != nil {
+	if err := a.waitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := a.store.Findings(ctx, store.FindingQuery{History: true})
@@ -188,7 +200,7 @@ func TestSignedDeliveryBecomesFinding(t *testing.T) {
 			t.Fatalf("%s: %d %v", d.ID, code, err)
 		}
 	}
-	if err := a.runner.WaitIdle(ctx); err != nil {
+	if err := a.waitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
 	fs, err := a.store.Findings(ctx, store.FindingQuery{Subject: "acme/payments-api#42"})

@@ -50,8 +50,7 @@ func runControls(args []string) error {
 	case "markdown":
 		fmt.Print(rules.CatalogMarkdown())
 	case "table":
-		for _, c := range rules.Builtin() {
-			d := c.Definition()
+		for _, d := range rules.Catalogue() {
 			fmt.Printf("%-5s %-28s %s\n", d.ID, d.Name, d.Question)
 		}
 	default:

@@ -16,6 +16,7 @@ Usage:
   changeproof findings  [--rule R] [--outcome O] [--repo R] [--from D] [--to D] [--history] [--format table|json|csv]
   changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
+  changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
   changeproof controls  [--format table|markdown]
   changeproof stats     rows per table in the local store (after replacement)
   changeproof engine    check the embedded ClickHouse engine (libchdb.so) loads
@@ -49,6 +50,8 @@ func main() {
 		err = runEvidence(args)
 	case "controls":
 		err = runControls(args)
+	case "ingest":
+		err = runIngest(args)
 	case "stats":
 		err = runStats(args)
 	case "engine":

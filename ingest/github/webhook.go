@@ -16,24 +16,14 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/model"
 )
 
 // MaxBody is GitHub's cap on a webhook payload (25 MiB).
 const MaxBody = 25 << 20
-
-var (
-	received = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "changeproof_events_received_total", Help: "Events received, by source."}, []string{"source"})
-	accepted = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "changeproof_events_accepted_total", Help: "Events durably accepted (2xx), by source."}, []string{"source"})
-	rejected = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "changeproof_events_rejected_total", Help: "Events rejected, by source and reason."}, []string{"source", "reason"})
-)
 
 // Submitter makes one delivery durable; see ingest.Committer.Submit.
 type Submitter interface {
@@ -57,7 +47,7 @@ type reply struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	received.WithLabelValues("github").Inc()
+	ingest.Received.WithLabelValues("github").Inc()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.reject(w, http.StatusMethodNotAllowed, "method", "use POST")
@@ -125,12 +115,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, http.StatusServiceUnavailable, "store", "delivery could not be stored; retry")
 		return
 	}
-	accepted.WithLabelValues("github").Inc()
+	ingest.Accepted.WithLabelValues("github").Inc()
 	writeJSON(w, http.StatusAccepted, reply{Status: "accepted", Delivery: id})
 }
 
 func (h *Handler) reject(w http.ResponseWriter, code int, reason, msg string) {
-	rejected.WithLabelValues("github", reason).Inc()
+	ingest.Rejected.WithLabelValues("github", reason).Inc()
 	writeJSON(w, code, reply{Status: "rejected", Error: msg})
 }
 

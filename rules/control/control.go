@@ -54,6 +54,33 @@ type Env struct {
 	Policy     Policy
 	Identities model.Identities
 	Now        time.Time // evaluation time; windows are judged against it
+	// ProductionEnvironments are scope.production_environments; compare
+	// case-insensitively.
+	ProductionEnvironments []string
+	// Systems are the in-scope production systems (access.systems).
+	Systems map[string]System
+	// Prior holds the findings earlier controls produced in this same
+	// evaluation, waivers applied: subject -> rule -> finding. The evaluator
+	// runs controls in catalogue order, so CM-5 sees CM-1..CM-3.
+	Prior map[string]map[string]model.Finding
+}
+
+// System is one in-scope production system.
+type System struct {
+	// Authorized are identity names or logins allowed to access it; compare
+	// after identity mapping.
+	Authorized []string
+	// BreakGlassRoles are roles whose use is judged by AC-2.
+	BreakGlassRoles []string
+}
+
+// AccessControl is a control over access events. CheckAccess has the same
+// contract as Control.Check: pure, deterministic, safe for concurrent use.
+// A control may implement both interfaces (AC-3 judges access events and
+// changes).
+type AccessControl interface {
+	Definition() Definition
+	CheckAccess(env Env, ev *model.AccessEvidence) []model.Finding
 }
 
 // Control is one built-in control.

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/ingest/access"
+	"github.com/changeproof/changeproof/model"
+)
+
+// accessBody is n generic NDJSON lines for system prod-db.
+func accessBody(prefix string, n int) []byte {
+	var b bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"id":"%s-%07d","time":"2026-02-02T10:00:00Z","principal":"alice","system":"prod-db","action":"query orders","result":"success","source_ip":"10.0.0.1","source":"pgaudit"}`+"\n", prefix, i)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkAccessIngest compares, in one run, access events/s from an HTTP
+// NDJSON body to stored (and judged) rows against the raw insert rate of the
+// same rows into the same engine. The ratio is the figure that matters.
+// Run: go test -run '^$' -bench AccessIngest -benchtime 3x ./cmd/changeproof
+func BenchmarkAccessIngest(b *testing.B) {
+	b.Run("judged", func(b *testing.B) { benchAccess(b, true) })
+	// Without judging: parse and store only, the figure the issue's ratio
+	// is about ("HTTP body to stored rows").
+	b.Run("stored", func(b *testing.B) { benchAccess(b, false) })
+}
+
+func benchAccess(b *testing.B, judged bool) {
+	const n = 50_000
+	tt := &testing.T{}
+	e := startOpsB(b, fmt.Sprintf("bench_access_%d", time.Now().UnixNano()), accessConfig, tt)
+	if !judged {
+		e.a.eval.AccessControls = nil
+	}
+	ctx := context.Background()
+	var rawDur, httpDur time.Duration
+	for i := 0; b.Loop(); i++ {
+		// Raw: the same rows, already parsed, inserted in the same batches.
+		var events []model.AccessEvent
+		if _, err := access.Read(bytes.NewReader(accessBody(fmt.Sprintf("raw%d", i), n)), access.Options{Format: access.Generic}, n,
+			func(es []model.AccessEvent) error { events = es; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for j := 0; j < n; j += 5000 {
+			if err := e.a.store.WriteAccess(ctx, events[j:j+5000]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		rawDur += time.Since(start)
+
+		body := accessBody(fmt.Sprintf("http%d", i), n)
+		start = time.Now()
+		req, _ := http.NewRequest(http.MethodPost, e.base+"/v1/access?format=generic", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ingestToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("%v %v", resp, err)
+		}
+		resp.Body.Close()
+		httpDur += time.Since(start)
+	}
+	rawRate := float64(n*b.N) / rawDur.Seconds()
+	httpRate := float64(n*b.N) / httpDur.Seconds()
+	b.ReportMetric(rawRate, "raw-events/s")
+	b.ReportMetric(httpRate, "http-events/s")
+	b.ReportMetric(httpRate/rawRate, "ratio")
+}

@@ -1,0 +1,46 @@
+package access
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+var testNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+
+func fixedNow() time.Time { return testNow }
+
+// readAll runs Read over input and returns every emitted event.
+func readAll(t *testing.T, input string, o Options, batchSize int) ([]model.AccessEvent, Result) {
+	t.Helper()
+	var evs []model.AccessEvent
+	res, err := Read(strings.NewReader(input), o, batchSize, func(b []model.AccessEvent) error {
+		if len(b) > batchSize && batchSize > 0 {
+			t.Errorf("batch of %d, max %d", len(b), batchSize)
+		}
+		evs = append(evs, b...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != len(evs) {
+		t.Errorf("Accepted = %d, emitted %d", res.Accepted, len(evs))
+	}
+	return evs, res
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// lineOf returns line n (1-based) of s.
+func lineOf(s string, n int) string { return strings.Split(s, "\n")[n-1] }
