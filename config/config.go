@@ -276,6 +276,14 @@ type Alerts struct {
 	// processing time) for a late pull_request event before it is alerted.
 	// Default 2m.
 	Grace Duration `yaml:"grace"`
+	// Digest, when set, batches alerts into at most one message per this
+	// period (e.g. 1h), for noisy first imports. Default 0: one message per
+	// alert.
+	Digest Duration `yaml:"digest"`
+	// APIURL is this server's public base URL (e.g.
+	// "https://changeproof.acme.io"); alerts link to the evidence under it.
+	// Default: empty, meaning messages carry no evidence link.
+	APIURL string `yaml:"api_url"`
 	// Slack is where alerts go. Default: nowhere (alerting off).
 	Slack Slack `yaml:"slack"`
 }

@@ -240,6 +240,10 @@ func (p *problems) alerts(a Alerts) {
 	if a.Grace < 0 {
 		p.add("alerts.grace", "must not be negative, got %s", a.Grace)
 	}
+	if a.Digest < 0 {
+		p.add("alerts.digest", "must not be negative, got %s", a.Digest)
+	}
+	p.httpURL("alerts.api_url", a.APIURL)
 	s := a.Slack
 	if s.WebhookURL != "" && s.Token != "" {
 		p.add("alerts.slack", "set webhook_url or token, not both")

@@ -98,6 +98,10 @@ func TestValidateMessages(t *testing.T) {
 			}},
 		{"alerts.grace", func(c *Config) { c.Alerts.Grace = Duration(-time.Second) },
 			[]string{`alerts.grace: must not be negative, got -1s`}},
+		{"alerts.digest", func(c *Config) { c.Alerts.Digest = Duration(-time.Hour) },
+			[]string{`alerts.digest: must not be negative, got -1h0m0s`}},
+		{"alerts.api_url", func(c *Config) { c.Alerts.APIURL = "changeproof.acme.io" },
+			[]string{`alerts.api_url: must be an http(s) URL, got "changeproof.acme.io"`}},
 		{"slack token without channel", func(c *Config) { c.Alerts.Slack.Token = "xoxb-1" },
 			[]string{`alerts.slack.channel: empty (required with alerts.slack.token)`}},
 		{"slack webhook and token", func(c *Config) {
