@@ -134,3 +134,37 @@ func TestUnauthenticatedRead(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestCommand feeds files through `changeproof ingest`: the same
+// validation and report as the HTTP endpoints.
+func TestIngestCommand(t *testing.T) {
+	_, cfgPath := testConfigExtra(t, "changeproof", accessConfig)
+	dir := filepath.Join(t.TempDir(), "data")
+	deploys := filepath.Join(t.TempDir(), "deploys.ndjson")
+	good := deployLine("cli-1", "production", fixture.SHA("cli"), "success", time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC))
+	if err := os.WriteFile(deploys, []byte(good+"\n{\"id\":\"cli-2\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runChildErr("ingest", "deploy", "--file", deploys, "--config", cfgPath, "--data-dir", dir)
+	if err == nil || !strings.Contains(out, `"accepted": 1`) || !strings.Contains(out, `"line": 2`) ||
+		!strings.Contains(out, "1 lines rejected (listed above); 1 accepted") {
+		t.Fatalf("ingest deploy: %v\n%s", err, out)
+	}
+	auth := filepath.Join(t.TempDir(), "auth.log")
+	line := "Feb  2 12:00:01 bastion sshd[4242]: Accepted publickey for carol from 10.0.0.7 port 52811 ssh2: ED25519 SHA256:Zm9vYmFy"
+	if err := os.WriteFile(auth, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runChildErr("ingest", "access", "--file", auth, "--format", "sshd", "--system", "bastion", "--config", cfgPath, "--data-dir", dir)
+	if err != nil || !strings.Contains(out, `"accepted": 1`) {
+		t.Fatalf("ingest access: %v\n%s", err, out)
+	}
+	out = runChild(t, "findings", "--rule", "AC-1", "--format", "csv", "--config", cfgPath, "--data-dir", dir)
+	if !strings.Contains(out, "bastion:"+sshdID("bastion", line)+",pass,carol is authorized on bastion") {
+		t.Fatalf("AC-1 after ingest access:\n%s", out)
+	}
+	out = runChild(t, "findings", "--rule", "CM-5", "--format", "csv", "--config", cfgPath, "--data-dir", dir)
+	if !strings.Contains(out, "payments-api@production@cli-1,fail,deployed commit "+fixture.SHA("cli")) {
+		t.Fatalf("CM-5 after ingest deploy:\n%s", out)
+	}
+}

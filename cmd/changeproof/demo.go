@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/internal/demoorg"
 	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/model"
@@ -30,7 +34,9 @@ import (
 const demoMarker = ".changeproof-demo"
 
 // demoConfig is the configuration the demo writes and runs with, so that the
-// commands it suggests afterwards see the same scope, policy and tokens.
+// commands it suggests afterwards see the same scope, policy and tokens. The
+// organisation's scope, systems, identities and waivers come from the
+// generator, which knows what it built.
 const demoConfig = `# Written by "changeproof demo". Reuse it to query the demo's data:
 #   changeproof serve --config %[1]s --data-dir %[2]s
 server:
@@ -38,18 +44,12 @@ server:
   tokens:
     - {name: demo-admin, role: admin, token: "%[3]s"}
     - {name: demo-auditor, role: auditor, token: "%[4]s"}
+    - {name: demo-ci, role: ingest, token: "%[5]s"}
 github:
-  webhook_secret: "%[5]s"
-scope:
-  repos: ["%[6]s/*"]
-  exclude_repos: ["%[6]s/sandbox"]
+  webhook_secret: "%[6]s"
 policy:
   require_ticket: true
-identities:
-  - name: alice
-    logins: [alice, alice-alt]
-waivers:%[7]s
-`
+%[7]s`
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -99,18 +99,10 @@ func runDemo(args []string) error {
 		return err
 	}
 	now := time.Now().UTC()
-	hist := demoorg.Generate(demoorg.Options{Seed: *seed, Now: now, PRs: *prs})
-	org := strings.SplitN(hist.Repos[0], "/", 2)[0]
-
-	// Waive one self-approved change, to show a waiver at work.
-	waivers := " []"
-	if subs := hist.Expect.Categories[demoorg.CatSelfApproved]; len(subs) > 0 {
-		waivers = fmt.Sprintf("\n  - {rule: CM-2, subject: %q, reason: \"pairing session, reviewed live\", approved_by: cto, expires: %s}",
-			subs[0], now.AddDate(0, 3, 0).Format("2006-01-02"))
-	}
-	secret, admin, auditor := randomHex(16), randomHex(16), randomHex(16)
+	hist := demoorg.Generate(demoorg.Options{Seed: *seed, Now: now, PRs: *prs, Operations: true})
+	secret, admin, auditor, ingestTok := randomHex(16), randomHex(16), randomHex(16), randomHex(16)
 	cfgPath := filepath.Join(*dataDir, "changeproof-demo.yaml")
-	cfgText := fmt.Sprintf(demoConfig, cfgPath, *dataDir, admin, auditor, secret, org, waivers)
+	cfgText := fmt.Sprintf(demoConfig, cfgPath, *dataDir, admin, auditor, ingestTok, secret, hist.Expect.ConfigYAML())
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return err
 	}
@@ -151,6 +143,10 @@ func runDemo(args []string) error {
 	if err != nil {
 		return err
 	}
+	deploys, access, err := sendOperations(ctx, "http://"+addr, ingestTok, hist)
+	if err != nil {
+		return err
+	}
 	evalStart := time.Now()
 	if err := a.waitIdle(ctx); err != nil {
 		return err
@@ -161,7 +157,9 @@ func runDemo(args []string) error {
 		float64(len(hist.Deliveries))/sendDur.Seconds(), fmtStatuses(statuses))
 	fmt.Printf("  forged delivery (wrong signature): HTTP %d, nothing stored; redelivery of %s: HTTP %d, no second effect\n",
 		forgedStatus, hist.Deliveries[0].ID, dupStatus)
-	fmt.Printf("  findings settled %s after the last delivery\n\n", evalDur.Round(time.Millisecond))
+	fmt.Printf("  %d deploys via POST /v1/deploys and GitHub deployment_status; %d access events via POST /v1/access (generic, k8s-audit, sshd)\n",
+		deploys, access)
+	fmt.Printf("  findings settled %s after the last event\n\n", evalDur.Round(time.Millisecond))
 
 	fs2, err := a.store.Findings(ctx, store.FindingQuery{})
 	if err != nil {
@@ -177,6 +175,7 @@ func runDemo(args []string) error {
 	}
 	fmt.Printf(`Query more (the demo's config and data stay in %[2]s):
   %[1]s findings --config %[3]s --data-dir %[4]s --outcome fail
+  %[1]s findings --config %[3]s --data-dir %[4]s --rule CM-5
   %[1]s changes  --config %[3]s --data-dir %[4]s --in-scope --format csv
   %[1]s evidence %[5]s --config %[3]s --data-dir %[4]s
   %[1]s serve    --config %[3]s --data-dir %[4]s     # then:
@@ -257,7 +256,7 @@ func printExamples(w io.Writer, fs []model.Finding) {
 	fmt.Fprintln(w, "\nExample failing findings:")
 	seen := map[string]bool{}
 	n := 0
-	for _, want := range []string{"CM-2", "CM-3", "CM-1", "CM-6", "CM-4"} {
+	for _, want := range []string{"CM-2", "CM-5", "AC-1", "CM-3", "CM-1", "AC-2", "AC-3", "CM-6", "CM-4"} {
 		for _, f := range fs {
 			if n == 3 {
 				return
@@ -287,4 +286,47 @@ func exampleSubject(fs []model.Finding) string {
 		}
 	}
 	return "OWNER/REPO#1"
+}
+
+// sendOperations posts the history's deploys and access uploads the way CI
+// and log shippers would.
+func sendOperations(ctx context.Context, base, token string, hist demoorg.History) (deploys, access int, err error) {
+	post := func(path string, body []byte) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		var rep ingest.Report
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+			return 0, fmt.Errorf("POST %s: %s", path, resp.Status)
+		}
+		if resp.StatusCode != http.StatusAccepted || len(rep.Rejected) > 0 {
+			return rep.Accepted, fmt.Errorf("POST %s: %s: %d rejected (%v) %s", path, resp.Status, len(rep.Rejected), rep.Rejected, rep.Error)
+		}
+		return rep.Accepted, nil
+	}
+	n, err := post("/v1/deploys", bytes.Join(hist.DeployLines, []byte("\n")))
+	if err != nil {
+		return 0, 0, err
+	}
+	deploys = n
+	for _, d := range hist.Deliveries {
+		if d.Event == "deployment_status" {
+			deploys++
+		}
+	}
+	for _, up := range hist.Access {
+		n, err := post("/v1/access?"+url.Values{"format": {up.Format}, "system": {up.System}}.Encode(), up.Body)
+		if err != nil {
+			return deploys, access, err
+		}
+		access += n
+	}
+	return deploys, access, nil
 }

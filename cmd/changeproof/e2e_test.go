@@ -120,8 +120,8 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := testConfig(t, "e2e_demo")
-	hist := demoorg.Generate(demoorg.Options{Seed: 7, Now: time.Now().UTC(), PRs: 120})
+	hist := demoorg.Generate(demoorg.Options{Seed: 7, Now: time.Now().UTC(), PRs: 120, Operations: true})
+	cfg := orgConfig(t, "e2e_demo", hist)
 	a, err := newApp(context.Background(), cfg, dir, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +135,9 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 	if _, err := sendAll(ctx, "http://"+addr+"/webhooks/github", testSecret, hist.Deliveries, 8); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := sendOperations(ctx, "http://"+addr, ingestToken, hist); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.waitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +146,26 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkOutcomes(t, fs, hist.Expect.Outcomes)
+	for _, rule := range []string{"CM-5", "AC-1", "AC-2", "AC-3"} {
+		if len(hist.Expect.Outcomes[rule]) == 0 {
+			t.Fatalf("the history has no %s subjects to check", rule)
+		}
+	}
+	// What each deploy shipped, in chain order, as the generator built it.
+	shipped := 0
+	for _, f := range fs {
+		want, ok := hist.Expect.Shipped[f.Subject]
+		if f.Rule != "CM-5" || !ok {
+			continue
+		}
+		shipped++
+		if strings.Join(f.Evidence.Shipped, " ") != strings.Join(want, " ") {
+			t.Errorf("%s shipped %v, want %v", f.Subject, f.Evidence.Shipped, want)
+		}
+	}
+	if shipped == 0 {
+		t.Fatal("no deploy's shipped changes were checked")
+	}
 
 	// The same history again, in order this time: nothing changes.
 	before, _ := a.store.Findings(ctx, store.FindingQuery{History: true})
@@ -228,4 +251,30 @@ func TestSignedDeliveryBecomesFinding(t *testing.T) {
 	if raw != 2 {
 		t.Fatalf("raw_deliveries = %d, want 2 (the forged one leaves no trace)", raw)
 	}
+}
+
+// orgConfig is the generated organisation's configuration (scope, systems,
+// identities, waivers) with this test's tokens, secret and database.
+func orgConfig(t *testing.T, database string, hist demoorg.History) config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "changeproof.yaml")
+	text := fmt.Sprintf(`server:
+  tokens:
+    - {name: auditor, role: auditor, token: %q}
+    - {name: ci, role: ingest, token: %q}
+github:
+  webhook_secret: %q
+clickhouse:
+  database: %s
+policy:
+  require_ticket: true
+`, testToken, ingestToken, testSecret, database) + hist.Expect.ConfigYAML()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadWithEnv(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -123,3 +123,103 @@ const (
 	CatTicketLinked  = "ticket_linked"
 	CatTicketMissing = "ticket_missing"
 )
+
+// Operations categories (Options.Operations only). Deploy subjects are
+// written SERVICE@ENVIRONMENT@ID, as CM-5's; those that are not CM-5
+// subjects (staging, failed, in progress) are listed the same way. Access
+// subjects are SYSTEM:ID. Counts are for the default size (300 PRs); where
+// a range is given, it is what seeds 0-11 give (seed 0 in parentheses).
+// Everything else is fixed by design for every seed and size (tested).
+// Seed 0 has 126 deploys (82 deploy lines, 44 deployment_status deliveries),
+// 70 of them CM-5 subjects, and 270 access events in scope (6 more out of
+// scope).
+const (
+	// CatWaived: the PR subject whose CM-2 fail the assumed waiver turns
+	// into "waived" (the first CatSelfApproved subject). 1.
+	CatWaived = "waived"
+
+	// CatDeployFirst: each service's first successful production deploy.
+	// It ships only the change whose push produced its SHA (first-deploy
+	// watermark), never the history before it. 3.
+	CatDeployFirst = "deploy_first"
+	// CatDeployPassing: ships only changes that pass CM-1..CM-3 (no waived
+	// one). CM-5 passes. At least 1 (the planned pair); 25-35 (25).
+	CatDeployPassing = "deploy_passing"
+	// CatDeployFailing: a known SHA that ships at least one change with a
+	// CM-1, CM-2 or CM-3 fail. CM-5 fails; about half the deploys, since
+	// each ships days of changes. 31-37 (36).
+	CatDeployFailing = "deploy_failing"
+	// CatDeployUnreviewed: the deploy planned to ship one unreviewed
+	// (CatNoReview, else any CM-1/CM-2 fail) change alone. CM-5 fails. 1.
+	CatDeployUnreviewed = "deploy_unreviewed"
+	// CatDeployPending: ships the pending emergency change and nothing
+	// failing. CM-5 pending. 1.
+	CatDeployPending = "deploy_pending"
+	// CatDeployWaived: ships the waived change (CatWaived). Its CM-5
+	// outcome is that of the other changes it ships: the planned deploy
+	// ships the waived change alone and passes. 1.
+	CatDeployWaived = "deploy_waived"
+	// CatDeployNoChanges: a successful production deploy of the SHA the
+	// previous one deployed (nothing merged in between): ships nothing,
+	// CM-5 passes. Only after quiet stretches: 2-6 (6).
+	CatDeployNoChanges = "deploy_no_changes"
+	// CatDeployUnknownSHA: payments-api's last production deploy, of a
+	// commit that was only ever pushed to a feature branch (the
+	// CatNotAChange branch). CM-5 fails; ships nothing. 1.
+	CatDeployUnknownSHA = "deploy_unknown_sha"
+	// CatDeployFailed: production deploys with status failure (one of
+	// payments-api, one of the ledger, each retried). Not CM-5 subjects,
+	// and never the "previous deploy". 2.
+	CatDeployFailed = "deploy_failed"
+	// CatDeployInProgress: payments-web's last deploy, status in_progress,
+	// finished_at null. Not a CM-5 subject. 1.
+	CatDeployInProgress = "deploy_in_progress"
+	// CatDeployStaging: staging deploys (most production deploys follow
+	// one by 20-90 minutes). Not CM-5 subjects. 48-57 (53).
+	CatDeployStaging = "deploy_staging"
+	// CatDeployWebhook: the ledger's deploys (every environment and
+	// status), delivered as deployment_status webhooks rather than deploy
+	// lines; ids gh-<deployment id>. 35-50 (44).
+	CatDeployWebhook = "deploy_webhook"
+
+	// CatAccessAuthorized: access by a principal whose person is in the
+	// system's authorized list, without a break-glass role. AC-1 passes.
+	// 257 (including the alias logins, mallory's and the failed attempts
+	// of authorized people).
+	CatAccessAuthorized = "access_authorized"
+	// CatAccessUnauthorized: access by a principal nobody authorized for
+	// that system: grace on prod-db (2), ivan on prod-k8s (2: exec and a
+	// secret, allowed by a too-broad RoleBinding), carol and a scanner's
+	// "invalid user admin" on the bastion (2). AC-1 fails. 6.
+	CatAccessUnauthorized = "access_unauthorized"
+	// CatAccessAlias (flag): alice-alt, which identities map to alice, who
+	// is authorized: AC-1 passes. 5 (prod-db 2, prod-k8s 1, bastion 2).
+	CatAccessAlias = "access_alias"
+	// CatAccessFailedAttempt (flag): result failure (a mistyped password,
+	// a failed sshd password, the scanner). Still access events, judged by
+	// who tried: AC-1 passes for an authorized person, fails for anyone
+	// else. 2 on the bastion (bob, and the scanner's "invalid user admin",
+	// also CatAccessUnauthorized) plus prod-db's mistyped passwords (4% of
+	// its logins): 2-6 (5).
+	CatAccessFailedAttempt = "access_failed_attempt"
+	// CatBreakGlassTicket: break-glass role used with a ticket matching the
+	// default ticket pattern (prod-db role breakglass-dba; prod-k8s group
+	// break-glass, ticket in annotation changeproof.io/ticket). AC-2
+	// passes; AC-1 is not_applicable. 2.
+	CatBreakGlassTicket = "break_glass_ticket"
+	// CatBreakGlassNoTicket: break-glass use without a ticket, or with a
+	// justification that has no ticket key ("urgent, see #ops-incident").
+	// AC-2 fails; AC-1 is not_applicable. 3.
+	CatBreakGlassNoTicket = "break_glass_no_ticket"
+	// CatTerminatedBefore / CatTerminatedAfter: subjects of mallory (access
+	// events, the PR she authored and merged, her reviews) before / after
+	// her terminated_at. AC-3 passes / fails. Before: 7 access events, 1
+	// PR, 1 review (9); after: 3 access events (she kept her prod-db and
+	// bastion accounts, and AC-1 still passes them), 1 review (a comment
+	// on dave's PR) (4).
+	CatTerminatedBefore = "terminated_before"
+	CatTerminatedAfter  = "terminated_after"
+	// CatAccessOutOfScope: events of staging-db, which is not in
+	// access.systems. No findings. 6.
+	CatAccessOutOfScope = "access_out_of_scope"
+)

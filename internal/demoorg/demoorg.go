@@ -13,6 +13,15 @@
 // People: alice, bob, carol, dave, erin, frank, grace, heidi, ivan, judy, and
 // alice-alt (alice's second login). Bots: dependabot[bot], renovate[bot],
 // github-actions[bot].
+//
+// With Options.Operations the organisation also runs its software: three
+// services (payments-api, payments-web, ledger) deployed to staging and
+// production every few days (deploys.go), and people accessing three
+// production systems (access.go), including mallory, who left the company
+// three weeks before Now and kept her accounts (leaver.go). Expectations
+// then also carry the configuration those outcomes assume (scope.services,
+// access.systems, identities, the demo's waiver; ConfigYAML renders it) and
+// the expected CM-5, AC-1, AC-2 and AC-3 outcomes.
 package demoorg
 
 import (
@@ -41,6 +50,17 @@ type Options struct {
 	// (default 300). Below ~50 some categories are left out: at most half
 	// of the PRs are non-"approved" ones.
 	PRs int
+	// Operations adds deploys (History.DeployLines and, for the ledger,
+	// deployment_status deliveries), access events (History.Access) and a
+	// terminated person with three pull requests of her own, with their
+	// expectations. It is opt-in so that callers that only replay the
+	// GitHub history, against a configuration without services, systems or
+	// the waiver, keep exactly the history they had: without it the output
+	// is byte-identical to the generator before operations existed. With
+	// it, the change history differs a little for the same seed (mallory's
+	// PRs; self-approved and pending-emergency PRs are kept out of infra,
+	// which has no service, so that deploys can ship them).
+	Operations bool
 }
 
 // History is a generated organisation.
@@ -50,7 +70,25 @@ type History struct {
 	// CatReviewDeliveredLate).
 	Deliveries []fixture.Delivery
 	Repos      []string // every repository, in-scope ones first
-	Expect     Expectations
+	// DeployLines are the CI/CD deploys of payments-api and payments-web
+	// (Options.Operations), one JSON object each, ready to POST to
+	// /v1/deploys as NDJSON (join with "\n"), oldest first. The ledger's
+	// deploys are deployment_status deliveries in Deliveries instead, so
+	// that both ingestion paths are exercised (see deploys.go).
+	DeployLines [][]byte
+	// Access are access-log uploads, one per system, ready to POST to
+	// /v1/access?format=FORMAT&system=SYSTEM (Options.Operations).
+	Access []AccessUpload
+	Expect Expectations
+}
+
+// AccessUpload is one access-log upload: Body is newline-terminated lines
+// in Format ("generic", "k8s-audit" or "sshd") for System, the
+// access.systems key (for sshd and k8s-audit it is the ?system= parameter;
+// generic lines also name it).
+type AccessUpload struct {
+	Format, System string
+	Body           []byte
 }
 
 // Expectations is what the generator intended, for tests and the demo.
@@ -75,9 +113,49 @@ type Expectations struct {
 	// the default policy evaluated at Now. CM-4 assumes
 	// policy.require_ticket: true (it is not evaluated by default). CM-3
 	// lists only PRs that pass CM-2 through pre-merge approvals. CM-1 lists
-	// the withdrawn direct push as not_applicable. CM-5 is absent: the
-	// history has no deploys.
+	// the withdrawn direct push as not_applicable.
+	//
+	// With Options.Operations it also has "CM-5" (SERVICE@ENVIRONMENT@ID
+	// for every successful production deploy), "AC-1" (SYSTEM:ID for every
+	// event of an in-scope system; not_applicable for break-glass use),
+	// "AC-2" (break-glass events) and "AC-3" (access events, merged PRs
+	// and reviews of the terminated person: SYSTEM:ID, OWNER/REPO#N,
+	// OWNER/REPO#N/review/ID), and the outcomes assume the configuration
+	// below, including Waivers: the waived CM-2 subject is "waived".
+	// Without Operations those rules are absent.
 	Outcomes map[string]map[string]model.Outcome
+
+	// The fields below are set with Options.Operations only, except that
+	// ConfigYAML always works.
+
+	// Services is scope.services: service name -> its repositories.
+	Services map[string][]string
+	// Systems is access.systems: the in-scope production systems.
+	Systems map[string]SystemConfig
+	// Waivers are the waivers the outcomes assume: the demo's (see
+	// cmd/changeproof/demo.go) CM-2 waiver of the first CatSelfApproved
+	// subject.
+	Waivers []Waiver
+	// Shipped maps each CM-5 subject to the changes the deploy ships
+	// (OWNER/REPO#N or OWNER/REPO@SHA), in chain order, oldest first. It is
+	// empty for the deploy of an unknown SHA.
+	Shipped map[string][]string
+	// AccessSkipped maps a system to how many lines of its upload are not
+	// access events and must be skipped (not rejected): k8s RequestReceived
+	// stages and sshd lines other than Accepted/Failed.
+	AccessSkipped map[string]int
+}
+
+// SystemConfig is one access.systems entry.
+type SystemConfig struct {
+	Authorized      []string // identity names or logins
+	BreakGlassRoles []string
+}
+
+// Waiver is one waivers entry.
+type Waiver struct {
+	Rule, Subject, Reason, ApprovedBy string
+	Expires                           time.Time // end of the day it names
 }
 
 // Logins used by the generator.
@@ -238,6 +316,7 @@ type ev struct {
 	repo     *repo
 	push     *fixture.PushEvent // set for pushes
 	chain    bool               // a push to the default branch: before is the previous tip
+	change   string             // for chain pushes: the change's subject
 	pushedAt time.Time          // repository.pushed_at for non-push events
 	build    func(e *ev) []byte
 }
@@ -253,6 +332,15 @@ type gen struct {
 	reviewN int64
 
 	protectionEvs []protectionEv
+
+	// Operations (Options.Operations only). x is a second random stream, so
+	// that adding operations leaves g.r's draws for the change history
+	// alone wherever it can.
+	x       rng
+	leaver  []leaverPR
+	chains  map[*repo][]chainPush
+	deploys []*deploy
+	ops     opsExpect
 }
 
 // Generate builds the history for o.
@@ -273,6 +361,7 @@ func Generate(o Options) History {
 		cats:    map[string][]string{},
 		out:     map[string]map[string]model.Outcome{},
 		reviewN: 1_900_000_000 + int64(uint64(o.Seed)%1_000_000)*10,
+		x:       rng{s: uint64(o.Seed)*0x9e3779b97f4a7c15 + 0x0be7a7105},
 	}
 	for _, s := range repoSpecs {
 		full := o.Org + "/" + s.name
@@ -284,6 +373,9 @@ func Generate(o Options) History {
 	}
 	g.planPRs()
 	g.planUnmerged()
+	if o.Operations {
+		g.planLeaver()
+	}
 	g.number()
 	for _, p := range g.plans {
 		g.emitPR(p)
@@ -293,9 +385,18 @@ func Generate(o Options) History {
 	g.notChanges()
 	g.protection()
 	g.ping()
+	if o.Operations {
+		g.expectLeaver()
+		g.waive()
+		g.planDeploys()
+	}
 
 	deliveries := g.render()
 	h := History{Deliveries: deliveries}
+	if o.Operations {
+		h.DeployLines = g.deployLines()
+		h.Access = g.access()
+	}
 	for _, r := range g.repos {
 		h.Repos = append(h.Repos, r.full)
 		if r.inScope {
@@ -309,6 +410,11 @@ func Generate(o Options) History {
 	h.Expect.ScopeRepos = []string{o.Org + "/*"}
 	h.Expect.Identities = []model.Identity{{Name: "alice", Logins: []string{"alice", AliceAlt}}}
 	h.Expect.People = append(slices.Clone(humans), AliceAlt)
+	if o.Operations {
+		h.Expect.Identities = append(h.Expect.Identities, model.Identity{Name: Mallory, Logins: []string{Mallory}, TerminatedAt: g.terminatedAt()})
+		h.Expect.People = append(h.Expect.People, Mallory)
+		g.ops.fill(&h.Expect)
+	}
 	h.Expect.Bots = []string{Dependabot, Renovate, GitHubActions}
 	for k := range g.cats {
 		slices.Sort(g.cats[k])
@@ -401,6 +507,12 @@ func (g *gen) planPRs() {
 			p.repo = sandbox
 		} else {
 			p.repo = inScope[g.r.intn(len(inScope))]
+			// Deploys must be able to ship the waived self-approval and
+			// the pending emergency, and infra has no service. Moving them
+			// draws nothing from g.r, so the rest of the history stays put.
+			if g.o.Operations && p.repo.name == "infra" && (cat == CatSelfApproved || cat == CatEmergencyPending) {
+				p.repo = g.repos[i%3]
+			}
 		}
 		g.shapePR(p, variant[cat])
 		variant[cat]++
@@ -801,7 +913,7 @@ func (g *gen) emitPR(p *plan) {
 	}
 	pe := &fixture.PushEvent{Repo: p.repo.fx, After: p.mergeSHA, Pusher: p.mergedBy, PushedAt: p.merged, Commits: commits}
 	e := g.newEv(p.merged, ord, "push", subj+"/push", p.repo, func(e *ev) []byte { return fixture.Push(*e.push) })
-	e.push, e.chain = pe, true
+	e.push, e.chain, e.change = pe, true, subj
 }
 
 // expectPR records p's categories and expected outcomes.
@@ -876,8 +988,8 @@ func (g *gen) directPushes() {
 		}
 		pe := &fixture.PushEvent{Repo: r.fx, After: after, Pusher: d.pusher, PushedAt: at, Commits: commits}
 		e := g.newEv(at, ordPush, "push", fmt.Sprintf("%s/direct/%d", r.full, i), r, func(e *ev) []byte { return fixture.Push(*e.push) })
-		e.push, e.chain = pe, true
 		s := r.full + "@" + after
+		e.push, e.chain, e.change = pe, true, s
 		if !r.inScope {
 			g.add(CatOutOfScope, s)
 			continue

@@ -1,0 +1,131 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Member is one row of a population.
+type Member struct {
+	Subject    string
+	OccurredAt time.Time
+	// Columns are the extra columns, rendered in the CSV files after subject
+	// and occurred_at. They are placed by name under the population's header
+	// (ColumnNames); a name the header lacks is an error, a header column the
+	// member lacks is empty.
+	Columns []Column
+}
+
+// Column is one named value of a member.
+type Column struct{ Name, Value string }
+
+// Source is where the export reads its data.
+type Source interface {
+	// Population returns every member of the population in [from, to]
+	// (inclusive, UTC); order does not matter (Export sorts by subject).
+	Population(ctx context.Context, population string, from, to time.Time) ([]Member, error)
+	// Bundle returns the evidence bundle of one member as a JSON-marshalable
+	// value. Its encoding must be deterministic (encoding/json sorts map
+	// keys; struct fields keep their order).
+	Bundle(ctx context.Context, population, subject string) (any, error)
+}
+
+// HeaderSource may be implemented by a Source whose populations carry other
+// columns than ColumnNames gives. Header returns the column names after
+// subject and occurred_at; nil means the default.
+type HeaderSource interface {
+	Header(population string) []string
+}
+
+// Population names.
+const (
+	PopulationChanges = "changes" // merged pull requests and direct pushes of in-scope repositories
+	PopulationDeploys = "deploys" // production deploys (CM-5 subjects)
+	PopulationAccess  = "access"  // access events to in-scope systems (AC-* subjects)
+)
+
+// Populations lists the valid population names; the first is the default.
+var Populations = []string{PopulationChanges, PopulationDeploys, PopulationAccess}
+
+// ColumnNames returns the default columns of a population, after subject
+// and occurred_at. Outcome columns are named by rule ID.
+func ColumnNames(population string) ([]string, error) {
+	switch population {
+	case PopulationChanges:
+		return []string{"kind", "repo", "sha", "actor", "title", "url",
+			"CM-1", "CM-2", "CM-3", "CM-4", "CM-5", "CM-6"}, nil
+	case PopulationDeploys:
+		return []string{"service", "environment", "deploy_id", "repo", "sha", "status", "actor", "url",
+			"CM-5"}, nil
+	case PopulationAccess:
+		return []string{"system", "event_id", "principal", "action", "result", "role", "ticket", "source_ip",
+			"AC-1", "AC-2", "AC-3"}, nil
+	}
+	return nil, fmt.Errorf("unknown population %q: valid values are %s", population, strings.Join(Populations, ", "))
+}
+
+// ColumnsFrom builds a member's columns in the order of names, taking each
+// value from values (missing: empty). Use it with ColumnNames:
+//
+//	cols, _ := audit.ColumnNames(audit.PopulationChanges)
+//	m.Columns = audit.ColumnsFrom(cols, map[string]string{"kind": "pull_request", "CM-1": "pass"})
+func ColumnsFrom(names []string, values map[string]string) []Column {
+	out := make([]Column, len(names))
+	for i, n := range names {
+		out[i] = Column{Name: n, Value: values[n]}
+	}
+	return out
+}
+
+// reserved are the CSV columns the export itself writes.
+var reserved = map[string]bool{"subject": true, "occurred_at": true, "sample_number": true, "draw_key": true, "evidence_file": true}
+
+// header returns the population's columns: the source's own, else the
+// default.
+func header(src Source, population string) ([]string, error) {
+	def, err := ColumnNames(population)
+	if err != nil {
+		return nil, err
+	}
+	hs, ok := src.(HeaderSource)
+	if !ok {
+		return def, nil
+	}
+	h := hs.Header(population)
+	if h == nil {
+		return def, nil
+	}
+	seen := map[string]bool{}
+	for _, n := range h {
+		switch {
+		case n == "":
+			return nil, fmt.Errorf("header of population %s: empty column name", population)
+		case reserved[n]:
+			return nil, fmt.Errorf("header of population %s: column %q is written by the export itself", population, n)
+		case seen[n]:
+			return nil, fmt.Errorf("header of population %s: column %q appears twice", population, n)
+		}
+		seen[n] = true
+	}
+	return h, nil
+}
+
+// row lays out a member's column values under hdr.
+func row(m Member, hdr []string, index map[string]int) ([]string, error) {
+	out := make([]string, len(hdr))
+	set := make([]bool, len(hdr))
+	for _, c := range m.Columns {
+		i, ok := index[c.Name]
+		if !ok {
+			return nil, fmt.Errorf("member %s: column %q is not in the header (%s)", m.Subject, c.Name, strings.Join(hdr, ", "))
+		}
+		if set[i] {
+			return nil, fmt.Errorf("member %s: column %q given twice", m.Subject, c.Name)
+		}
+		set[i] = true
+		out[i] = c.Value
+	}
+	return out, nil
+}
