@@ -45,6 +45,9 @@ type rawRow struct {
 	ReceivedAt Time   `json:"received_at"`
 	SHA256     string `json:"sha256"`
 	Body       string `json:"body"`
+	Seq        uint64 `json:"seq"`
+	PrevHash   string `json:"prev_hash"`
+	Hash       string `json:"hash"`
 }
 
 // DeadLetter is a stored dead letter.

@@ -14,6 +14,13 @@ import (
 // Store is changeproof's evidence store over any DB. Safe for concurrent use.
 type Store struct {
 	db DB
+
+	// The raw log's chain head, loaded on first write. Writers are
+	// serialised on chainMu so links are numbered without gaps.
+	chainMu     sync.Mutex
+	chainLoaded bool
+	chainSeq    uint64
+	chainHash   string
 }
 
 // New wraps db. Call Migrate first.
@@ -77,11 +84,19 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 	if len(b.Deliveries) > 0 {
 		rows := make([]rawRow, len(b.Deliveries))
 		for i, d := range b.Deliveries {
-			rows[i] = rawRow{d.Source, d.Event, d.DeliveryID, Time(d.ReceivedAt), d.SHA256, string(d.Body)}
+			rows[i] = rawRow{Source: d.Source, Event: d.Event, DeliveryID: d.DeliveryID, ReceivedAt: Time(d.ReceivedAt),
+				SHA256: d.SHA256, Body: string(d.Body)}
 		}
-		if err := s.db.Insert(ctx, "raw_deliveries", rows); err != nil {
+		s.chainMu.Lock()
+		defer s.chainMu.Unlock()
+		if err := s.link(ctx, rows, b.Deliveries); err != nil {
 			return err
 		}
+		if err := s.db.Insert(ctx, "raw_deliveries", rows); err != nil {
+			// The head did not move; the next write links from it again.
+			return err
+		}
+		s.chainSeq, s.chainHash = rows[len(rows)-1].Seq, rows[len(rows)-1].Hash
 	}
 	return nil
 }

@@ -1,0 +1,46 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"time"
+)
+
+// populationCSV renders population.csv: subject, occurred_at, the header's
+// columns; one row per member, members already sorted by subject.
+func populationCSV(hdr []string, members []Member, rows [][]string) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf) // RFC 4180, "\n" line endings, no BOM
+	if err := w.Write(append([]string{"subject", "occurred_at"}, hdr...)); err != nil {
+		return nil, err
+	}
+	for i, m := range members {
+		if err := w.Write(append([]string{m.Subject, csvTime(m.OccurredAt)}, rows[i]...)); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// sampleCSV renders sample.csv: the population's columns, then
+// sample_number, draw_key and evidence_file.
+func sampleCSV(hdr []string, drawn []drawnMember) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	head := append(append([]string{"subject", "occurred_at"}, hdr...), "sample_number", "draw_key", "evidence_file")
+	if err := w.Write(head); err != nil {
+		return nil, err
+	}
+	for _, d := range drawn {
+		rec := append(append([]string{d.Subject, csvTime(d.OccurredAt)}, d.Values...), strconv.Itoa(d.N), d.Key, d.Path)
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+func csvTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/store/storetest"
+)
+
+func delivery(i int) model.Delivery {
+	body := []byte(fmt.Sprintf(`{"n":%d}`, i))
+	sum := sha256.Sum256(body)
+	return model.Delivery{Source: "github", Event: "ping", DeliveryID: fmt.Sprintf("d-%03d", i),
+		// Sub-millisecond times: the link must hash what the engine keeps.
+		ReceivedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Second + 999_999*time.Nanosecond),
+		SHA256:     hex.EncodeToString(sum[:]), Body: body}
+}
+
+func writeChain(t *testing.T, s *store.Store, from, to int) {
+	t.Helper()
+	var b model.Batch
+	for i := from; i < to; i++ {
+		b.Deliveries = append(b.Deliveries, delivery(i))
+	}
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestChainVerifies(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	writeChain(t, s, 0, 3)
+	writeChain(t, s, 3, 7)
+	// A new Store on the same database continues the chain (a restart).
+	s2 := store.New(s.DB())
+	writeChain(t, s2, 7, 9)
+	res, err := s2.Verify(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, head, _ := s2.ChainHead(ctx)
+	if res.Broken != nil || res.Links != 9 || seq != 9 || res.Head != head {
+		t.Fatalf("verify = %+v, head %d %s", res, seq, head)
+	}
+	// The first link is recomputable from its fields alone.
+	d := delivery(0)
+	want := store.LinkHash("", 1, d.Source, d.Event, d.DeliveryID, d.ReceivedAt, d.SHA256)
+	part, err := s2.Verify(ctx, 2, 0)
+	if err != nil || part.Links != 8 || part.Broken != nil {
+		t.Fatalf("verify from 2 = %+v, %v", part, err)
+	}
+	lo, hi, err := s2.SeqRange(ctx, delivery(3).ReceivedAt.Truncate(time.Second), delivery(5).ReceivedAt)
+	if err != nil || lo != 4 || hi != 6 {
+		t.Fatalf("seq range = %d..%d, %v", lo, hi, err)
+	}
+	mid, err := s2.Verify(ctx, lo, hi)
+	if err != nil || mid.Links != 3 || mid.Broken != nil {
+		t.Fatalf("verify 4..6 = %+v, %v", mid, err)
+	}
+	var first []struct {
+		Hash string `json:"hash"`
+	}
+	if err := s.DB().Query(ctx, "SELECT hash FROM raw_deliveries WHERE seq = 1", nil, &first); err != nil || first[0].Hash != want {
+		t.Fatalf("link 1 hash = %v, want %s (%v)", first, want, err)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	cases := []struct {
+		name, sql, want string
+	}{
+		{"body altered", "ALTER TABLE raw_deliveries UPDATE body = '{\"n\":666}' WHERE delivery_id = 'd-004'",
+			"link 5 (d-004): body does not match its recorded SHA-256"},
+		{"body and its sha256 altered", "ALTER TABLE raw_deliveries UPDATE body = '{\"n\":666}', sha256 = lower(hex(SHA256('{\"n\":666}'))) WHERE delivery_id = 'd-004'",
+			"link 5 (d-004): hash does not match the link's contents"},
+		{"link deleted", "ALTER TABLE raw_deliveries DELETE WHERE delivery_id = 'd-004'",
+			"link 5 (d-005): link 5 is missing (next stored link is 6)"},
+		{"link rewritten", "ALTER TABLE raw_deliveries UPDATE hash = repeat('0', 64) WHERE delivery_id = 'd-004'",
+			"link 5 (d-004): hash does not match the link's contents"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := storetest.Open(t)
+			writeChain(t, s, 0, 8)
+			if err := s.DB().Exec(ctx, c.sql+" SETTINGS mutations_sync = 2", nil); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Verify(ctx, 1, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Broken == nil {
+				t.Fatalf("tampering not detected: %+v", res)
+			}
+			got := fmt.Sprintf("link %d (%s): %s", res.Broken.Seq, res.Broken.DeliveryID, res.Broken.Problem)
+			if !strings.HasPrefix(got, c.want) {
+				t.Fatalf("got %q\nwant prefix %q", got, c.want)
+			}
+		})
+	}
+}
