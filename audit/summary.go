@@ -188,21 +188,21 @@ func renderOutcomeCounts(b *strings.Builder, hdr []string, rules []int, rows [][
 			smp[d.Values[i]]++
 		}
 		b.WriteString("<tr><th>" + e(hdr[i]) + "</th>")
-		op, os := 0, 0
+		otherPop, otherSample := 0, 0
 		for v, c := range pop {
 			if !isOutcome(v) && v != "" {
-				op += c
+				otherPop += c
 			}
 		}
 		for v, c := range smp {
 			if !isOutcome(v) && v != "" {
-				os += c
+				otherSample += c
 			}
 		}
 		for _, c := range cols {
 			fmt.Fprintf(b, "<td>%d / %d</td>", pop[c], smp[c])
 		}
-		fmt.Fprintf(b, "<td>%d / %d</td></tr>\n", op, os)
+		fmt.Fprintf(b, "<td>%d / %d</td></tr>\n", otherPop, otherSample)
 	}
 	b.WriteString("</tbody>\n</table>\n")
 }

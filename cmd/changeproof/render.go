@@ -126,6 +126,12 @@ func renderBundle(w io.Writer, format string, b *api.Bundle) error {
 	for _, p := range b.Pushes {
 		fmt.Fprintf(w, "  %s %s..%s by %s at %s (delivery %s)\n", p.Ref, p.Before, p.After, p.Pusher, fmtTime(p.PushedAt), p.DeliveryID)
 	}
+	if len(b.Deploys) > 0 {
+		fmt.Fprintln(w, "\nShipped by:")
+		for _, d := range b.Deploys {
+			fmt.Fprintf(w, "  %s at %s (%s) %s\n", d.Subject, fmtTime(d.OccurredAt()), d.Outcome, d.Reason)
+		}
+	}
 	fmt.Fprintln(w, "\nFindings:")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range b.Findings {
