@@ -45,6 +45,8 @@ func TestQueryCommands(t *testing.T) {
 		{Event: "push", ID: "q-push", Body: fixture.Push(fixture.PushEvent{Repo: repo, Before: fixture.SHA("m7"), After: direct,
 			Pusher: "dave", PushedAt: merged.Add(time.Hour), Commits: []fixture.Commit{{SHA: direct, Message: "hotfix config", Author: "dave", Timestamp: merged.Add(time.Hour)}}})},
 	}
+	// Signed, JSON, but not a push GitHub would send: stored as a dead letter.
+	ds = append(ds, fixture.Delivery{Event: "push", ID: "q-odd", Body: []byte(`{"ref":"refs/heads/main"}`)})
 	if _, err := sendAll(context.Background(), "http://"+srv.addr+"/webhooks/github", testSecret, ds, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +94,10 @@ func TestQueryCommands(t *testing.T) {
 	_ = srv.cmd.Wait()
 	t.Run("local data dir", func(t *testing.T) { check(t, []string{"--config", cfgPath, "--data-dir", dir}) })
 
+	out := runChild(t, "deadletters", "--config", cfgPath, "--data-dir", dir)
+	if !strings.Contains(out, "q-odd") || !strings.Contains(out, "push delivery q-odd: malformed payload: no repository.full_name") || !strings.Contains(out, "1 dead letters") {
+		t.Fatalf("deadletters:\n%s", out)
+	}
 	if out, err := runChildErr("evidence", "acme/payments-api#999", "--config", cfgPath, "--data-dir", dir); err == nil || !strings.Contains(out, "change acme/payments-api#999: not found") {
 		t.Fatalf("unknown change: %v\n%s", err, out)
 	}

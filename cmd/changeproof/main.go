@@ -18,6 +18,7 @@ Usage:
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
   changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
   changeproof controls  [--format table|markdown]
+  changeproof deadletters [--limit N]       accepted events that could not be used, with the reason
   changeproof verify    [--from D] [--to D]   recompute the raw log's hash chain, report the first broken link
   changeproof stats     rows per table in the local store (after replacement)
   changeproof engine    check the embedded ClickHouse engine (libchdb.so) loads
@@ -53,6 +54,8 @@ func main() {
 		err = runControls(args)
 	case "ingest":
 		err = runIngest(args)
+	case "deadletters":
+		err = runDeadletters(args)
 	case "verify":
 		err = runVerify(args)
 	case "stats":
