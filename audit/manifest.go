@@ -72,7 +72,7 @@ const FormatVersion = "changeproof-sample/1"
 func method(m *Manifest, header []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Uniform random sample without replacement, deterministic from the seed.\n")
-	fmt.Fprintf(&b, "1. Population: every %s member whose occurred_at lies in [%s, %s] (inclusive, UTC), one row per subject in population.csv, sorted by subject (byte order of UTF-8).\n",
+	fmt.Fprintf(&b, "1. Population: every member of the %s population whose occurred_at lies in [%s, %s] (inclusive, UTC), one row per subject in population.csv, sorted by subject (byte order of UTF-8).\n",
 		m.Population, m.Period.From.Format(time.RFC3339Nano), m.Period.To.Format(time.RFC3339Nano))
 	fmt.Fprintf(&b, "2. For every member, key = lower-case hex SHA-256 of the UTF-8 bytes of seed + \"\\n\" + subject.\n")
 	fmt.Fprintf(&b, "3. The sample is the n members with the smallest keys (ties broken by subject); when the population has n members or fewer, every member is taken.\n")

@@ -22,6 +22,12 @@ type Runner struct {
 	Repos func(ctx context.Context) ([]string, error)
 	// InScope says whether a repository produces findings.
 	InScope func(repo string) bool
+	// Changed, if set, is polled every PollEvery for repositories whose
+	// evidence other processes wrote (distributed mode: the pipeline runs
+	// elsewhere and cannot Notify). It returns the repositories and the
+	// position to poll from next.
+	Changed   func(ctx context.Context, since time.Time) ([]string, time.Time, error)
+	PollEvery time.Duration // 0 = 500ms
 	// AccessSystems and AccessPage walk the stored access events, for the
 	// full access evaluation at start (the configuration, and so the
 	// verdicts, may have changed while the process was down). Nil = none.
@@ -137,6 +143,9 @@ func (r *Runner) Run(ctx context.Context) {
 	var lastDur time.Duration
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	if r.Changed != nil {
+		go r.poll(ctx)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -244,4 +253,34 @@ func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// poll feeds Notify from Changed until ctx ends. It starts from the
+// present: the full evaluation at start covers what came before.
+func (r *Runner) poll(ctx context.Context) {
+	every := r.PollEvery
+	if every <= 0 {
+		every = 500 * time.Millisecond
+	}
+	since := time.Now().Add(-every)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		repos, next, err := r.Changed(ctx, since)
+		if err != nil {
+			r.Log.Error("poll for changed repositories", zap.Error(err))
+			continue
+		}
+		// Receipt clocks of several writers are not perfectly ordered:
+		// look back a little; re-evaluating a repository is harmless.
+		since = next.Add(-2 * time.Second)
+		if len(repos) > 0 {
+			r.Notify(repos...)
+		}
+	}
 }

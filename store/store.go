@@ -310,6 +310,11 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, 
 		if err != nil {
 			return nil, fmt.Errorf("decode finding %s %s: %w", r.Rule, r.Subject, err)
 		}
+		// Two evaluators racing on one subject may both record the same
+		// change of verdict; history shows it once.
+		if q.History && len(out) > 0 && out[len(out)-1].Same(f) {
+			continue
+		}
 		out = append(out, f)
 	}
 	return out, nil
@@ -579,4 +584,33 @@ func (s *Store) DeploysOf(ctx context.Context, repo string) ([]model.Deploy, err
 		out[i] = r.model()
 	}
 	return out, nil
+}
+
+// ReposChangedSince lists repositories with evidence received after since,
+// and the latest receipt time seen (the next call's since). A rules process
+// that does not share a pipeline with the writers polls it.
+func (s *Store) ReposChangedSince(ctx context.Context, since time.Time) ([]string, time.Time, error) {
+	var rows []struct {
+		Repo string `json:"repo"`
+		Last Time   `json:"last"`
+	}
+	err := s.db.Query(ctx, `SELECT repo, max(received_at) AS last FROM (
+    SELECT repo, received_at FROM pull_requests WHERE received_at > {since:DateTime64(3, 'UTC')}
+    UNION ALL SELECT repo, received_at FROM reviews WHERE received_at > {since:DateTime64(3, 'UTC')}
+    UNION ALL SELECT repo, received_at FROM pushes WHERE received_at > {since:DateTime64(3, 'UTC')}
+    UNION ALL SELECT repo, received_at FROM protection_events WHERE received_at > {since:DateTime64(3, 'UTC')}
+    UNION ALL SELECT repo, received_at FROM deploys WHERE received_at > {since:DateTime64(3, 'UTC')})
+GROUP BY repo ORDER BY repo`, Params{"since": since.UTC().Format("2006-01-02 15:04:05.000")}, &rows)
+	if err != nil {
+		return nil, since, fmt.Errorf("find changed repositories: %w", err)
+	}
+	last := since
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Repo
+		if r.Last.T().After(last) {
+			last = r.Last.T()
+		}
+	}
+	return out, last, nil
 }
