@@ -183,7 +183,8 @@ func build(ctx context.Context, src Source, req Request) (*Manifest, []file, err
 	case len(members) == 0:
 		m.Note = "population is empty: nothing to sample"
 	case len(members) < m.SampleSizeRequested:
-		m.Note = fmt.Sprintf("population has %d members, fewer than the %d requested: every member is taken", len(members), m.SampleSizeRequested)
+		m.Note = fmt.Sprintf("population has %d %s, fewer than the %d requested: every member is taken",
+			len(members), plural(len(members), "member", "members"), m.SampleSizeRequested)
 	case len(members) == m.SampleSizeRequested:
 		m.Note = fmt.Sprintf("population has exactly the %d members requested: every member is taken", len(members))
 	}
@@ -272,4 +273,11 @@ func encodeJSON(v any) ([]byte, error) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

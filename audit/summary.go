@@ -89,14 +89,31 @@ func renderSummary(m *Manifest, hdr []string, rows [][]string, drawn []drawnMemb
 	fact("Generated at", e(m.GeneratedAt.Format(time.RFC3339Nano)))
 	b.WriteString("</table>\n<p>The method, with a Python script that re-derives the sample, is at the <a href=\"#method\">end of this page</a> and in <a href=\"manifest.json\">manifest.json</a>. The full population is in <a href=\"population.csv\">population.csv</a>, the sample in <a href=\"sample.csv\">sample.csv</a>.</p>\n")
 
-	var rules []int // header indexes of outcome columns
+	// Outcome columns with a value for some member; the others are named.
+	var rules []int
+	var silent []string
 	for i, h := range hdr {
-		if ruleKey.MatchString(h) {
+		if !ruleKey.MatchString(h) {
+			continue
+		}
+		used := false
+		for _, r := range rows {
+			if r[i] != "" {
+				used = true
+				break
+			}
+		}
+		if used {
 			rules = append(rules, i)
+		} else {
+			silent = append(silent, h)
 		}
 	}
-	if len(rules) > 0 && m.PopulationSize > 0 {
+	if len(rules) > 0 {
 		renderOutcomeCounts(&b, hdr, rules, rows, drawn)
+	}
+	if len(silent) > 0 && m.PopulationSize > 0 {
+		b.WriteString("<p>No member of the population has a finding for " + e(strings.Join(silent, ", ")) + ".</p>\n")
 	}
 
 	b.WriteString("<h2 id=\"sample\">Sampled members</h2>\n")
