@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/changeproof/changeproof/audit"
 	"go.uber.org/zap"
 )
 
@@ -34,6 +37,10 @@ type Server struct {
 	// Deploys and Access serve POST /v1/deploys and /v1/access (role
 	// ingest or admin).
 	Deploys, Access http.Handler
+	// Audit serves POST /v1/samples (role auditor or admin); nil = off.
+	Audit *AuditSource
+	// Version is the tool version written into sample manifests.
+	Version string
 	// Ready reports whether events can be accepted and stored now.
 	Ready func(ctx context.Context) error
 	Log   *zap.Logger
@@ -65,6 +72,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Access != nil {
 		mux.HandleFunc("POST /v1/access", s.guard(writeRoles, s.Access.ServeHTTP))
+	}
+	if s.Audit != nil {
+		mux.HandleFunc("POST /v1/samples", s.read(s.samples))
 	}
 	mux.HandleFunc("GET /v1/findings", s.read(s.findings))
 	mux.HandleFunc("GET /v1/changes", s.read(s.changes))
@@ -262,4 +272,72 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// SampleRequest is the body of POST /v1/samples.
+type SampleRequest struct {
+	Population string `json:"population"` // changes (default) | deploys | access
+	From       string `json:"from"`       // RFC 3339 or YYYY-MM-DD, inclusive, UTC
+	To         string `json:"to"`
+	Size       string `json:"size"`      // a number, or "auto" with frequency
+	Frequency  string `json:"frequency"` // annual|quarterly|monthly|weekly|daily|recurring
+	Seed       string `json:"seed"`      // empty: generated and written to the manifest
+}
+
+// ParseSample turns a sample request into an audit.Request; errors name the
+// field.
+func ParseSample(r SampleRequest, version string) (audit.Request, error) {
+	req := audit.Request{Population: r.Population, Frequency: r.Frequency, Seed: r.Seed, ToolVersion: version}
+	if req.Population == "" {
+		req.Population = audit.PopulationChanges
+	}
+	var err error
+	if r.From == "" || r.To == "" {
+		return req, errors.New("from, to: both required (the period to sample)")
+	}
+	if req.From, err = ParseBound(r.From, false); err != nil {
+		return req, fmt.Errorf("from: %w", err)
+	}
+	if req.To, err = ParseBound(r.To, true); err != nil {
+		return req, fmt.Errorf("to: %w", err)
+	}
+	if r.Size == "" && r.Frequency != "" {
+		r.Size = "auto"
+	}
+	if req.Size, err = audit.ParseSize(r.Size); err != nil {
+		return req, fmt.Errorf("size: %w", err)
+	}
+	return req, nil
+}
+
+func (s *Server) samples(w http.ResponseWriter, r *http.Request) {
+	var body SampleRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		httpError(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	req, err := ParseSample(body, s.Version)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, req.ChainHead, err = s.Service.Store.ChainHead(r.Context()); err != nil {
+		s.serverError(w, err)
+		return
+	}
+	// Build the zip first: a failed export must not leave a half-written
+	// 200 response.
+	var buf bytes.Buffer
+	m, err := audit.ExportZip(r.Context(), *s.Audit, req, &buf)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sample-%s-%s.zip"`,
+		m.Period.From.Format("20060102"), m.Period.To.Format("20060102")))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }

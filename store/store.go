@@ -614,3 +614,60 @@ GROUP BY repo ORDER BY repo`, Params{"since": since.UTC().Format("2006-01-02 15:
 	}
 	return out, last, nil
 }
+
+// DeploysBetween returns every deploy whose event time (finished, else
+// started) lies in [from, to).
+func (s *Store) DeploysBetween(ctx context.Context, from, to time.Time) ([]model.Deploy, error) {
+	var rows []deployRow
+	if err := s.db.Query(ctx, `SELECT * FROM deploys FINAL
+WHERE if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at) >= {from:DateTime64(3, 'UTC')}
+  AND if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at) < {to:DateTime64(3, 'UTC')}
+ORDER BY service, environment, id`, periodParams(from, to), &rows); err != nil {
+		return nil, fmt.Errorf("read deploys: %w", err)
+	}
+	out := make([]model.Deploy, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// AccessBetween returns every access event whose time lies in [from, to).
+func (s *Store) AccessBetween(ctx context.Context, from, to time.Time) ([]model.AccessEvent, error) {
+	var rows []accessRow
+	if err := s.db.Query(ctx, `SELECT * FROM access_events FINAL
+WHERE time >= {from:DateTime64(3, 'UTC')} AND time < {to:DateTime64(3, 'UTC')} ORDER BY system, id`,
+		periodParams(from, to), &rows); err != nil {
+		return nil, fmt.Errorf("read access events: %w", err)
+	}
+	out := make([]model.AccessEvent, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// AccessEvent returns one stored access event.
+func (s *Store) AccessEvent(ctx context.Context, system, id string) (model.AccessEvent, bool, error) {
+	var rows []accessRow
+	if err := s.db.Query(ctx, "SELECT * FROM access_events FINAL WHERE system = {system:String} AND id = {id:String}",
+		Params{"system": system, "id": id}, &rows); err != nil {
+		return model.AccessEvent{}, false, fmt.Errorf("read access event %s:%s: %w", system, id, err)
+	}
+	if len(rows) == 0 {
+		return model.AccessEvent{}, false, nil
+	}
+	return rows[0].model(), true, nil
+}
+
+// periodParams binds {from} and {to}; zero bounds are open.
+func periodParams(from, to time.Time) Params {
+	p := Params{"from": "1970-01-01 00:00:00.000", "to": "2299-12-31 23:59:59.999"}
+	if !from.IsZero() {
+		p["from"] = from.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	if !to.IsZero() {
+		p["to"] = to.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	return p
+}

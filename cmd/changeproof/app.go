@@ -108,8 +108,12 @@ func newApp(ctx context.Context, cfg config.Config, dataDir string, log *zap.Log
 	for name, svc := range cfg.Scope.Services {
 		services[name] = svc.Repos
 	}
+	svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
+	src := auditSource(cfg, svc)
 	a.api = &api.Server{
-		Service: &api.Service{Store: st, InScope: cfg.Scope.InScope},
+		Service: svc,
+		Audit:   &src,
+		Version: Version,
 		Auth:    cfg.Server.RoleOf,
 		Webhook: &ghingest.Handler{Secret: func() string { return secret }, Sink: a.committer, Log: log.Named("webhook")},
 		Deploys: &ingest.DeployHandler{Sink: a.ops, Options: func() deploy.Options { return deploy.Options{Services: services} },

@@ -16,6 +16,7 @@ Usage:
   changeproof findings  [--rule R] [--outcome O] [--repo R] [--from D] [--to D] [--history] [--format table|json|csv]
   changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
+  changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
   changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
   changeproof controls  [--format table|markdown]
   changeproof deadletters [--limit N]       accepted events that could not be used, with the reason
@@ -54,6 +55,8 @@ func main() {
 		err = runControls(args)
 	case "ingest":
 		err = runIngest(args)
+	case "sample":
+		err = runSample(args)
 	case "deadletters":
 		err = runDeadletters(args)
 	case "verify":

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/config"
+)
+
+// auditSource is the export's view of the store under this configuration.
+func auditSource(cfg config.Config, svc *api.Service) api.AuditSource {
+	return api.AuditSource{Service: svc, IsProduction: cfg.Scope.IsProductionEnvironment,
+		InScopeSystem: func(system string) bool { _, ok := cfg.Access.Systems[system]; return ok }}
+}
+
+// runSample draws an auditor's sample and writes the export to --out.
+func runSample(args []string) error {
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	var s source
+	s.register(fs)
+	var body api.SampleRequest
+	fs.StringVar(&body.From, "from", "", "first day of the period (YYYY-MM-DD or RFC 3339, UTC), required")
+	fs.StringVar(&body.To, "to", "", "last day of the period (inclusive), required")
+	fs.StringVar(&body.Size, "size", "", "sample size: a number, or auto (with --frequency)")
+	fs.StringVar(&body.Frequency, "frequency", "", "control frequency for --size auto: annual|quarterly|monthly|weekly|daily|recurring")
+	fs.StringVar(&body.Seed, "seed", "", "seed of the draw (default: generated, written to the manifest)")
+	fs.StringVar(&body.Population, "population", audit.PopulationChanges, "changes|deploys|access")
+	out := fs.String("out", "", "directory to write the export to (must not exist or be empty), required")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out: required")
+	}
+	req, err := api.ParseSample(body, Version)
+	if err != nil {
+		return fmt.Errorf("--%s", err)
+	}
+	ctx := context.Background()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	defer s.close()
+	var m *audit.Manifest
+	if s.svc != nil {
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		if _, req.ChainHead, err = s.svc.Store.ChainHead(ctx); err != nil {
+			return err
+		}
+		if m, err = audit.Export(ctx, auditSource(cfg, s.svc), req, *out); err != nil {
+			return err
+		}
+	} else if m, err = fetchSample(ctx, &s, body, *out); err != nil {
+		return err
+	}
+	fmt.Printf("population %d, sampled %d (seed %s) -> %s\n", m.PopulationSize, m.SampleSizeDrawn, m.Seed, *out)
+	if m.Note != "" {
+		fmt.Println("note:", m.Note)
+	}
+	fmt.Printf("open %s in a browser; re-derive the sample with the Python in manifest.json's method\n",
+		filepath.Join(*out, "summary.html"))
+	return nil
+}
+
+// fetchSample asks a server for the export and unpacks it into dir.
+func fetchSample(ctx context.Context, s *source, body api.SampleRequest, dir string) (*audit.Manifest, error) {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.server, "/")+"/v1/samples", bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("POST /v1/samples: %s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("--out %s is not empty", dir)
+	}
+	var m audit.Manifest
+	for _, f := range zr.File {
+		if strings.Contains(f.Name, "..") || filepath.IsAbs(f.Name) {
+			return nil, fmt.Errorf("unsafe path %q in the export", f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			return nil, err
+		}
+		if f.Name == "manifest.json" {
+			if err := json.Unmarshal(content, &m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &m, nil
+}
