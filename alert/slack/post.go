@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // maxAnswer bounds how much of Slack's answer is read.
@@ -69,13 +70,9 @@ func redact(err error, target, safe string) error {
 	}
 	msg := err.Error()
 	if target != "" {
-		msg = replaceAll(msg, target, safe)
+		msg = strings.ReplaceAll(msg, target, safe)
 	}
 	return errors.New(msg)
-}
-
-func replaceAll(s, old, repl string) string {
-	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(repl)))
 }
 
 // rebase replaces u's scheme and host with base's, prefixing base's path.
