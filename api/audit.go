@@ -90,18 +90,7 @@ func (a AuditSource) inScope(repo string) bool { return a.InScope == nil || a.In
 
 // outcomes maps subject -> rule -> current outcome.
 func (a AuditSource) outcomes(ctx context.Context) (map[string]map[string]string, error) {
-	fs, err := a.Store.Findings(ctx, store.FindingQuery{})
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]map[string]string{}
-	for _, f := range fs {
-		if m[f.Subject] == nil {
-			m[f.Subject] = map[string]string{}
-		}
-		m[f.Subject][f.Rule] = string(f.Outcome)
-	}
-	return m, nil
+	return a.Store.Outcomes(ctx, "")
 }
 
 var (

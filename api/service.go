@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/changeproof/changeproof/model"
@@ -107,19 +106,9 @@ func (s *Service) Changes(ctx context.Context, q ChangesQuery) ([]ChangeView, er
 	if err != nil {
 		return nil, err
 	}
-	fs, err := s.Store.Findings(ctx, store.FindingQuery{Repo: q.Repo})
+	outcomes, err := s.Store.Outcomes(ctx, "CM-")
 	if err != nil {
 		return nil, err
-	}
-	outcomes := map[string]map[string]string{}
-	for _, f := range fs {
-		if !strings.HasPrefix(f.Rule, "CM-") {
-			continue
-		}
-		if outcomes[f.Subject] == nil {
-			outcomes[f.Subject] = map[string]string{}
-		}
-		outcomes[f.Subject][f.Rule] = string(f.Outcome)
 	}
 	out := make([]ChangeView, 0, len(rows))
 	for _, r := range rows {
@@ -166,26 +155,18 @@ var ErrNotFound = fmt.Errorf("not found")
 // BundleFor returns the evidence bundle of OWNER/REPO#N (number > 0) or of
 // the direct push OWNER/REPO@sha.
 func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha string) (*Bundle, error) {
-	ev, err := s.Store.RepoEvidence(ctx, repo)
+	found, ok, err := s.Store.Change(ctx, repo, number, sha)
 	if err != nil {
 		return nil, err
-	}
-	var ch *model.Change
-	for i := range ev.Changes {
-		c := &ev.Changes[i]
-		if number > 0 && c.Kind == model.KindPullRequest && c.Number == number ||
-			sha != "" && (c.SHA == sha || c.MergeCommitSHA == sha) {
-			ch = c
-			break
-		}
 	}
 	subject := repo + "#" + strconv.Itoa(number)
 	if number == 0 {
 		subject = repo + "@" + sha
 	}
-	if ch == nil {
+	if !ok {
 		return nil, fmt.Errorf("change %s: %w", subject, ErrNotFound)
 	}
+	ch := &found
 	b := &Bundle{Subject: ch.Subject, InScope: s.InScope == nil || s.InScope(repo), Change: *ch,
 		ReviewVerdicts: []model.ReviewVerdict{}, Deploys: []ShippedBy{}, Waivers: []model.Waiver{}}
 	tip := ch.SHA

@@ -671,3 +671,62 @@ func periodParams(from, to time.Time) Params {
 	}
 	return p
 }
+
+// Outcomes returns the current outcome of every (rule, subject) whose rule
+// starts with rulePrefix ("" = all): subject -> rule -> outcome. It reads
+// three columns, not whole findings, for populations of millions.
+func (s *Store) Outcomes(ctx context.Context, rulePrefix string) (map[string]map[string]string, error) {
+	var rows []struct {
+		Rule    string `json:"rule"`
+		Subject string `json:"subject"`
+		Outcome string `json:"outcome"`
+	}
+	if err := s.db.Query(ctx, `SELECT rule, subject, argMax(outcome, evaluated_at) AS outcome FROM findings
+WHERE startsWith(rule, {prefix:String}) GROUP BY rule, subject`, Params{"prefix": rulePrefix}, &rows); err != nil {
+		return nil, fmt.Errorf("read outcomes: %w", err)
+	}
+	m := make(map[string]map[string]string, len(rows))
+	for _, r := range rows {
+		if m[r.Subject] == nil {
+			m[r.Subject] = map[string]string{}
+		}
+		m[r.Subject][r.Rule] = r.Outcome
+	}
+	return m, nil
+}
+
+// Change returns one change: the merged pull request repo#number (number >
+// 0), or the change whose commit is sha (a direct push, or a PR's merge
+// commit). ok is false when there is none.
+func (s *Store) Change(ctx context.Context, repo string, number int, sha string) (model.Change, bool, error) {
+	var prs []prRow
+	p := Params{"repo": repo, "number": fmt.Sprint(number), "sha": sha}
+	if err := s.db.Query(ctx, `SELECT * FROM merged_pull_requests WHERE repo = {repo:String}
+  AND (number = {number:UInt32} OR ({sha:String} != '' AND merge_commit_sha = {sha:String})) LIMIT 1`, p, &prs); err != nil {
+		return model.Change{}, false, fmt.Errorf("read change %s: %w", repo, err)
+	}
+	if len(prs) == 1 {
+		pr := prs[0].model()
+		var revs []reviewRow
+		if err := s.db.Query(ctx, "SELECT * FROM reviews FINAL WHERE repo = {repo:String} AND pr_number = {number:UInt32} ORDER BY submitted_at, review_id, action = 'dismissed', delivery_id",
+			Params{"repo": repo, "number": fmt.Sprint(pr.Number)}, &revs); err != nil {
+			return model.Change{}, false, fmt.Errorf("read reviews of %s#%d: %w", repo, pr.Number, err)
+		}
+		rs := make([]model.Review, len(revs))
+		for i, r := range revs {
+			rs[i] = r.model()
+		}
+		return PRChange(pr, rs), true, nil
+	}
+	if sha == "" {
+		return model.Change{}, false, nil
+	}
+	var pushes []pushRow
+	if err := s.db.Query(ctx, "SELECT * FROM direct_pushes WHERE repo = {repo:String} AND after = {sha:String} LIMIT 1", p, &pushes); err != nil {
+		return model.Change{}, false, fmt.Errorf("read direct push %s@%s: %w", repo, sha, err)
+	}
+	if len(pushes) == 0 {
+		return model.Change{}, false, nil
+	}
+	return PushChange(pushes[0].model()), true, nil
+}
