@@ -101,6 +101,12 @@ type Kafka struct {
 	// Group is the consumer group the pipeline workers share. Default
 	// "changeproof".
 	Group string `yaml:"group"`
+	// Partitions is the partition count of topics changeproof creates.
+	// Default 6.
+	Partitions int `yaml:"partitions"`
+	// ReplicationFactor of topics changeproof creates. Default 1 (set 3 on
+	// a production cluster).
+	ReplicationFactor int `yaml:"replication_factor"`
 	// TLS turns on TLS to the brokers, verified against the system roots.
 	// Default false.
 	TLS bool `yaml:"tls"`
@@ -316,8 +322,10 @@ func Default() Config {
 			Addr: ":8080",
 		},
 		Kafka: Kafka{
-			TopicPrefix: "changeproof.",
-			Group:       "changeproof",
+			TopicPrefix:       "changeproof.",
+			Group:             "changeproof",
+			Partitions:        6,
+			ReplicationFactor: 1,
 		},
 		ClickHouse: ClickHouse{
 			Database: "changeproof",

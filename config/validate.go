@@ -94,6 +94,12 @@ func (p *problems) kafka(k Kafka) {
 	if !topicChars.MatchString(k.TopicPrefix) {
 		p.add("kafka.topic_prefix", `may contain only letters, digits, ".", "_" and "-", got %q`, k.TopicPrefix)
 	}
+	if k.Partitions < 1 {
+		p.add("kafka.partitions", "must be at least 1, got %d", k.Partitions)
+	}
+	if k.ReplicationFactor < 1 {
+		p.add("kafka.replication_factor", "must be at least 1, got %d", k.ReplicationFactor)
+	}
 	if len(k.Brokers) > 0 && k.Group == "" {
 		p.add("kafka.group", "empty (required with kafka.brokers)")
 	}

@@ -26,8 +26,11 @@ type Runner struct {
 	// evidence other processes wrote (distributed mode: the pipeline runs
 	// elsewhere and cannot Notify). It returns the repositories and the
 	// position to poll from next.
-	Changed   func(ctx context.Context, since time.Time) ([]string, time.Time, error)
-	PollEvery time.Duration // 0 = 500ms
+	Changed func(ctx context.Context, since time.Time) ([]string, time.Time, error)
+	// AccessChanged, likewise, returns access events stored by other
+	// processes since a position, for judging here.
+	AccessChanged func(ctx context.Context, since time.Time) ([]model.AccessEvent, time.Time, error)
+	PollEvery     time.Duration // 0 = 500ms
 	// AccessSystems and AccessPage walk the stored access events, for the
 	// full access evaluation at start (the configuration, and so the
 	// verdicts, may have changed while the process was down). Nil = none.
@@ -255,14 +258,19 @@ func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
 	return nil
 }
 
-// poll feeds Notify from Changed until ctx ends. It starts from the
-// present: the full evaluation at start covers what came before.
+// poll feeds Notify from Changed, and judges AccessChanged, until ctx
+// ends. It starts from the present: the full evaluation at start covers what
+// came before. Receipt clocks of several writers are not perfectly ordered,
+// so each poll looks back a little behind the newest receipt it has seen;
+// judging something twice is harmless (unchanged verdicts are not
+// recorded).
 func (r *Runner) poll(ctx context.Context) {
 	every := r.PollEvery
 	if every <= 0 {
 		every = 500 * time.Millisecond
 	}
-	since := time.Now().Add(-every)
+	const lookBack = 2 * time.Second
+	repoPos, accessPos := time.Now(), time.Now()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -271,16 +279,45 @@ func (r *Runner) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		repos, next, err := r.Changed(ctx, since)
+		repos, next, err := r.Changed(ctx, repoPos.Add(-lookBack))
 		if err != nil {
 			r.Log.Error("poll for changed repositories", zap.Error(err))
 			continue
 		}
-		// Receipt clocks of several writers are not perfectly ordered:
-		// look back a little; re-evaluating a repository is harmless.
-		since = next.Add(-2 * time.Second)
+		if next.After(repoPos) {
+			repoPos = next
+		}
 		if len(repos) > 0 {
 			r.Notify(repos...)
+		}
+		if r.AccessChanged == nil {
+			continue
+		}
+		since := accessPos.Add(-lookBack)
+		for ctx.Err() == nil {
+			events, next, err := r.AccessChanged(ctx, since)
+			if err != nil {
+				r.Log.Error("poll for access events", zap.Error(err))
+				break
+			}
+			if next.After(accessPos) {
+				accessPos = next
+			}
+			changed, err := r.Eval.EvaluateAccess(ctx, events)
+			if err != nil {
+				r.Log.Error("judge polled access events", zap.Error(err))
+				break
+			}
+			if len(changed) > 0 && r.OnFindings != nil {
+				r.OnFindings(changed)
+			}
+			if !next.After(since) || len(events) == 0 {
+				break
+			}
+			since = next // a full page: read on without looking back
+			if len(events) < 20000 {
+				break
+			}
 		}
 	}
 }

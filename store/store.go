@@ -730,3 +730,22 @@ func (s *Store) Change(ctx context.Context, repo string, number int, sha string)
 	}
 	return PushChange(pushes[0].model()), true, nil
 }
+
+// AccessReceivedSince returns up to limit access events stored after since
+// (by receipt), oldest first, and the receipt time to continue from.
+func (s *Store) AccessReceivedSince(ctx context.Context, since time.Time) ([]model.AccessEvent, time.Time, error) {
+	var rows []accessRow
+	if err := s.db.Query(ctx, `SELECT * FROM access_events FINAL WHERE received_at > {since:DateTime64(3, 'UTC')}
+ORDER BY received_at, system, id LIMIT 20000`, Params{"since": since.UTC().Format("2006-01-02 15:04:05.000")}, &rows); err != nil {
+		return nil, since, fmt.Errorf("read access events received since %s: %w", since.Format(time.RFC3339), err)
+	}
+	out := make([]model.AccessEvent, len(rows))
+	last := since
+	for i, r := range rows {
+		out[i] = r.model()
+		if r.ReceivedAt.T().After(last) {
+			last = r.ReceivedAt.T()
+		}
+	}
+	return out, last, nil
+}

@@ -29,6 +29,7 @@ type Error struct {
 	Err error
 }
 
+// Error describes the failure without secrets.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("slack " + e.Method + ": ")
@@ -49,6 +50,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the transport error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable says whether a Post error may succeed on a later attempt and

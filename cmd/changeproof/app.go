@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/enrich"
@@ -24,112 +27,279 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/chdb"
+	"github.com/changeproof/changeproof/store/clickhouse"
+	"github.com/changeproof/changeproof/transport"
 )
 
-// app is the embedded stack: receiver, pipeline, rule evaluation and API in
-// one process over the embedded engine.
+// roles are the parts of changeproof a process runs (serve --roles).
+type roles struct{ receiver, pipeline, rules, api bool }
+
+var allRoles = roles{true, true, true, true}
+
+// parseRoles reads a comma-separated subset of receiver, pipeline, rules, api.
+func parseRoles(s string) (roles, error) {
+	var r roles
+	for _, name := range strings.Split(s, ",") {
+		switch strings.TrimSpace(name) {
+		case "receiver":
+			r.receiver = true
+		case "pipeline":
+			r.pipeline = true
+		case "rules":
+			r.rules = true
+		case "api":
+			r.api = true
+		case "all":
+			r = allRoles
+		default:
+			return r, fmt.Errorf("--roles: unknown role %q (want receiver, pipeline, rules, api, or all)", name)
+		}
+	}
+	return r, nil
+}
+
+func (r roles) String() string {
+	var names []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{r.receiver, "receiver"}, {r.pipeline, "pipeline"}, {r.rules, "rules"}, {r.api, "api"}} {
+		if x.on {
+			names = append(names, x.name)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// app is one changeproof process: some or all of the receiver, pipeline,
+// rules and api roles, over the embedded engine or a ClickHouse server, with
+// or without Kafka between receiver and pipeline.
 type app struct {
 	cfg       config.Config
+	roles     roles
 	log       *zap.Logger
-	db        store.DB
+	db        store.DB // nil for a receiver that only produces to Kafka
 	store     *store.Store
-	committer *ingest.Committer
+	committer *ingest.Committer // embedded: receiver straight into the pipeline
+	producer  *transport.Producer
+	consumer  *transport.Consumer
 	ops       *opsSink
 	eval      *rules.Evaluator
 	runner    *rules.Runner
+	alerts    *alert.Sender // nil when Slack is not configured or rules do not run here
+	alertsOff context.CancelFunc
+	alertsRan chan struct{}
 	api       *api.Server
 	srv       *http.Server
 	cancel    context.CancelFunc
 	done      chan struct{}
+	workers   sync.WaitGroup
 }
 
-// openStore opens and migrates the store the configuration names.
+// openStore opens and migrates the store the configuration names: a
+// ClickHouse server when clickhouse.addr is set, else the embedded engine
+// in dataDir.
 func openStore(ctx context.Context, cfg config.Config, dataDir string) (store.DB, *store.Store, error) {
+	var db store.DB
 	if cfg.ClickHouse.Addr != "" {
-		return nil, nil, errors.New("clickhouse.addr: the ClickHouse server backend is not in this build yet; leave it empty to use the embedded engine under --data-dir")
+		o := clickhouse.Options{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, User: cfg.ClickHouse.User,
+			Password: cfg.ClickHouse.Password, Cluster: cfg.ClickHouse.Cluster}
+		if cfg.ClickHouse.TLS {
+			o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		cdb, err := clickhouse.Open(ctx, o)
+		if err != nil {
+			return nil, nil, fmt.Errorf("clickhouse %s: %w", cfg.ClickHouse.Addr, err)
+		}
+		db = cdb
+	} else {
+		cdb, err := chdb.Open(chdb.Options{DataDir: dataDir, Database: cfg.ClickHouse.Database})
+		if err != nil {
+			return nil, nil, err
+		}
+		db = cdb
 	}
-	db, err := chdb.Open(chdb.Options{DataDir: dataDir, Database: cfg.ClickHouse.Database})
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := store.Migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, cfg); err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("apply migrations: %w", err)
 	}
 	return db, store.New(db), nil
 }
 
+func kafkaOptions(cfg config.Config, log *zap.Logger) transport.Options {
+	k := cfg.Kafka
+	o := transport.Options{Brokers: k.Brokers, TopicPrefix: k.TopicPrefix, Group: k.Group, Partitions: k.Partitions,
+		ReplicationFactor: k.ReplicationFactor, Log: log}
+	if k.TLS {
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	o.SASL.Mechanism, o.SASL.Username, o.SASL.Password = k.SASL.Mechanism, k.SASL.Username, k.SASL.Password
+	return o
+}
+
 func newApp(ctx context.Context, cfg config.Config, dataDir string, log *zap.Logger) (*app, error) {
-	if len(cfg.Kafka.Brokers) > 0 {
-		return nil, errors.New("kafka.brokers: the distributed mode is not in this build yet; leave it empty for the embedded mode")
+	return newAppRoles(ctx, cfg, dataDir, log, allRoles)
+}
+
+func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *zap.Logger, r roles) (a *app, err error) {
+	distributed := len(cfg.Kafka.Brokers) > 0
+	if !distributed && r.receiver != r.pipeline {
+		return nil, fmt.Errorf("--roles %s: without kafka.brokers the receiver writes straight into the pipeline, so the two run together", r)
 	}
-	db, st, err := openStore(ctx, cfg, dataDir)
-	if err != nil {
-		return nil, err
+	if r == (roles{}) {
+		return nil, errors.New("--roles: empty")
 	}
-	a := &app{cfg: cfg, log: log, db: db, store: st, done: make(chan struct{})}
+	a = &app{cfg: cfg, roles: r, log: log, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.closeParts()
+		}
+	}()
+	if r.pipeline || r.rules || r.api {
+		if a.db, a.store, err = openStore(ctx, cfg, dataDir); err != nil {
+			return nil, err
+		}
+	}
+	kopts := kafkaOptions(cfg, log.Named("kafka"))
+	if distributed {
+		if err := kopts.Validate(); err != nil {
+			return nil, err
+		}
+		if err := transport.EnsureTopics(ctx, kopts); err != nil {
+			return nil, fmt.Errorf("kafka topics: %w", err)
+		}
+	}
+	st := a.store
 	env := controlEnv(cfg)
 	waivers := waiversOf(cfg)
-	if err := st.RecordWaivers(ctx, waivers, time.Now().UTC()); err != nil {
-		db.Close()
-		return nil, err
-	}
-	a.eval = &rules.Evaluator{
-		Controls:       rules.Builtin(),
-		AccessControls: rules.BuiltinAccess(),
-		Env:            func() control.Env { return env },
-		Waivers:        func() []model.Waiver { return waivers },
-		Store:          st,
-	}
-	a.runner = &rules.Runner{
-		Eval:          a.eval,
-		Repos:         st.Repos,
-		InScope:       cfg.Scope.InScope,
-		AccessSystems: st.AccessSystems,
-		AccessPage:    st.AccessEvents,
-		Interval:      time.Minute,
-		Log:           log.Named("rules"),
-	}
-	pipe := &enrich.Pipeline{Store: st, ServiceOf: serviceOf(cfg)}
-	a.committer = ingest.NewCommitter(ingest.SinkFunc(func(ctx context.Context, ds []model.Delivery) error {
-		res, err := pipe.Process(ctx, ds)
-		if err != nil {
-			return err
+	if st != nil {
+		if err := st.RecordWaivers(ctx, waivers, time.Now().UTC()); err != nil {
+			return nil, err
 		}
-		if res.Dead > 0 {
-			log.Warn("deliveries stored as dead letters", zap.Int("count", res.Dead))
+		a.eval = &rules.Evaluator{
+			Controls:       rules.Builtin(),
+			AccessControls: rules.BuiltinAccess(),
+			Env:            func() control.Env { return env },
+			Waivers:        func() []model.Waiver { return waivers },
+			Store:          st,
 		}
-		a.runner.Notify(res.Repos...)
-		return nil
-	}), 1000)
-	secret := cfg.GitHub.WebhookSecret
-	a.ops = newOpsSink(st, a.runner, a.eval, log.Named("access"))
-	services := map[string][]string{}
-	for name, svc := range cfg.Scope.Services {
-		services[name] = svc.Repos
-	}
-	svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
-	src := auditSource(cfg, svc)
-	a.api = &api.Server{
-		Service: svc,
-		Audit:   &src,
-		Version: Version,
-		Auth:    cfg.Server.RoleOf,
-		Webhook: &ghingest.Handler{Secret: func() string { return secret }, Sink: a.committer, Log: log.Named("webhook")},
-		Deploys: &ingest.DeployHandler{Sink: a.ops, Options: func() deploy.Options { return deploy.Options{Services: services} },
-			Log: log.Named("deploys")},
-		Access: &ingest.AccessHandler{Sink: a.ops, BreakGlassRoles: func(system string) []string {
-			return cfg.Access.Systems[system].BreakGlassRoles
-		}, Log: log.Named("access")},
-		Ready: func(ctx context.Context) error {
-			var one []struct {
-				N int `json:"n"`
+		a.runner = &rules.Runner{
+			Eval:          a.eval,
+			Repos:         st.Repos,
+			InScope:       cfg.Scope.InScope,
+			AccessSystems: st.AccessSystems,
+			AccessPage:    st.AccessEvents,
+			Interval:      time.Minute,
+			Log:           log.Named("rules"),
+		}
+		// Evidence written by other processes reaches this one's rules
+		// only by polling.
+		if r.rules && !r.pipeline {
+			a.runner.Changed = st.ReposChangedSince
+			a.runner.AccessChanged = st.AccessReceivedSince
+		}
+		if r.rules {
+			if a.alerts, err = newAlerts(cfg, st, log.Named("alerts")); err != nil {
+				return nil, err
 			}
-			return db.Query(ctx, "SELECT 1 AS n", nil, &one)
-		},
-		Log: log.Named("api"),
+			if a.alerts != nil {
+				a.runner.OnFindings = a.alerts.OnFindings
+			}
+		}
+		// Access events are judged where they are stored, when this process
+		// also runs the rules; otherwise the rules process polls for them.
+		a.ops = newOpsSink(st, a.runner, a.eval, r.rules, log.Named("access"))
 	}
+
+	// The receiver's sinks: Kafka, or straight into this process's pipeline.
+	var sink ghingest.Submitter
+	var opsIn ingest.OpsSink
+	switch {
+	case r.receiver && distributed:
+		if a.producer, err = transport.NewProducer(kopts); err != nil {
+			return nil, err
+		}
+		a.committer = ingest.NewCommitter(a.producer, 1000)
+		sink, opsIn = a.committer, a.producer
+	case r.receiver:
+		a.committer = ingest.NewCommitter(ingest.SinkFunc(a.processDeliveries), 1000)
+		sink, opsIn = a.committer, a.ops
+	}
+	if r.pipeline && distributed {
+		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
+			Deliveries: a.processDeliveries,
+			Deploys:    a.ops.AcceptDeploys,
+			Access:     a.ops.AcceptAccess,
+			DeadLetter: func(ctx context.Context, dls []transport.DeadLetter) error {
+				var b model.Batch
+				for _, d := range dls {
+					b.DeadLetters = append(b.DeadLetters, d.Model())
+				}
+				return st.Write(ctx, b)
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	a.api = &api.Server{Auth: cfg.Server.RoleOf, Version: Version, Log: log.Named("api")}
+	if r.api {
+		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
+		src := auditSource(cfg, svc)
+		a.api.Service, a.api.Audit = svc, &src
+	}
+	if r.receiver {
+		secret := cfg.GitHub.WebhookSecret
+		services := map[string][]string{}
+		for name, svc := range cfg.Scope.Services {
+			services[name] = svc.Repos
+		}
+		a.api.Webhook = &ghingest.Handler{Secret: func() string { return secret }, Sink: sink, Log: log.Named("webhook")}
+		a.api.Deploys = &ingest.DeployHandler{Sink: opsIn, Options: func() deploy.Options { return deploy.Options{Services: services} },
+			Log: log.Named("deploys")}
+		a.api.Access = &ingest.AccessHandler{Sink: opsIn, BreakGlassRoles: func(system string) []string {
+			return cfg.Access.Systems[system].BreakGlassRoles
+		}, Log: log.Named("access")}
+	}
+	a.api.Ready = a.ready
 	return a, nil
+}
+
+// processDeliveries is the pipeline: enrich and store, then have the
+// touched repositories judged.
+func (a *app) processDeliveries(ctx context.Context, ds []model.Delivery) error {
+	pipe := enrich.Pipeline{Store: a.store, ServiceOf: serviceOf(a.cfg)}
+	res, err := pipe.Process(ctx, ds)
+	if err != nil {
+		return err
+	}
+	if res.Dead > 0 {
+		a.log.Warn("deliveries stored as dead letters", zap.Int("count", res.Dead))
+	}
+	if a.roles.rules {
+		a.runner.Notify(res.Repos...)
+	}
+	return nil
+}
+
+// ready answers /readyz: the store answers, and Kafka is reachable when
+// this process produces to it.
+func (a *app) ready(ctx context.Context) error {
+	if a.db != nil {
+		var one []struct {
+			N int `json:"n"`
+		}
+		if err := a.db.Query(ctx, "SELECT 1 AS n", nil, &one); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	if a.producer != nil {
+		if err := transport.EnsureTopics(ctx, kafkaOptions(a.cfg, a.log)); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+	}
+	return nil
 }
 
 // start listens on addr and runs the rule evaluation loop. It returns the
@@ -149,19 +319,73 @@ func (a *app) start(addr string) (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// startRules runs rule evaluation in the background until close.
+// startRules runs the background roles until close: rule evaluation, and
+// the Kafka consumer of a pipeline.
 func (a *app) startRules() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if a.consumer != nil {
+		a.workers.Add(1)
+		go func() {
+			defer a.workers.Done()
+			if err := a.consumer.Run(ctx); err != nil {
+				a.log.Error("kafka consumer stopped", zap.Error(err))
+			}
+		}()
+	}
 	go func() {
 		defer close(a.done)
-		a.runner.Run(ctx)
+		if a.roles.rules && a.runner != nil {
+			a.runner.Run(ctx)
+		}
 	}()
+	if a.alerts != nil {
+		// The sender outlives the runner at close, so an alert the last
+		// evaluation queued still goes out.
+		actx, off := context.WithCancel(context.Background())
+		a.alertsOff, a.alertsRan = off, make(chan struct{})
+		go func() {
+			defer close(a.alertsRan)
+			if err := a.alerts.Run(actx); err != nil {
+				a.log.Error("alerts stopped", zap.Error(err))
+			}
+		}()
+	}
+}
+
+// newAlerts builds the Slack sender, or nil when no Slack is configured.
+func newAlerts(cfg config.Config, st *store.Store, log *zap.Logger) (*alert.Sender, error) {
+	sc := slack.Config{WebhookURL: cfg.Alerts.Slack.WebhookURL, Token: cfg.Alerts.Slack.Token,
+		Channel: cfg.Alerts.Slack.Channel, BaseURL: cfg.Alerts.Slack.BaseURL}
+	if !sc.Enabled() {
+		return nil, nil
+	}
+	tr, err := slack.New(sc, nil)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, d := range rules.Catalogue() {
+		names[d.ID] = d.Name
+	}
+	s := &alert.Sender{Outbox: st, Transport: tr, Renderer: alert.Renderer{Names: names, APIBase: cfg.Alerts.APIURL},
+		Grace: cfg.Alerts.Grace.Std(), Digest: cfg.Alerts.Digest.Std(), Log: log}
+	if cfg.ClickHouse.Addr == "" {
+		// The embedded engine belongs to this process alone: no other
+		// sender can race for a lease, so claims need not settle.
+		s.Settle = -1
+	}
+	return s, s.Validate()
 }
 
 // waitIdle blocks until every accepted event has been judged.
 func (a *app) waitIdle(ctx context.Context) error {
-	a.ops.pending.Wait()
+	if a.ops != nil {
+		a.ops.pending.Wait()
+	}
+	if a.runner == nil {
+		return nil
+	}
 	return a.runner.WaitIdle(ctx)
 }
 
@@ -173,13 +397,39 @@ func (a *app) close() {
 		_ = a.srv.Shutdown(ctx)
 		cancel()
 	}
-	a.committer.Close()
-	a.ops.close()
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
+		a.workers.Wait()
 	}
-	a.db.Close()
+	if a.ops != nil {
+		a.ops.close() // judges what is queued, which may queue alerts
+		a.ops = nil
+	}
+	if a.alertsOff != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.alerts.Flush(ctx)
+		cancel()
+		a.alertsOff()
+		<-a.alertsRan
+	}
+	a.closeParts()
+}
+
+// closeParts releases what newAppRoles built, in dependency order.
+func (a *app) closeParts() {
+	if a.committer != nil {
+		a.committer.Close()
+	}
+	if a.producer != nil {
+		_ = a.producer.Close()
+	}
+	if a.ops != nil {
+		a.ops.close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
 }
 
 func controlEnv(cfg config.Config) control.Env {
@@ -249,13 +499,14 @@ type opsSink struct {
 	runner  *rules.Runner
 	eval    *rules.Evaluator
 	log     *zap.Logger
+	judging bool // false: a rules process elsewhere polls for the events
 	queue   chan []model.AccessEvent
 	pending sync.WaitGroup
 	stopped chan struct{}
 }
 
-func newOpsSink(st *store.Store, runner *rules.Runner, eval *rules.Evaluator, log *zap.Logger) *opsSink {
-	o := &opsSink{store: st, runner: runner, eval: eval, log: log,
+func newOpsSink(st *store.Store, runner *rules.Runner, eval *rules.Evaluator, judge bool, log *zap.Logger) *opsSink {
+	o := &opsSink{store: st, runner: runner, eval: eval, log: log, judging: judge,
 		queue: make(chan []model.AccessEvent, 4), stopped: make(chan struct{})}
 	go o.judge()
 	return o
@@ -285,7 +536,9 @@ func (o *opsSink) AcceptDeploys(ctx context.Context, ds []model.Deploy) error {
 	if err := o.store.Write(ctx, b); err != nil {
 		return err
 	}
-	o.runner.Notify(b.Repos()...)
+	if o.judging {
+		o.runner.Notify(b.Repos()...)
+	}
 	return nil
 }
 
@@ -295,7 +548,16 @@ func (o *opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) erro
 	if err := o.store.WriteAccess(ctx, es); err != nil {
 		return err
 	}
+	if !o.judging {
+		return nil
+	}
 	o.pending.Add(1)
 	o.queue <- es
 	return nil
+}
+
+// migrate applies the migrations; on a cluster each statement is rewritten
+// for replicated tables with distributed fronts.
+func migrate(ctx context.Context, db store.DB, cfg config.Config) error {
+	return store.Migrate(ctx, db)
 }

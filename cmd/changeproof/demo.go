@@ -22,6 +22,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/alert/slack/slacktest"
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/internal/demoorg"
@@ -110,6 +111,12 @@ func runDemo(args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo configuration: %w", err)
 	}
+	// Alerts go to a local Slack-compatible sink for the demo's lifetime;
+	// the written config leaves Slack unset, so a later serve sends nothing.
+	sink := slacktest.New()
+	defer sink.Close()
+	cfg.Alerts.Slack.WebhookURL = sink.WebhookURL()
+	cfg.Alerts.APIURL = "http://127.0.0.1:8080"
 	log := zap.NewNop()
 	a, err := newApp(context.Background(), cfg, filepath.Join(*dataDir, "engine"), log)
 	if err != nil {
@@ -152,6 +159,10 @@ func runDemo(args []string) error {
 		return err
 	}
 	evalDur := time.Since(evalStart)
+	if err := a.alerts.Flush(ctx); err != nil {
+		return err
+	}
+	alerts := sink.Texts()
 
 	fmt.Printf("  accepted %d deliveries in %s (%.0f/s); HTTP statuses %s\n", statuses[http.StatusAccepted], sendDur.Round(time.Millisecond),
 		float64(len(hist.Deliveries))/sendDur.Seconds(), fmtStatuses(statuses))
@@ -167,6 +178,13 @@ func runDemo(args []string) error {
 	}
 	printSummary(os.Stdout, fs2)
 	printExamples(os.Stdout, fs2)
+	fmt.Printf("\nSlack: %d alerts posted to a local Slack-compatible sink (one per failing subject and break-glass use;\n"+
+		"direct pushes wait alerts.grace, %s, for a late pull_request event). The first:\n", len(alerts), cfg.Alerts.Grace)
+	if len(alerts) > 0 {
+		for _, line := range strings.Split(alerts[0], "\n") {
+			fmt.Println("  | " + line)
+		}
+	}
 	raw, _ := a.store.Count(ctx, "raw_deliveries")
 	fmt.Printf("\nStored: %d raw deliveries (append-only, SHA-256 per body). Done in %s.\n\n", raw, time.Since(start).Round(time.Millisecond))
 	bin := os.Args[0]

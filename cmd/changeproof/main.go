@@ -11,13 +11,14 @@ import (
 const usage = `changeproof — evidence that every production change was approved and reviewed
 
 Usage:
-  changeproof serve     [--config FILE] [--data-dir DIR] [--addr HOST:PORT] [--log-format json|console]
+  changeproof serve     [--config FILE] [--data-dir DIR] [--addr HOST:PORT] [--roles receiver,pipeline,rules,api] [--log-format json|console]
   changeproof demo      [--data-dir DIR] [--prs N] [--seed N]
   changeproof findings  [--rule R] [--outcome O] [--repo R] [--from D] [--to D] [--history] [--format table|json|csv]
   changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
   changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
   changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
+  changeproof alerts    test    send a sample Slack message with the configured transport
   changeproof controls  [--format table|markdown]
   changeproof deadletters [--limit N]       accepted events that could not be used, with the reason
   changeproof verify    [--from D] [--to D]   recompute the raw log's hash chain, report the first broken link
@@ -55,6 +56,8 @@ func main() {
 		err = runControls(args)
 	case "ingest":
 		err = runIngest(args)
+	case "alerts":
+		err = runAlerts(args)
 	case "sample":
 		err = runSample(args)
 	case "deadletters":

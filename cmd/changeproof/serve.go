@@ -48,6 +48,7 @@ func runServe(args []string) error {
 	c.register(fs)
 	addr := fs.String("addr", "", "listen address, overrides server.addr")
 	logFormat := fs.String("log-format", "json", "log format: json or console")
+	rolesFlag := fs.String("roles", "receiver,pipeline,rules,api", "roles this process runs (receiver, pipeline, rules, api)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +64,11 @@ func runServe(args []string) error {
 	if *addr != "" {
 		cfg.Server.Addr = *addr
 	}
-	a, err := newApp(context.Background(), cfg, c.dataDir, log)
+	r, err := parseRoles(*rolesFlag)
+	if err != nil {
+		return err
+	}
+	a, err := newAppRoles(context.Background(), cfg, c.dataDir, log, r)
 	if err != nil {
 		return err
 	}
@@ -72,7 +77,7 @@ func runServe(args []string) error {
 		a.close()
 		return err
 	}
-	fmt.Printf("changeproof listening on %s (data dir %s)\n", bound, c.dataDir)
+	fmt.Printf("changeproof listening on %s (roles %s, data dir %s)\n", bound, r, c.dataDir)
 	if cfg.GitHub.WebhookSecret == "" {
 		log.Warn("github.webhook_secret is empty: POST /webhooks/github refuses every delivery until it is set")
 	}
