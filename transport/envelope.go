@@ -1,0 +1,176 @@
+package transport
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// envelopeVersion is the version of the message values this package writes.
+// A consumer dead-letters values of any other version.
+const envelopeVersion = 1
+
+// deliveryHeader is a delivery's envelope without its body. The body follows
+// either as raw JSON ("body", byte for byte as received) or, when it is not
+// JSON that survives the round trip unchanged, as base64 ("body_base64").
+type deliveryHeader struct {
+	V          int       `json:"v"`
+	Source     string    `json:"source"`
+	Event      string    `json:"event"`
+	DeliveryID string    `json:"delivery_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	SHA256     string    `json:"sha256"`
+}
+
+type deliveryEnvelope struct {
+	deliveryHeader
+	Body       json.RawMessage `json:"body"`
+	BodyBase64 []byte          `json:"body_base64"`
+}
+
+// encodeDelivery writes d's envelope. The body is spliced in by hand:
+// encoding/json would compact it and escape HTML in it, and the stored body
+// must be the bytes that arrived (its SHA-256 is evidence).
+func encodeDelivery(d model.Delivery) ([]byte, error) {
+	head, err := json.Marshal(deliveryHeader{V: envelopeVersion, Source: d.Source, Event: d.Event,
+		DeliveryID: d.DeliveryID, ReceivedAt: d.ReceivedAt, SHA256: d.SHA256})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(head) + len(d.Body) + 16)
+	buf.Write(head[:len(head)-1]) // drop '}'
+	if rawJSONSafe(d.Body) {
+		buf.WriteString(`,"body":`)
+		buf.Write(d.Body)
+	} else {
+		b64, err := json.Marshal(d.Body) // []byte marshals as base64
+		if err != nil {
+			return nil, err
+		}
+		buf.WriteString(`,"body_base64":`)
+		buf.Write(b64)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// rawJSONSafe reports whether b decodes back from a json.RawMessage
+// unchanged: a valid JSON object or array with no surrounding white space.
+func rawJSONSafe(b []byte) bool {
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[') && len(bytes.TrimSpace(b)) == len(b) && json.Valid(b)
+}
+
+func decodeDelivery(v []byte) (model.Delivery, error) {
+	var e deliveryEnvelope
+	if err := json.Unmarshal(v, &e); err != nil {
+		return model.Delivery{}, fmt.Errorf("undecodable delivery envelope: %v", err)
+	}
+	if e.V != envelopeVersion {
+		return model.Delivery{}, fmt.Errorf("delivery envelope version %d, want %d", e.V, envelopeVersion)
+	}
+	if e.DeliveryID == "" {
+		return model.Delivery{}, errors.New("delivery envelope without delivery_id")
+	}
+	if e.Source == "" {
+		return model.Delivery{}, errors.New("delivery envelope without source")
+	}
+	d := model.Delivery{Source: e.Source, Event: e.Event, DeliveryID: e.DeliveryID,
+		ReceivedAt: e.ReceivedAt, SHA256: e.SHA256}
+	switch {
+	case len(e.Body) > 0 && (e.Body[0] == '{' || e.Body[0] == '['):
+		d.Body = []byte(e.Body)
+	case e.BodyBase64 != nil:
+		d.Body = e.BodyBase64
+	default:
+		d.Body = []byte{}
+	}
+	if d.SHA256 != "" {
+		sum := sha256.Sum256(d.Body)
+		if hex.EncodeToString(sum[:]) != d.SHA256 {
+			return model.Delivery{}, fmt.Errorf("delivery %s: body does not match its sha256", d.DeliveryID)
+		}
+	}
+	return d, nil
+}
+
+// repositoryKey is the partition key of a GitHub delivery: the repository's
+// full name, so one repository's events stay in order; the delivery id when
+// the payload names no repository.
+func repositoryKey(d model.Delivery) string {
+	var p struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	// Decoding into a struct with one field skips the rest of the payload
+	// without building it.
+	if json.Unmarshal(d.Body, &p) == nil && p.Repository.FullName != "" {
+		return p.Repository.FullName
+	}
+	return d.DeliveryID
+}
+
+type deployEnvelope struct {
+	V      int          `json:"v"`
+	Deploy model.Deploy `json:"deploy"`
+}
+
+func encodeDeploy(d model.Deploy) ([]byte, error) {
+	return json.Marshal(deployEnvelope{V: envelopeVersion, Deploy: d})
+}
+
+func decodeDeploy(v []byte) (model.Deploy, error) {
+	var e deployEnvelope
+	if err := json.Unmarshal(v, &e); err != nil {
+		return model.Deploy{}, fmt.Errorf("undecodable deploy envelope: %v", err)
+	}
+	if e.V != envelopeVersion {
+		return model.Deploy{}, fmt.Errorf("deploy envelope version %d, want %d", e.V, envelopeVersion)
+	}
+	if e.Deploy.ID == "" {
+		return model.Deploy{}, errors.New("deploy without id")
+	}
+	return e.Deploy, nil
+}
+
+// accessEnvelope carries Raw as base64 when it is not UTF-8, which JSON
+// strings cannot hold unchanged.
+type accessEnvelope struct {
+	V         int               `json:"v"`
+	Access    model.AccessEvent `json:"access"`
+	RawBase64 []byte            `json:"raw_base64,omitempty"`
+}
+
+func encodeAccess(a model.AccessEvent) ([]byte, error) {
+	e := accessEnvelope{V: envelopeVersion, Access: a}
+	if !utf8.ValidString(a.Raw) {
+		e.RawBase64 = []byte(a.Raw)
+		e.Access.Raw = ""
+	}
+	return json.Marshal(e)
+}
+
+func decodeAccess(v []byte) (model.AccessEvent, error) {
+	var e accessEnvelope
+	if err := json.Unmarshal(v, &e); err != nil {
+		return model.AccessEvent{}, fmt.Errorf("undecodable access envelope: %v", err)
+	}
+	if e.V != envelopeVersion {
+		return model.AccessEvent{}, fmt.Errorf("access envelope version %d, want %d", e.V, envelopeVersion)
+	}
+	if e.Access.ID == "" || e.Access.System == "" {
+		return model.AccessEvent{}, errors.New("access event without id or system")
+	}
+	if e.RawBase64 != nil {
+		e.Access.Raw = string(e.RawBase64)
+	}
+	return e.Access, nil
+}

@@ -1,0 +1,193 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestValidateNamesFields(t *testing.T) {
+	ok := Options{Brokers: []string{"kafka:9092"}, TopicPrefix: "changeproof.", Group: "changeproof"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mut  func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Brokers = nil }, "kafka.brokers"},
+		{func(o *Options) { o.Brokers = []string{"kafka"} }, "kafka.brokers[0]"},
+		{func(o *Options) { o.TopicPrefix = "bad/prefix" }, "kafka.topic_prefix"},
+		{func(o *Options) { o.Partitions = -1 }, "Partitions"},
+		{func(o *Options) { o.BatchWait = -time.Second }, "BatchWait"},
+		{func(o *Options) { o.SASL.Mechanism = "GSSAPI" }, "kafka.sasl.mechanism"},
+		{func(o *Options) { o.SASL.Mechanism = SASLPlain }, "kafka.sasl.username"},
+		{func(o *Options) { o.SASL.Mechanism, o.SASL.Username = SASLSCRAMSHA512, "u" }, "kafka.sasl.password"},
+		{func(o *Options) { o.SASL.Username = "u" }, "kafka.sasl.mechanism"},
+	} {
+		o := ok
+		c.mut(&o)
+		err := o.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), c.want+":") {
+			t.Errorf("want an error naming %s, got %v", c.want, err)
+		}
+	}
+	if _, err := NewConsumer(Options{Brokers: []string{"k:1"}}, Handlers{}); err == nil || !strings.Contains(err.Error(), "kafka.group") {
+		t.Errorf("consumer without group: %v", err)
+	}
+	if _, err := NewConsumer(Options{Brokers: []string{"k:1"}, Group: "g"}, Handlers{}); err == nil {
+		t.Error("consumer without handlers accepted")
+	}
+}
+
+func TestDeliveryEnvelopeRoundTrip(t *testing.T) {
+	for _, body := range [][]byte{
+		[]byte(`{"a":"<b>&amp;</b>","u":"\u00e9","n":1.50}`),
+		[]byte("{\n  \"pretty\": true\n}"),
+		[]byte("{\"trailing\":1}\n"),
+		[]byte("payload=%7B%7D"),
+		[]byte("\xff\xfe not utf8"),
+		[]byte("null"),
+		{},
+		nil,
+	} {
+		d := model.Delivery{Source: "github", Event: "push", DeliveryID: "x", ReceivedAt: time.Now().UTC(), SHA256: sha(body), Body: body}
+		v, err := encodeDelivery(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := decodeDelivery(v)
+		if err != nil {
+			t.Fatalf("%q: %v (%s)", body, err, v)
+		}
+		if !bytes.Equal(g.Body, body) || g.SHA256 != d.SHA256 || !g.ReceivedAt.Equal(d.ReceivedAt) {
+			t.Errorf("%q came back as %q", body, g.Body)
+		}
+	}
+	d := delivery("acme/api", 1)
+	v, _ := encodeDelivery(d)
+	if !bytes.Contains(v, []byte(`"body":{"action"`)) || !bytes.Contains(v, []byte(`"v":1`)) {
+		t.Errorf("JSON body not embedded raw: %s", v)
+	}
+	tampered := bytes.Replace(v, []byte(`"number":1`), []byte(`"number":2`), 1)
+	if _, err := decodeDelivery(tampered); err == nil || !strings.Contains(err.Error(), "sha256") {
+		t.Errorf("tampered body: %v", err)
+	}
+	for _, bad := range []string{`garbage`, `{"v":2,"delivery_id":"x","source":"github"}`, `{"v":1,"source":"github"}`} {
+		if _, err := decodeDelivery([]byte(bad)); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
+	}
+}
+
+// RFC 7677's SCRAM-SHA-256 example.
+func TestSCRAMSHA256Vector(t *testing.T) {
+	m := newSCRAM(scramSHA256, "user", "pencil")
+	m.nonce = func() string { return "rOprNGfwEbeRWgbNEkqO" }
+	sess, first, err := m.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != "n,,n=user,r=rOprNGfwEbeRWgbNEkqO" {
+		t.Fatalf("client-first %q", first)
+	}
+	done, final, err := sess.Next(context.Background(),
+		[]byte("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"))
+	if err != nil || done {
+		t.Fatal(done, err)
+	}
+	if want := "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="; string(final) != want {
+		t.Fatalf("client-final %q, want %q", final, want)
+	}
+	if _, _, err := sess.Next(context.Background(), []byte("v=AAAA")); err == nil {
+		t.Error("a wrong server signature verified")
+	}
+	m.nonce = func() string { return "rOprNGfwEbeRWgbNEkqO" }
+	sess, _, _ = m.Start(context.Background())
+	_, _, _ = sess.Next(context.Background(),
+		[]byte("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"))
+	done, _, err = sess.Next(context.Background(), []byte("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="))
+	if err != nil || !done {
+		t.Fatal(done, err)
+	}
+}
+
+// Producing over each SASL mechanism against a broker that requires it.
+func TestSASLMechanisms(t *testing.T) {
+	t.Parallel()
+	addrs := newCluster(t, kfake.EnableSASL(),
+		kfake.Superuser(SASLPlain, "plainuser", "plainpass"),
+		kfake.Superuser(SASLSCRAMSHA256, "scram256", "pass256"),
+		kfake.Superuser(SASLSCRAMSHA512, "scram512", "pass512"))
+	for i, c := range []struct{ mech, user, pass string }{
+		{SASLPlain, "plainuser", "plainpass"},
+		{SASLSCRAMSHA256, "scram256", "pass256"},
+		{SASLSCRAMSHA512, "scram512", "pass512"},
+	} {
+		o := testOptions(t, addrs)
+		o.SASL.Mechanism, o.SASL.Username, o.SASL.Password = c.mech, c.user, c.pass
+		mustEnsure(t, o)
+		produce(t, o, deliveries(i*10, 2))
+		if n := len(readTopic(t, o, "cp.github")); n != 2*(i+1) {
+			t.Errorf("%s: %d messages", c.mech, n)
+		}
+
+		o.SASL.Password = "wrong"
+		o.DialTimeout = 2 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := EnsureTopics(ctx, o); err == nil {
+			t.Errorf("%s: wrong password accepted", c.mech)
+		}
+		cancel()
+	}
+}
+
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kfake"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	addrs := newCluster(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+
+	o := testOptions(t, addrs)
+	o.TLS = &tls.Config{RootCAs: pool}
+	mustEnsure(t, o)
+	produce(t, o, deliveries(0, 3))
+	if n := len(readTopic(t, o, "cp.github")); n != 3 {
+		t.Errorf("%d messages over TLS", n)
+	}
+}
