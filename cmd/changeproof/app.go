@@ -559,5 +559,5 @@ func (o *opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) erro
 // migrate applies the migrations; on a cluster each statement is rewritten
 // for replicated tables with distributed fronts.
 func migrate(ctx context.Context, db store.DB, cfg config.Config) error {
-	return store.Migrate(ctx, db)
+	return store.Migrate(ctx, store.OnCluster(db, cfg.ClickHouse.Cluster, cfg.ClickHouse.Database))
 }
