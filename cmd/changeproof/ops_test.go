@@ -274,3 +274,5 @@ func sshdID(system, line string) string {
 	sum := sha256.Sum256([]byte(system + "\n" + line))
 	return hex.EncodeToString(sum[:])
 }
+
+func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/changeproof/changeproof/alert/slack"
 )
@@ -44,6 +45,8 @@ type Request struct {
 	// Delivered says whether the fake answered with success: the message
 	// is "in the channel".
 	Delivered bool
+	// At is when the request arrived.
+	At time.Time
 }
 
 // Server is the fake. Safe for concurrent use.
@@ -113,7 +116,7 @@ func (s *Server) Texts() []string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	req := Request{Path: r.URL.Path, Authorization: r.Header.Get("Authorization"),
+	req := Request{At: time.Now(), Path: r.URL.Path, Authorization: r.Header.Get("Authorization"),
 		ContentType: r.Header.Get("Content-Type"), Body: body}
 	var p struct {
 		Channel string        `json:"channel"`

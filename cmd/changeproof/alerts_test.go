@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/alert/slack/slacktest"
+	"github.com/changeproof/changeproof/internal/demoorg"
+	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/model"
+)
+
+// alertKey is what a message is about: its first line names the rule and
+// the subject.
+func alertKey(text string) string {
+	first, _, _ := strings.Cut(text, "\n")
+	return first
+}
+
+// TestAlertsExactlyOnceAcrossKill sends the demo history, kills the server
+// with SIGKILL mid-stream, restarts it, re-sends everything, and expects one
+// Slack message per failing subject (and break-glass use): none missing,
+// none twice.
+func TestAlertsExactlyOnceAcrossKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	sink := slacktest.New()
+	defer sink.Close()
+	_, cfgPath := testConfig(t, "changeproof")
+	base, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath = filepath.Join(t.TempDir(), "alerts.yaml")
+	extra := fmt.Sprintf("alerts:\n  grace: 1s\n  api_url: http://changeproof.test\n  slack:\n    webhook_url: %q\n", sink.WebhookURL())
+	if err := os.WriteFile(cfgPath, append(base, []byte(extra)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hist := demoorg.Generate(demoorg.Options{Seed: 3, Now: time.Now().UTC(), PRs: 60})
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx := context.Background()
+	srv := startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	jobs := make(chan fixture.Delivery)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range jobs {
+				if code, err := fixture.Post(ctx, http.DefaultClient, "http://"+srv.addr+"/webhooks/github", testSecret, d); err == nil && code == http.StatusAccepted {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	killed := false
+	for _, d := range hist.Deliveries {
+		if !killed && accepted.Load() >= int64(len(hist.Deliveries)*2/3) {
+			_ = srv.cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+		}
+		jobs <- d
+	}
+	close(jobs)
+	wg.Wait()
+	_ = srv.cmd.Wait()
+	srv = startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
+	if _, err := sendAll(ctx, "http://"+srv.addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, srv.addr)
+
+	// Which messages are owed: one per failing subject of an alerted rule.
+	fs, err := fetchAll(srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, f := range fs {
+		switch {
+		case f.Outcome == model.Fail && strings.Contains(" CM-1 CM-2 CM-3 CM-5 CM-6 AC-1 AC-3 ", " "+f.Rule+" "):
+			want[f.Rule+" "+f.Subject] = true
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("only %d failing subjects: the history should have more", len(want))
+	}
+	// Wait for the sink to stop receiving (the direct pushes' grace is 1s).
+	var got []string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		texts := sink.Texts()
+		if len(texts) >= len(want) && len(texts) == len(got) {
+			break
+		}
+		got = texts
+	}
+	got = sink.Texts()
+	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	_ = srv.cmd.Wait()
+	seen := map[string]int{}
+	for _, text := range got {
+		seen[alertKey(text)]++
+	}
+	var bad []string
+	for key, n := range seen {
+		if n > 1 {
+			bad = append(bad, fmt.Sprintf("sent %d times: %s", n, key))
+		}
+	}
+	for w := range want {
+		rule, subject, _ := strings.Cut(w, " ")
+		found := false
+		for key := range seen {
+			if strings.HasPrefix(key, rule+" ") && strings.Contains(key, subject) {
+				found = true
+			}
+		}
+		if !found {
+			bad = append(bad, "never sent: "+w)
+		}
+	}
+	sort.Strings(bad)
+	if len(bad) > 0 {
+		t.Fatalf("%d messages for %d failing subjects:\n%s", len(got), len(want), strings.Join(bad, "\n"))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d messages for %d failing subjects", len(got), len(want))
+	}
+}
+
+// fetchAll returns every current finding from a server.
+func fetchAll(addr string) ([]model.Finding, error) {
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/findings", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Findings []model.Finding `json:"findings"`
+	}
+	err = jsonDecode(resp, &out)
+	return out.Findings, err
+}
