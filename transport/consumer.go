@@ -155,26 +155,49 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer r.Close()
 	log.Info("kafka consumer started", zap.Strings("topics", c.topics))
 
-	backoff := c.o.RetryBackoff
-	for {
-		msgs, err := c.fetch(ctx, r)
-		if ctx.Err() != nil {
-			log.Info("kafka consumer stopping")
-			return nil
-		}
-		if err != nil {
-			log.Warn("kafka fetch failed", zap.Error(err))
-			if len(msgs) == 0 {
-				if !sleep(ctx, backoff) {
-					return nil
+	// Fetching and decoding the next batch overlaps storing this one; the
+	// batches are still stored and committed one at a time, in order.
+	type fetched struct {
+		msgs []kafka.Message
+		b    *batch
+	}
+	next := make(chan fetched, 1)
+	fctx, stopFetch := context.WithCancel(ctx)
+	defer stopFetch()
+	go func() {
+		defer close(next)
+		backoff := c.o.RetryBackoff
+		for {
+			msgs, err := c.fetch(fctx, r)
+			if fctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				log.Warn("kafka fetch failed", zap.Error(err))
+				if len(msgs) == 0 {
+					if !sleep(fctx, backoff) {
+						return
+					}
+					backoff = min(2*backoff, maxRetryBackoff)
+					continue
 				}
-				backoff = min(2*backoff, maxRetryBackoff)
-				continue
+			}
+			backoff = c.o.RetryBackoff
+			select {
+			case next <- fetched{msgs, c.decode(msgs)}:
+			case <-fctx.Done():
+				return
 			}
 		}
-		backoff = c.o.RetryBackoff
-		c.process(ctx, log, r, dlw, msgs)
+	}()
+	for f := range next {
+		if ctx.Err() != nil {
+			break
+		}
+		c.process(ctx, log, r, dlw, f.msgs, f.b)
 	}
+	log.Info("kafka consumer stopping")
+	return nil
 }
 
 func (c *Consumer) ensureTopics(ctx context.Context, log *zap.Logger) bool {
@@ -280,9 +303,8 @@ func (c *Consumer) decode(msgs []kafka.Message) *batch {
 // process stores a batch, retrying until it is stored or ctx ends, then
 // commits it. It never skips a batch: returning without a commit happens only
 // when ctx ended, and then the group redelivers the batch.
-func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader, dlw *kafka.Writer, msgs []kafka.Message) {
+func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader, dlw *kafka.Writer, msgs []kafka.Message, b *batch) {
 	start := time.Now()
-	b := c.decode(msgs)
 	for _, d := range b.dead {
 		deadLettersTotal.WithLabelValues(d.Topic).Inc()
 		log.Warn("kafka message dead-lettered", zap.String("topic", d.Topic), zap.Int("partition", d.Partition),

@@ -103,6 +103,17 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("distributed findings differ from the embedded run:\n%s", diffVerdicts(got, want))
 	}
+	// With Kafka gone, a receiver must not answer 202: nothing it could
+	// not hand over is acknowledged.
+	cluster.Close()
+	probe := fixture.Delivery{Event: "ping", ID: "after-kafka-died", Body: fixture.Ping(fixture.Repo{FullName: "acme/payments-api"})}
+	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	code, err := fixture.Post(pctx, http.DefaultClient, "http://"+recv[0].addr+"/webhooks/github", testSecret, probe)
+	cancel()
+	if err == nil && code == http.StatusAccepted {
+		t.Fatal("receiver answered 202 with Kafka down")
+	}
+	t.Logf("with Kafka down the receiver answered %d (%v)", code, err)
 	for _, c := range append(recv, worker) {
 		_ = c.cmd.Process.Signal(syscall.SIGTERM)
 		_ = c.cmd.Wait()
