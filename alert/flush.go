@@ -196,16 +196,22 @@ func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
 	var at []int
 	for i := range batch {
 		a := &batch[i]
-		f, ok := cur[a.Rule+"\x00"+a.Subject]
-		if !graced(*a) || !ok {
+		if !graced(*a) {
 			continue
 		}
-		if f.Outcome == model.Fail {
+		f, ok := cur[a.Rule+"\x00"+a.Subject]
+		if ok && f.Outcome == model.Fail {
 			a.Finding = f
 			continue
 		}
 		a.State = store.AlertCancelled
-		a.LastError = fmt.Sprintf("finding is now %s: %s", f.Outcome, f.Reason)
+		if ok {
+			a.LastError = fmt.Sprintf("finding is now %s: %s", f.Outcome, f.Reason)
+		} else {
+			// Queued, but its verdict was never recorded (the process
+			// stopped in between) and no evaluation since has found it.
+			a.LastError = "no failing finding was recorded for the subject"
+		}
 		a.ClaimedBy, a.ClaimedUntil = "", time.Time{}
 		cancelled = append(cancelled, *a)
 		at = append(at, i)

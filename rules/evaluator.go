@@ -50,6 +50,11 @@ type Evaluator struct {
 	Store   Store
 	// Now is the evaluation clock; nil = time.Now.
 	Now func() time.Time
+	// BeforeRecord, if set, is given every change of verdict before it is
+	// recorded (the alert outbox): when it fails nothing is recorded and the
+	// change is found again by the next evaluation, so a crash between the
+	// two never loses what BeforeRecord owes.
+	BeforeRecord func(ctx context.Context, changed []model.Finding) error
 
 	accessMu sync.Mutex
 }
@@ -283,6 +288,11 @@ func (e *Evaluator) record(ctx context.Context, current, fresh []model.Finding, 
 	})
 	if len(changed) == 0 {
 		return nil, nil
+	}
+	if e.BeforeRecord != nil {
+		if err := e.BeforeRecord(ctx, changed); err != nil {
+			return nil, fmt.Errorf("before recording %d verdicts: %w", len(changed), err)
+		}
 	}
 	if err := e.Store.AppendFindings(ctx, changed); err != nil {
 		return nil, err

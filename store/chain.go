@@ -29,45 +29,79 @@ func LinkHash(prev string, seq uint64, source, event, deliveryID string, receive
 }
 
 type chainHead struct {
-	Seq  uint64 `json:"seq"`
-	Hash string `json:"hash"`
+	Chain string `json:"chain"`
+	Seq   uint64 `json:"head_seq"`
+	Hash  string `json:"head_hash"`
 }
 
-// ChainHead returns the last link of the raw log's chain (zero before the
-// first).
-func (s *Store) ChainHead(ctx context.Context) (seq uint64, hash string, err error) {
+// SetChain names the chain this Store writes (a pipeline worker's own, in
+// the distributed mode); call it before the first write. Default "".
+func (s *Store) SetChain(id string) {
+	s.chainMu.Lock()
+	defer s.chainMu.Unlock()
+	s.chain, s.chainLoaded = id, false
+}
+
+// chainHeads returns the last link of every chain.
+func (s *Store) chainHeads(ctx context.Context) ([]chainHead, error) {
 	var rows []chainHead
-	if err := s.db.Query(ctx, "SELECT seq, hash FROM raw_deliveries WHERE seq > 0 ORDER BY seq DESC LIMIT 1", nil, &rows); err != nil {
-		return 0, "", fmt.Errorf("read chain head: %w", err)
+	if err := s.db.Query(ctx, "SELECT chain, max(seq) AS head_seq, argMax(hash, seq) AS head_hash FROM raw_deliveries WHERE seq > 0 GROUP BY chain ORDER BY chain", nil, &rows); err != nil {
+		return nil, fmt.Errorf("read chain heads: %w", err)
 	}
-	if len(rows) == 0 {
-		return 0, "", nil
+	return rows, nil
+}
+
+// ChainHead summarises the raw log's chains for a manifest: with one chain,
+// its last link's number and hash; with several (one per pipeline worker),
+// the number of links and the SHA-256 over "chain seq hash" lines of every
+// chain's head, sorted by chain. Zero before the first link.
+func (s *Store) ChainHead(ctx context.Context) (seq uint64, hash string, err error) {
+	heads, err := s.chainHeads(ctx)
+	if err != nil || len(heads) == 0 {
+		return 0, "", err
 	}
-	return rows[0].Seq, rows[0].Hash, nil
+	if len(heads) == 1 {
+		return heads[0].Seq, heads[0].Hash, nil
+	}
+	h := sha256.New()
+	for _, c := range heads {
+		seq += c.Seq
+		fmt.Fprintf(h, "%s %d %s\n", c.Chain, c.Seq, c.Hash)
+	}
+	return seq, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // link numbers and hashes raw rows in order, continuing the chain from the
 // stored head. The caller holds s.chainMu.
 func (s *Store) link(ctx context.Context, rows []rawRow, ds []model.Delivery) error {
 	if !s.chainLoaded {
-		seq, hash, err := s.ChainHead(ctx)
-		if err != nil {
-			return err
+		var rows []chainHead
+		// An aggregate, not ORDER BY seq DESC LIMIT 1: the engine's top-K
+		// filter failed on that form after a restart ("converting '' to
+		// UInt64").
+		if err := s.db.Query(ctx, "SELECT chain, max(seq) AS head_seq, argMax(hash, seq) AS head_hash FROM raw_deliveries WHERE chain = {chain:String} AND seq > 0 GROUP BY chain",
+			Params{"chain": s.chain}, &rows); err != nil {
+			return fmt.Errorf("read chain head: %w", err)
 		}
-		s.chainSeq, s.chainHash, s.chainLoaded = seq, hash, true
+		s.chainSeq, s.chainHash = 0, ""
+		if len(rows) == 1 {
+			s.chainSeq, s.chainHash = rows[0].Seq, rows[0].Hash
+		}
+		s.chainLoaded = true
 	}
 	seq, prev := s.chainSeq, s.chainHash
 	for i := range rows {
 		seq++
-		rows[i].Seq, rows[i].PrevHash = seq, prev
+		rows[i].Chain, rows[i].Seq, rows[i].PrevHash = s.chain, seq, prev
 		rows[i].Hash = LinkHash(prev, seq, ds[i].Source, ds[i].Event, ds[i].DeliveryID, ds[i].ReceivedAt, ds[i].SHA256)
 		prev = rows[i].Hash
 	}
 	return nil
 }
 
-// BrokenLink describes the first place the chain does not hold.
+// BrokenLink describes the first place a chain does not hold.
 type BrokenLink struct {
+	Chain      string `json:"chain,omitempty"`
 	Seq        uint64 `json:"seq"`
 	DeliveryID string `json:"delivery_id"`
 	Problem    string `json:"problem"`
@@ -75,6 +109,7 @@ type BrokenLink struct {
 
 // VerifyResult is what Verify found.
 type VerifyResult struct {
+	Chains int         `json:"chains"`
 	Links  uint64      `json:"links"`
 	Head   string      `json:"head"`
 	Broken *BrokenLink `json:"broken,omitempty"`
@@ -92,24 +127,48 @@ type linkRow struct {
 	BodySHA    string `json:"body_sha"`
 }
 
-// Verify recomputes the chain from link fromSeq (1 = the start) to link
-// toSeq (0 = the head), reading a page at a time, and reports the first broken link: a body
-// that no longer matches its SHA-256, a link whose hash does not match its
-// contents, a link that does not follow the one before, or a missing link.
-func (s *Store) Verify(ctx context.Context, fromSeq, toSeq uint64) (VerifyResult, error) {
+// Verify recomputes every chain over the links received in [from, to] (zero
+// bounds are open), reading a page at a time, and reports the first broken
+// link: a body that no longer matches its SHA-256, a link whose hash does
+// not match its contents, a link that does not follow the one before, or a
+// missing link. Head is ChainHead's summary.
+func (s *Store) Verify(ctx context.Context, from, to time.Time) (VerifyResult, error) {
 	var res VerifyResult
-	if fromSeq < 1 {
-		fromSeq = 1
+	heads, err := s.chainHeads(ctx)
+	if err != nil {
+		return res, err
 	}
+	for _, c := range heads {
+		lo, hi, err := s.SeqRange(ctx, c.Chain, from, to)
+		if err != nil {
+			return res, err
+		}
+		if lo == 0 {
+			continue
+		}
+		res.Chains++
+		n, broken, err := s.verifyChain(ctx, c.Chain, lo, hi)
+		res.Links += n
+		if err != nil || broken != nil {
+			res.Broken = broken
+			return res, err
+		}
+	}
+	_, res.Head, err = s.ChainHead(ctx)
+	return res, err
+}
+
+func (s *Store) verifyChain(ctx context.Context, chain string, fromSeq, toSeq uint64) (uint64, *BrokenLink, error) {
+	var links uint64
 	prev := ""
 	if fromSeq > 1 {
 		var rows []chainHead
-		if err := s.db.Query(ctx, "SELECT seq, hash FROM raw_deliveries WHERE seq = {seq:UInt64}",
-			Params{"seq": strconv.FormatUint(fromSeq-1, 10)}, &rows); err != nil {
-			return res, fmt.Errorf("read link %d: %w", fromSeq-1, err)
+		if err := s.db.Query(ctx, "SELECT chain, seq AS head_seq, hash AS head_hash FROM raw_deliveries WHERE chain = {chain:String} AND seq = {seq:UInt64}",
+			Params{"chain": chain, "seq": strconv.FormatUint(fromSeq-1, 10)}, &rows); err != nil {
+			return 0, nil, fmt.Errorf("read link %d: %w", fromSeq-1, err)
 		}
 		if len(rows) != 1 {
-			return res, fmt.Errorf("link %d, before the start of verification, is missing", fromSeq-1)
+			return 0, &BrokenLink{Chain: chain, Seq: fromSeq - 1, Problem: fmt.Sprintf("link %d is missing", fromSeq-1)}, nil
 		}
 		prev = rows[0].Hash
 	}
@@ -119,10 +178,11 @@ func (s *Store) Verify(ctx context.Context, fromSeq, toSeq uint64) (VerifyResult
 		var rows []linkRow
 		err := s.db.Query(ctx, `SELECT seq, prev_hash, hash, source, event, delivery_id, received_at, sha256,
     lower(hex(SHA256(body))) AS body_sha
-FROM raw_deliveries WHERE seq >= {from:UInt64} AND ({to:UInt64} = 0 OR seq <= {to:UInt64}) ORDER BY seq LIMIT {n:UInt32}`,
-			Params{"from": strconv.FormatUint(next, 10), "to": strconv.FormatUint(toSeq, 10), "n": strconv.Itoa(page)}, &rows)
+FROM raw_deliveries WHERE chain = {chain:String} AND seq >= {from:UInt64} AND ({to:UInt64} = 0 OR seq <= {to:UInt64})
+ORDER BY seq LIMIT {n:UInt32}`,
+			Params{"chain": chain, "from": strconv.FormatUint(next, 10), "to": strconv.FormatUint(toSeq, 10), "n": strconv.Itoa(page)}, &rows)
 		if err != nil {
-			return res, fmt.Errorf("read chain from link %d: %w", next, err)
+			return links, nil, fmt.Errorf("read chain from link %d: %w", next, err)
 		}
 		for _, r := range rows {
 			var problem string
@@ -137,36 +197,29 @@ FROM raw_deliveries WHERE seq >= {from:UInt64} AND ({to:UInt64} = 0 OR seq <= {t
 				problem = "hash does not match the link's contents"
 			}
 			if problem != "" {
-				res.Broken = &BrokenLink{Seq: next, DeliveryID: r.DeliveryID, Problem: problem}
-				return res, nil
+				return links, &BrokenLink{Chain: chain, Seq: next, DeliveryID: r.DeliveryID, Problem: problem}, nil
 			}
 			prev = r.Hash
-			res.Links++
-			res.Head = r.Hash
+			links++
 			next++
 		}
 		if len(rows) < page {
-			return res, nil
+			return links, nil, nil
 		}
 	}
 }
 
-// SeqRange returns the first and last link received in [from, to] (zero
-// bounds are open), for verifying a period.
-func (s *Store) SeqRange(ctx context.Context, from, to time.Time) (first, last uint64, err error) {
+// SeqRange returns the first and last link of a chain received in [from,
+// to] (zero bounds are open), for verifying a period.
+func (s *Store) SeqRange(ctx context.Context, chain string, from, to time.Time) (first, last uint64, err error) {
 	var rows []struct {
 		First uint64 `json:"first"`
 		Last  uint64 `json:"last"`
 	}
-	p := Params{"from": "1970-01-01 00:00:00.000", "to": "2299-12-31 23:59:59.999"}
-	if !from.IsZero() {
-		p["from"] = from.UTC().Format("2006-01-02 15:04:05.000")
-	}
-	if !to.IsZero() {
-		p["to"] = to.UTC().Format("2006-01-02 15:04:05.000")
-	}
+	p := periodParams(from, to)
+	p["chain"] = chain
 	if err := s.db.Query(ctx, `SELECT min(seq) AS first, max(seq) AS last FROM raw_deliveries
-WHERE seq > 0 AND received_at >= {from:DateTime64(3, 'UTC')} AND received_at <= {to:DateTime64(3, 'UTC')}`, p, &rows); err != nil {
+WHERE chain = {chain:String} AND seq > 0 AND received_at >= {from:DateTime64(3, 'UTC')} AND received_at <= {to:DateTime64(3, 'UTC')}`, p, &rows); err != nil {
 		return 0, 0, fmt.Errorf("find links of the period: %w", err)
 	}
 	if len(rows) == 0 {

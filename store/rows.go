@@ -45,6 +45,7 @@ type rawRow struct {
 	ReceivedAt Time   `json:"received_at"`
 	SHA256     string `json:"sha256"`
 	Body       string `json:"body"`
+	Chain      string `json:"chain"`
 	Seq        uint64 `json:"seq"`
 	PrevHash   string `json:"prev_hash"`
 	Hash       string `json:"hash"`

@@ -18,6 +18,7 @@ type Store struct {
 	// The raw log's chain head, loaded on first write. Writers are
 	// serialised on chainMu so links are numbered without gaps.
 	chainMu     sync.Mutex
+	chain       string
 	chainLoaded bool
 	chainSeq    uint64
 	chainHash   string

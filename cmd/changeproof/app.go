@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -170,6 +171,12 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		}
 	}
 	st := a.store
+	if st != nil && distributed && r.pipeline {
+		// Several pipeline workers write the raw log: each keeps its own
+		// hash chain, named for this process, so none forks another's.
+		host, _ := os.Hostname()
+		st.SetChain(fmt.Sprintf("%s-%d-%d", host, os.Getpid(), time.Now().Unix()))
+	}
 	env := controlEnv(cfg)
 	waivers := waiversOf(cfg)
 	if st != nil {
@@ -203,7 +210,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 				return nil, err
 			}
 			if a.alerts != nil {
-				a.runner.OnFindings = a.alerts.OnFindings
+				// Alerts are queued durably before the verdicts that owe
+				// them are recorded: a crash in between cannot lose one.
+				sender := a.alerts
+				a.eval.BeforeRecord = func(ctx context.Context, changed []model.Finding) error {
+					_, err := sender.Enqueue(ctx, changed)
+					return err
+				}
 			}
 		}
 		// Access events are judged where they are stored, when this process
@@ -372,8 +385,10 @@ func newAlerts(cfg config.Config, st *store.Store, log *zap.Logger) (*alert.Send
 		Grace: cfg.Alerts.Grace.Std(), Digest: cfg.Alerts.Digest.Std(), Log: log}
 	if cfg.ClickHouse.Addr == "" {
 		// The embedded engine belongs to this process alone: no other
-		// sender can race for a lease, so claims need not settle.
+		// sender can race for a lease, so claims need not settle, and a
+		// lease left by a killed predecessor need not hold long.
 		s.Settle = -1
+		s.Lease = 10 * time.Second
 	}
 	return s, s.Validate()
 }

@@ -36,30 +36,24 @@ func runVerify(args []string) error {
 		return err
 	}
 	defer db.Close()
-	var lo, hi uint64 = 1, 0
-	if !from.IsZero() || !to.IsZero() {
-		if lo, hi, err = st.SeqRange(ctx, from, to); err != nil {
-			return err
-		}
-		if lo == 0 {
-			fmt.Println("no deliveries were received in that period: nothing to verify")
-			return nil
-		}
-	}
-	res, err := st.Verify(ctx, lo, hi)
+	res, err := st.Verify(ctx, from, to)
 	if err != nil {
 		return err
+	}
+	if res.Chains == 0 && res.Broken == nil {
+		fmt.Println("no deliveries were received in that period: nothing to verify")
+		return nil
 	}
 	if *format == "json" {
 		if err := renderJSON(os.Stdout, res); err != nil {
 			return err
 		}
 	} else if res.Broken == nil {
-		fmt.Printf("raw log intact: %d links verified from link %d; head %s\n", res.Links, lo, res.Head)
+		fmt.Printf("raw log intact: %d links in %d chain(s) verified; head %s\n", res.Links, res.Chains, res.Head)
 	}
 	if res.Broken != nil {
-		return fmt.Errorf("raw log chain broken at link %d (delivery %s): %s (%d links before it verified)",
-			res.Broken.Seq, res.Broken.DeliveryID, res.Broken.Problem, res.Links)
+		return fmt.Errorf("raw log chain %q broken at link %d (delivery %s): %s (%d links before it verified)",
+			res.Broken.Chain, res.Broken.Seq, res.Broken.DeliveryID, res.Broken.Problem, res.Links)
 	}
 	return nil
 }

@@ -162,7 +162,7 @@ func TestServerRoundTrip(t *testing.T) {
 	if err != nil || seq != 2 || head == "" {
 		t.Fatalf("chain head = %d %q, %v", seq, head, err)
 	}
-	if res, err := s.Verify(ctx, 1, 0); err != nil || res.Broken != nil || res.Links != 2 || res.Head != head {
+	if res, err := s.Verify(ctx, time.Time{}, time.Time{}); err != nil || res.Broken != nil || res.Links != 2 || res.Head != head {
 		t.Fatalf("verify = %+v, %v", res, err)
 	}
 	dls, err := s.DeadLetters(ctx, 10)
