@@ -3,6 +3,7 @@ package access
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"io"
 	"net/netip"
 	"slices"
@@ -111,46 +112,46 @@ func keysExactly(line []byte, known []string) bool {
 }
 
 func parseGenericSlow(line []byte, o Options, now time.Time) (model.AccessEvent, error) {
-	obj, err := decodeObject(line)
+	obj, err := ndjson.DecodeObject(line)
 	if err != nil {
 		return model.AccessEvent{}, err
 	}
-	var p problems
-	for _, k := range obj.unknown(genericFields) {
-		p.add("unknown field %s", quote(k))
+	var p ndjson.Problems
+	for _, k := range obj.Unknown(genericFields) {
+		p.Add("unknown field %s", ndjson.Quote(k))
 	}
 	ev := model.AccessEvent{Format: string(Generic)}
-	ev.ID = obj.required("id", &p)
-	if t := obj.required("time", &p); t != "" {
+	ev.ID = obj.Required("id", &p)
+	if t := obj.Required("time", &p); t != "" {
 		ev.Time = parseTime("time", t, &p)
 	}
-	ev.Principal = obj.required("principal", &p)
-	if sys, ok := obj.str("system", &p); ok {
+	ev.Principal = obj.Required("principal", &p)
+	if sys, ok := obj.Str("system", &p); ok {
 		if sys == "" {
 			sys = o.System
 		}
 		if sys == "" {
-			p.add("system: required (the line has none and no default ?system= was given)")
+			p.Add("system: required (the line has none and no default ?system= was given)")
 		}
 		ev.System = sys
 	}
-	ev.Action = obj.required("action", &p)
-	if r := obj.required("result", &p); r != "" {
+	ev.Action = obj.Required("action", &p)
+	if r := obj.Required("result", &p); r != "" {
 		if r != "success" && r != "failure" {
-			p.add("result: must be success or failure, got %s", quote(r))
+			p.Add("result: must be success or failure, got %s", ndjson.Quote(r))
 		}
 		ev.Result = r
 	}
-	ev.Role, _ = obj.str("role", &p)
-	ev.Ticket, _ = obj.str("ticket", &p)
-	if ip, _ := obj.str("source_ip", &p); ip != "" {
+	ev.Role, _ = obj.Str("role", &p)
+	ev.Ticket, _ = obj.Str("ticket", &p)
+	if ip, _ := obj.Str("source_ip", &p); ip != "" {
 		if _, err := netip.ParseAddr(ip); err != nil {
-			p.add("source_ip: not an IP address: %s", quote(ip))
+			p.Add("source_ip: not an IP address: %s", ndjson.Quote(ip))
 		}
 		ev.SourceIP = ip
 	}
-	ev.Source, _ = obj.str("source", &p)
-	if err := p.err(); err != nil {
+	ev.Source, _ = obj.Str("source", &p)
+	if err := p.Err(); err != nil {
 		return model.AccessEvent{}, err
 	}
 	ev.Raw = string(line)
@@ -159,10 +160,10 @@ func parseGenericSlow(line []byte, o Options, now time.Time) (model.AccessEvent,
 }
 
 // parseTime parses an RFC 3339 time (fractional seconds allowed) into UTC.
-func parseTime(name, s string, p *problems) time.Time {
+func parseTime(name, s string, p *ndjson.Problems) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		p.add("%s: not RFC 3339: %s", name, quote(s))
+		p.Add("%s: not RFC 3339: %s", name, ndjson.Quote(s))
 		return time.Time{}
 	}
 	return t.UTC()

@@ -3,6 +3,7 @@ package access
 import (
 	"encoding/json"
 	"errors"
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"net/url"
 	"slices"
 	"strings"
@@ -65,21 +66,21 @@ func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, er
 		case errors.As(err, &te) && te.Field == "":
 			return model.AccessEvent{}, errors.New("not a JSON object, got " + te.Value)
 		case errors.As(err, &te):
-			return model.AccessEvent{}, errors.New(typeError(te))
+			return model.AccessEvent{}, errors.New(ndjson.TypeError(te))
 		case errors.As(err, &se):
 			return model.AccessEvent{}, errors.New("not JSON: " + se.Error())
 		default:
 			return model.AccessEvent{}, errors.New("not JSON: " + strings.TrimPrefix(err.Error(), "json: "))
 		}
 	}
-	var p problems
+	var p ndjson.Problems
 	if e.Kind != k8sKind {
-		p.add("kind: must be %q, got %s", k8sKind, quote(e.Kind))
+		p.Add("kind: must be %q, got %s", k8sKind, ndjson.Quote(e.Kind))
 	}
 	if e.APIVersion != k8sAPIVersion {
-		p.add("apiVersion: must be %q, got %s", k8sAPIVersion, quote(e.APIVersion))
+		p.Add("apiVersion: must be %q, got %s", k8sAPIVersion, ndjson.Quote(e.APIVersion))
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return model.AccessEvent{}, err // not an audit event: the rest is noise
 	}
 	switch e.Stage {
@@ -87,18 +88,18 @@ func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, er
 	case "RequestReceived", "ResponseStarted":
 		return model.AccessEvent{}, errSkip
 	case "":
-		p.add("stage: required")
+		p.Add("stage: required")
 	default:
-		p.add("stage: must be RequestReceived, ResponseStarted, ResponseComplete or Panic, got %s", quote(e.Stage))
+		p.Add("stage: must be RequestReceived, ResponseStarted, ResponseComplete or Panic, got %s", ndjson.Quote(e.Stage))
 	}
 	if e.AuditID == "" {
-		p.add("auditID: required")
+		p.Add("auditID: required")
 	}
 	if e.Verb == "" {
-		p.add("verb: required")
+		p.Add("verb: required")
 	}
 	if e.User.Username == "" {
-		p.add("user.username: required")
+		p.Add("user.username: required")
 	}
 	ev := model.AccessEvent{
 		ID:        e.AuditID,
@@ -112,11 +113,11 @@ func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, er
 		Format:    string(K8sAudit),
 	}
 	if e.RequestReceivedTimestamp == "" {
-		p.add("requestReceivedTimestamp: required")
+		p.Add("requestReceivedTimestamp: required")
 	} else {
 		ev.Time = parseTime("requestReceivedTimestamp", e.RequestReceivedTimestamp, &p)
 	}
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return model.AccessEvent{}, err
 	}
 	if e.Stage == "Panic" || (e.ResponseStatus != nil && e.ResponseStatus.Code >= 400) ||

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"io"
 	"time"
 
@@ -127,9 +128,9 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 		batch = make([]model.AccessEvent, 0, batchSize)
 		return nil
 	}
-	lr := newLineReader(r, MaxLineBytes)
+	lr := ndjson.NewLineReader(r, MaxLineBytes)
 	for {
-		line, tooLong, rerr := lr.next()
+		line, tooLong, rerr := lr.Next()
 		if rerr == io.EOF {
 			break
 		}
@@ -137,10 +138,10 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 			if err := flush(); err != nil {
 				return res, err
 			}
-			return res, fmt.Errorf("reading line %d: %w", lr.n+1, rerr)
+			return res, fmt.Errorf("reading line %d: %w", lr.N()+1, rerr)
 		}
 		if tooLong {
-			res.Rejected = append(res.Rejected, Rejected{Line: lr.n, Error: errLineTooLong})
+			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: errLineTooLong})
 			continue
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -152,7 +153,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 			res.Skipped++
 			continue
 		case err != nil:
-			res.Rejected = append(res.Rejected, Rejected{Line: lr.n, Error: err.Error()})
+			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: err.Error()})
 			continue
 		}
 		batch = append(batch, ev)

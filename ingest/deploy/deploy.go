@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"strings"
 	"time"
 
@@ -32,56 +33,56 @@ var knownFields = []string{"id", "service", "environment", "sha", "repo", "statu
 // Parse parses and validates one deploy object (compact or pretty-printed).
 // The error, if any, names every problem found; see the package doc.
 func Parse(line []byte, o Options) (model.Deploy, error) {
-	obj, err := decodeObject(line)
+	obj, err := ndjson.DecodeObject(line)
 	if err != nil {
 		return model.Deploy{}, err
 	}
-	var p problems
-	for _, k := range obj.unknown(knownFields) {
-		p.add("unknown field %s", quote(k))
+	var p ndjson.Problems
+	for _, k := range obj.Unknown(knownFields) {
+		p.Add("unknown field %s", ndjson.Quote(k))
 	}
 	d := model.Deploy{Source: Source}
-	d.ID = obj.required("id", &p)
-	d.Service = obj.required("service", &p)
-	d.Environment = obj.required("environment", &p)
-	if sha := obj.required("sha", &p); sha != "" {
+	d.ID = obj.Required("id", &p)
+	d.Service = obj.Required("service", &p)
+	d.Environment = obj.Required("environment", &p)
+	if sha := obj.Required("sha", &p); sha != "" {
 		if isHex40(sha) {
 			d.SHA = strings.ToLower(sha)
 		} else {
-			p.add("sha: must be 40 hex characters, got %s", quote(sha))
+			p.Add("sha: must be 40 hex characters, got %s", ndjson.Quote(sha))
 		}
 	}
-	if repo, ok := obj.str("repo", &p); ok && d.Service != "" {
+	if repo, ok := obj.Str("repo", &p); ok && d.Service != "" {
 		d.Repo = resolveRepo(d.Service, repo, o.Services, &p)
 	}
-	if status := obj.required("status", &p); status != "" {
+	if status := obj.Required("status", &p); status != "" {
 		switch status {
 		case model.DeploySuccess, model.DeployFailure, model.DeployInProgress:
 			d.Status = status
 		default:
-			p.add("status: must be success, failure or in_progress, got %s", quote(status))
+			p.Add("status: must be success, failure or in_progress, got %s", ndjson.Quote(status))
 		}
 	}
-	d.Actor = obj.required("actor", &p)
-	if started := obj.required("started_at", &p); started != "" {
+	d.Actor = obj.Required("actor", &p)
+	if started := obj.Required("started_at", &p); started != "" {
 		d.StartedAt = parseTime("started_at", started, &p)
 	}
-	finished, finishedOK := obj.str("finished_at", &p)
+	finished, finishedOK := obj.Str("finished_at", &p)
 	switch {
 	case finished != "" && d.Status == model.DeployInProgress:
-		p.add("finished_at: must be absent while status is in_progress")
+		p.Add("finished_at: must be absent while status is in_progress")
 	case finished != "":
 		d.FinishedAt = parseTime("finished_at", finished, &p)
 		if !d.FinishedAt.IsZero() && !d.StartedAt.IsZero() && d.FinishedAt.Before(d.StartedAt) {
-			p.add("finished_at: before started_at")
+			p.Add("finished_at: before started_at")
 		}
 	case finishedOK && (d.Status == model.DeploySuccess || d.Status == model.DeployFailure):
-		p.add("finished_at: required when status is %s", d.Status)
+		p.Add("finished_at: required when status is %s", d.Status)
 	}
-	d.Pipeline, _ = obj.str("pipeline", &p)
-	d.URL, _ = obj.str("url", &p)
-	d.Version, _ = obj.str("version", &p)
-	if err := p.err(); err != nil {
+	d.Pipeline, _ = obj.Str("pipeline", &p)
+	d.URL, _ = obj.Str("url", &p)
+	d.Version, _ = obj.Str("version", &p)
+	if err := p.Err(); err != nil {
 		return model.Deploy{}, err
 	}
 	d.ReceivedAt = o.now().UTC()
@@ -91,11 +92,11 @@ func Parse(line []byte, o Options) (model.Deploy, error) {
 // resolveRepo checks repo against the service's repositories in scope, or
 // fills it in when the service maps to exactly one. It returns the
 // repository to store: the configured spelling when one matches.
-func resolveRepo(service, repo string, services map[string][]string, p *problems) string {
+func resolveRepo(service, repo string, services map[string][]string, p *ndjson.Problems) string {
 	repos, known := services[service]
 	if repo != "" {
 		if !validRepo(repo) {
-			p.add("repo: must be owner/name, got %s", quote(repo))
+			p.Add("repo: must be owner/name, got %s", ndjson.Quote(repo))
 			return ""
 		}
 		if !known || len(repos) == 0 {
@@ -106,18 +107,18 @@ func resolveRepo(service, repo string, services map[string][]string, p *problems
 				return r
 			}
 		}
-		p.add("repo: %s is not a repository of service %s (scope.services.%s.repos)", quote(repo), quote(service), service)
+		p.Add("repo: %s is not a repository of service %s (scope.services.%s.repos)", ndjson.Quote(repo), ndjson.Quote(service), service)
 		return ""
 	}
 	switch {
 	case !known:
-		p.add("service: unknown service %s (not in scope.services) and no repo given", quote(service))
+		p.Add("service: unknown service %s (not in scope.services) and no repo given", ndjson.Quote(service))
 	case len(repos) == 1:
 		return repos[0]
 	case len(repos) == 0:
-		p.add("repo: required: service %s has no repositories (scope.services.%s.repos)", quote(service), service)
+		p.Add("repo: required: service %s has no repositories (scope.services.%s.repos)", ndjson.Quote(service), service)
 	default:
-		p.add("repo: required: service %s maps to %d repositories", quote(service), len(repos))
+		p.Add("repo: required: service %s maps to %d repositories", ndjson.Quote(service), len(repos))
 	}
 	return ""
 }
@@ -143,10 +144,10 @@ func isHex40(s string) bool {
 }
 
 // parseTime parses an RFC 3339 time (fractional seconds allowed) into UTC.
-func parseTime(name, s string, p *problems) time.Time {
+func parseTime(name, s string, p *ndjson.Problems) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		p.add("%s: not RFC 3339: %s", name, quote(s))
+		p.Add("%s: not RFC 3339: %s", name, ndjson.Quote(s))
 		return time.Time{}
 	}
 	return t.UTC()

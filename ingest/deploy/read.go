@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"fmt"
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"io"
 
 	"github.com/changeproof/changeproof/model"
@@ -55,7 +56,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 		return nil
 	}
 
-	lr := newLineReader(r, MaxLineBytes)
+	lr := ndjson.NewLineReader(r, MaxLineBytes)
 	var (
 		obj      []byte // a pretty-printed object being gathered, nil when none
 		objStart int
@@ -63,7 +64,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 		sc       scanner
 	)
 	for {
-		line, tooLong, rerr := lr.next()
+		line, tooLong, rerr := lr.Next()
 		if rerr == io.EOF {
 			break
 		}
@@ -71,9 +72,9 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 			if err := flush(); err != nil {
 				return accepted, rejected, err
 			}
-			return accepted, rejected, fmt.Errorf("reading line %d: %w", lr.n+1, rerr)
+			return accepted, rejected, fmt.Errorf("reading line %d: %w", lr.N()+1, rerr)
 		}
-		n := lr.n
+		n := lr.N()
 		if obj != nil {
 			if !tooLong {
 				sc.feed(line)

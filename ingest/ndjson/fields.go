@@ -1,4 +1,4 @@
-package access
+package ndjson
 
 import (
 	"encoding/json"
@@ -10,12 +10,12 @@ import (
 	"unicode/utf8"
 )
 
-// object is one decoded JSON object, its values still raw.
-type object map[string]json.RawMessage
+// Object is one decoded JSON object, its values still raw.
+type Object map[string]json.RawMessage
 
-// decodeObject decodes b as exactly one JSON object.
-func decodeObject(b []byte) (object, error) {
-	var m object
+// DecodeObject decodes b as exactly one JSON object.
+func DecodeObject(b []byte) (Object, error) {
+	var m Object
 	if err := json.Unmarshal(b, &m); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -29,8 +29,8 @@ func decodeObject(b []byte) (object, error) {
 	return m, nil
 }
 
-// unknown returns the keys of o not in known, sorted.
-func (o object) unknown(known []string) []string {
+// Unknown returns the keys of o not in known, sorted.
+func (o Object) Unknown(known []string) []string {
 	var out []string
 	for k := range o {
 		found := false
@@ -48,36 +48,36 @@ func (o object) unknown(known []string) []string {
 	return out
 }
 
-// str returns the string value of field name ("" when absent or null). A
+// Str returns the string value of field name ("" when absent or null). A
 // value of another JSON type is recorded in p and reported as not ok.
-func (o object) str(name string, p *problems) (s string, ok bool) {
+func (o Object) Str(name string, p *Problems) (s string, ok bool) {
 	raw, present := o[name]
 	if !present || string(raw) == "null" {
 		return "", true
 	}
 	if len(raw) == 0 || raw[0] != '"' {
-		p.add("%s: must be a string, got %s", name, kindOf(raw))
+		p.Add("%s: must be a string, got %s", name, KindOf(raw))
 		return "", false
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
-		p.add("%s: %v", name, err)
+		p.Add("%s: %v", name, err)
 		return "", false
 	}
 	return s, true
 }
 
-// required is str plus "NAME: required" when the value is absent or empty.
-func (o object) required(name string, p *problems) string {
-	s, ok := o.str(name, p)
+// Required is Str plus "NAME: required" when the value is absent or empty.
+func (o Object) Required(name string, p *Problems) string {
+	s, ok := o.Str(name, p)
 	if ok && s == "" {
-		p.add("%s: required", name)
+		p.Add("%s: required", name)
 	}
 	return s
 }
 
-// typeError turns a decoding type error into "FIELD: must be KIND, got
+// TypeError turns a decoding type error into "FIELD: must be KIND, got
 // KIND" (Field is the dotted JSON path, e.g. "user.username").
-func typeError(te *json.UnmarshalTypeError) string {
+func TypeError(te *json.UnmarshalTypeError) string {
 	want := "a string"
 	switch te.Type.Kind() {
 	case reflect.Bool:
@@ -98,8 +98,8 @@ func typeError(te *json.UnmarshalTypeError) string {
 	return fmt.Sprintf("%s: must be %s, got %s", field, want, te.Value)
 }
 
-// kindOf names the JSON type of a raw value.
-func kindOf(raw json.RawMessage) string {
+// KindOf names the JSON type of a raw value.
+func KindOf(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
@@ -117,12 +117,12 @@ func kindOf(raw json.RawMessage) string {
 	}
 }
 
-// problems collects the field errors of one object.
-type problems []string
+// Problems collects the field errors of one object.
+type Problems []string
 
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+func (p *Problems) Add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
 
-func (p problems) err() error {
+func (p Problems) Err() error {
 	if len(p) == 0 {
 		return nil
 	}
@@ -132,9 +132,9 @@ func (p problems) err() error {
 // maxQuoted bounds how much of a bad value an error message repeats.
 const maxQuoted = 64
 
-// quote is %q of s, cut to maxQuoted bytes (on a rune boundary) with "…"
+// Quote is %q of s, cut to maxQuoted bytes (on a rune boundary) with "…"
 // appended when longer, so a huge bad value cannot bloat the reply.
-func quote(s string) string {
+func Quote(s string) string {
 	if len(s) > maxQuoted {
 		cut := maxQuoted
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

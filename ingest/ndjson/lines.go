@@ -1,4 +1,4 @@
-package access
+package ndjson
 
 import (
 	"bufio"
@@ -10,29 +10,29 @@ import (
 // the first line.
 var utf8BOM = []byte("\xef\xbb\xbf")
 
-// MaxLineBytes is the longest line (or pretty-printed object) accepted:
+// MaxLineBytes is the longest line (or pretty-printed Object) accepted:
 // 1 MiB. A longer one is rejected without being held in memory whole.
 const MaxLineBytes = 1 << 20
 
-// lineReader yields the lines of r one at a time, holding at most one line
+// LineReader yields the lines of r one at a time, holding at most one line
 // (up to max bytes) in memory. Lines end at "\n"; a "\r" before it is part of
 // the terminator. The last line needs no terminator. A UTF-8 byte order mark
 // at the start of the input is dropped.
-type lineReader struct {
+type LineReader struct {
 	br  *bufio.Reader
 	buf []byte
 	max int
 	n   int // number of the line last returned, 1-based
 }
 
-func newLineReader(r io.Reader, max int) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
+func NewLineReader(r io.Reader, max int) *LineReader {
+	return &LineReader{br: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
-// next returns the next line, without its terminator, valid until the next
+// Next returns the next line, without its terminator, valid until the next
 // call. tooLong reports a line over max bytes: its content is not returned
 // (and was never buffered whole). err is io.EOF after the last line.
-func (l *lineReader) next() (line []byte, tooLong bool, err error) {
+func (l *LineReader) Next() (line []byte, tooLong bool, err error) {
 	l.buf = l.buf[:0]
 	read := false
 	for {
@@ -79,3 +79,6 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 		return line, false, nil
 	}
 }
+
+// N is the number of the line last returned by Next, 1-based.
+func (l *LineReader) N() int { return l.n }
