@@ -76,10 +76,13 @@ func (s *Server) Handler() http.Handler {
 	if s.Audit != nil {
 		mux.HandleFunc("POST /v1/samples", s.read(s.samples))
 	}
-	mux.HandleFunc("GET /v1/findings", s.read(s.findings))
-	mux.HandleFunc("GET /v1/changes", s.read(s.changes))
-	mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
-	mux.HandleFunc("GET /v1/changes/{owner}/{repo}/commit/{sha}", s.read(s.bundleBySHA))
+	// A receiver-only process has no evidence to serve.
+	if s.Service != nil {
+		mux.HandleFunc("GET /v1/findings", s.read(s.findings))
+		mux.HandleFunc("GET /v1/changes", s.read(s.changes))
+		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
+		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/commit/{sha}", s.read(s.bundleBySHA))
+	}
 	return mux
 }
 

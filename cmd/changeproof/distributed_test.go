@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,5 +127,23 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	}
 	if stored["raw_deliveries"] != uint64(len(hist.Deliveries)) {
 		t.Errorf("raw_deliveries stores %d rows for %d deliveries", stored["raw_deliveries"], len(hist.Deliveries))
+	}
+}
+
+func TestRolesFlag(t *testing.T) {
+	for in, want := range map[string]string{"receiver": "receiver", "pipeline,rules,api": "pipeline,rules,api", "all": "receiver,pipeline,rules,api",
+		" rules , api ": "rules,api"} {
+		r, err := parseRoles(in)
+		if err != nil || r.String() != want {
+			t.Errorf("parseRoles(%q) = %s, %v; want %s", in, r, err, want)
+		}
+	}
+	if _, err := parseRoles("receiver,worker"); err == nil || err.Error() != `--roles: unknown role "worker" (want receiver, pipeline, rules, api, or all)` {
+		t.Errorf("unknown role: %v", err)
+	}
+	// Without Kafka the receiver hands deliveries straight to the pipeline.
+	out, err := runChildErr("serve", "--roles", "receiver", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out, "--roles receiver: without kafka.brokers the receiver writes straight into the pipeline, so the two run together") {
+		t.Fatalf("receiver without kafka: %v\n%s", err, out)
 	}
 }
