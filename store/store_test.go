@@ -172,3 +172,28 @@ func TestWaiversAreKeptAsEvidence(t *testing.T) {
 		t.Fatalf("waivers stored %d times", n)
 	}
 }
+
+func TestBackfillState(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	if _, _, ok, err := s.GitHubETag(ctx, "https://api.github.com/repos/a/b"); ok || err != nil {
+		t.Fatalf("empty: %v %v", ok, err)
+	}
+	if err := s.PutGitHubETag(ctx, "https://api.github.com/repos/a/b", `W/"1"`, []byte(`{"id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutGitHubETag(ctx, "https://api.github.com/repos/a/b", `W/"2"`, []byte(`{"id":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	etag, body, ok, err := s.GitHubETag(ctx, "https://api.github.com/repos/a/b")
+	if err != nil || !ok || etag != `W/"2"` || string(body) != `{"id":2}` {
+		t.Fatalf("etag = %q %q %v %v", etag, body, ok, err)
+	}
+	if err := s.PutBackfillCursor(ctx, "a/b", `{"done":true}`); err != nil {
+		t.Fatal(err)
+	}
+	c, ok, err := s.BackfillCursor(ctx, "a/b")
+	if err != nil || !ok || c != `{"done":true}` {
+		t.Fatalf("cursor = %q %v %v", c, ok, err)
+	}
+}
