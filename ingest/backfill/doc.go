@@ -1,0 +1,78 @@
+// Package backfill reads a repository's history from the GitHub REST API
+// (go-github) and turns it into the same canonical records that webhooks
+// produce through enrich.ParseGitHub, so a change seen by webhook, by
+// backfill or by both yields the same findings and no duplicate subjects.
+//
+// For every repository Run makes:
+//
+//	GET /repos/{o}/{r}                                    default branch
+//	GET /repos/{o}/{r}/pulls?state=closed&base=<default>&sort=updated&direction=desc&per_page=100
+//	    (pages until an item's updated_at < since)
+//	GET /repos/{o}/{r}/pulls/{n}/reviews?per_page=100     per merged PR
+//	GET /repos/{o}/{r}/commits?sha=<default>&since=&per_page=100
+//	GET /repos/{o}/{r}/branches/<default>/protection
+//
+// so a first backfill costs about 1 + 1/100 requests per merged PR plus a
+// handful per repository; a re-run with the same State costs only 304s.
+//
+// # Records
+//
+// Delivery ids are stable, so a re-run replaces its own rows
+// (ReplacingMergeTree) instead of adding new ones, and every record that
+// came from backfill is recognisable by the "backfill:" prefix of its
+// DeliveryID, which findings carry as evidence:
+//
+//   - PullRequest: "backfill:<repo>#<n>", Action "closed", one per merged PR
+//     (base = default branch, merged_at >= since). The store's
+//     merged_pull_requests view keeps the earliest-received snapshot, so a
+//     webhook snapshot received first stays authoritative.
+//   - Review: "backfill:review:<id>". The API returns a review's current
+//     state only: a dismissed review is one record with Action and State
+//     "dismissed" (webhooks also keep the earlier "submitted approved"
+//     event; controls treat both the same: the dismissal wins). Pending
+//     reviews (no submitted_at) are skipped.
+//   - Push: "backfill:push:<after sha>", one per movement of the default
+//     branch on its first-parent chain, including PR merges, so the CM-5
+//     chain is complete. The store's direct_pushes view keys on
+//     (repo, after), so a webhook push and a backfill push of the same SHA
+//     are one subject.
+//   - ProtectionEvent: "backfill:protection:<repo>:<hash of the settings>",
+//     Action "edited" (the resulting state is judged, like created/edited
+//     webhooks); a branch without protection becomes enforcement "off" with
+//     zero approvals. An unchanged re-run yields the same id, so no new CM-6
+//     subject; a changed setting yields a new one.
+//
+// # Fields the REST API does not give
+//
+//   - merged_by: the list endpoint omits it and GET /pulls/{n} would double
+//     the cost per PR, so MergedBy is empty (CM-1's reason then omits
+//     "by X"; AC-3 cannot judge the merger of a backfilled-only PR).
+//   - merged: derived as merged_at != null.
+//   - Push time: repository.pushed_at is not historical; PushedAt is the
+//     committer date of the push's last commit (for PR merges made on
+//     GitHub, the merge time).
+//   - Push grouping: the API has commits, not pushes. Each first-parent
+//     commit is one push, except that commits of a rebase merge (committer
+//     "web-flow" with the merge commit's committer date) are grouped into the
+//     merge's push, as the webhook does. A direct push of several commits
+//     therefore shows up as several direct pushes (one subject per commit,
+//     where the webhook has one for the last SHA); the last one has the
+//     webhook's subject.
+//   - Pusher: the committer login, or the author login when the committer
+//     is GitHub itself ("web-flow") or unknown; webhooks name the pusher.
+//   - Protection: the REST object has no history, sender or update time;
+//     OccurredAt is the backfill time and Sender is empty.
+//   - Commits from branches merged with a merge commit are not on the
+//     first-parent chain and are not changes (as with webhooks).
+//
+// # Rate limits, conditional requests, resume
+//
+// All requests go through a RoundTripper (see transport.go) that caps
+// concurrency, sends If-None-Match with the ETag stored in State and serves
+// a 304 from the stored body, waits for X-RateLimit-Reset when the primary
+// limit is exhausted, honours Retry-After for secondary limits, and retries
+// 5xx with bounded backoff. The per-repository Cursor records finished
+// pages and phases; Run resumes an interrupted run without fetching
+// finished repositories or pages again, and starts a new pass (costing
+// 304s) when the previous one had finished.
+package backfill

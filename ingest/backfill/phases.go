@@ -1,0 +1,180 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// pulls reads the merged PRs page by page, newest update first, with their
+// reviews; each page is written and then recorded in the cursor, so a
+// resumed run starts at the first unfinished page.
+func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor) error {
+	if c.Merges == nil {
+		c.Merges = map[string]Merge{}
+	}
+	page := max(c.NextPage, 1)
+	for {
+		opt := &github.PullRequestListOptions{State: "closed", Base: c.DefaultBranch, Sort: "updated", Direction: "desc",
+			ListOptions: github.ListOptions{Page: page, PerPage: perPage}}
+		prs, resp, err := r.gh.PullRequests.List(ctx, owner, name, opt)
+		if err != nil {
+			return err
+		}
+		now := r.o.Now()
+		stop := false
+		var merged []*github.PullRequest
+		for _, p := range prs {
+			if p.UpdatedAt != nil && p.UpdatedAt.Before(r.o.Since) {
+				stop = true // sorted by update: everything after is older
+				break
+			}
+			if p.MergedAt == nil || p.MergedAt.Before(r.o.Since) || p.GetBase().GetRef() != c.DefaultBranch {
+				continue
+			}
+			merged = append(merged, p)
+		}
+		var b model.Batch
+		reviews, err := r.reviews(ctx, owner, name, repo, merged, now)
+		if err != nil {
+			return err
+		}
+		for i, p := range merged {
+			b.PullRequests = append(b.PullRequests, prRecord(p, repo, c.DefaultBranch, now))
+			b.Reviews = append(b.Reviews, reviews[i]...)
+		}
+		if err := r.write(ctx, b); err != nil {
+			return err
+		}
+		for _, p := range merged {
+			if sha := p.GetMergeCommitSHA(); sha != "" {
+				c.Merges[sha] = Merge{Number: p.GetNumber(), MergedAt: p.MergedAt.UTC()}
+			}
+		}
+		c.PRs += len(merged)
+		r.add(func(s *Stats) { s.PRs += len(merged); s.Reviews += len(b.Reviews) })
+		if stop || resp.NextPage == 0 {
+			c.PullsDone = true
+		} else {
+			page = resp.NextPage
+			c.NextPage = page
+		}
+		if err := r.st.PutCursor(ctx, repo, *c); err != nil {
+			return err
+		}
+		r.progress(repo, "pulls", *c)
+		if c.PullsDone {
+			return nil
+		}
+	}
+}
+
+// reviews fetches the reviews of prs concurrently (the transport caps
+// requests in flight); out[i] belongs to prs[i].
+func (r *runner) reviews(ctx context.Context, owner, name, repo string, prs []*github.PullRequest, now time.Time) ([][]model.Review, error) {
+	out := make([][]model.Review, len(prs))
+	errs := make([]error, len(prs))
+	var wg sync.WaitGroup
+	for i, p := range prs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i], errs[i] = r.prReviews(ctx, owner, name, repo, p.GetNumber(), now)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (r *runner) prReviews(ctx context.Context, owner, name, repo string, n int, now time.Time) ([]model.Review, error) {
+	var out []model.Review
+	opt := &github.ListOptions{PerPage: perPage}
+	for {
+		rs, resp, err := r.gh.PullRequests.ListReviews(ctx, owner, name, n, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, rv := range rs {
+			if rec, ok := reviewRecord(rv, repo, n, now); ok {
+				out = append(out, rec)
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// commits reads the default branch's history since Since and writes one
+// push per movement of the branch.
+func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Cursor) error {
+	var all []*github.RepositoryCommit
+	opt := &github.CommitsListOptions{SHA: c.DefaultBranch, Since: r.o.Since, ListOptions: github.ListOptions{PerPage: perPage}}
+	for {
+		cs, resp, err := r.gh.Repositories.ListCommits(ctx, owner, name, opt)
+		if err != nil {
+			var er *github.ErrorResponse
+			if errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusConflict {
+				break // empty repository
+			}
+			return err
+		}
+		all = append(all, cs...)
+		if resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	ps := pushes(all, c.Merges, repo, c.DefaultBranch, r.o.Now())
+	direct := 0
+	for _, p := range ps {
+		if _, ok := c.Merges[p.After]; !ok {
+			direct++
+		}
+	}
+	if err := r.write(ctx, model.Batch{Pushes: ps}); err != nil {
+		return err
+	}
+	r.add(func(s *Stats) { s.Pushes += len(ps); s.DirectPushes += direct })
+	c.CommitsDone = true
+	if err := r.st.PutCursor(ctx, repo, *c); err != nil {
+		return err
+	}
+	r.progress(repo, "commits", *c)
+	return nil
+}
+
+// protection records the default branch's protection as a CM-6 subject. A
+// 404 means "not protected"; a 403 (token without admin rights) is skipped.
+func (r *runner) protection(ctx context.Context, owner, name, repo, branch string) error {
+	p, _, err := r.gh.Repositories.GetBranchProtection(ctx, owner, name, branch)
+	var er *github.ErrorResponse
+	switch {
+	case errors.Is(err, github.ErrBranchNotProtected):
+		p = nil
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden:
+		return nil
+	case err != nil:
+		return err
+	}
+	ev := protectionRecord(p, repo, branch, r.o.Now())
+	if err := r.write(ctx, model.Batch{Protections: []model.ProtectionEvent{ev}}); err != nil {
+		return err
+	}
+	r.add(func(s *Stats) { s.Protections++ })
+	return nil
+}
+
+func (r *runner) write(ctx context.Context, b model.Batch) error {
+	if len(b.PullRequests)+len(b.Reviews)+len(b.Pushes)+len(b.Protections) == 0 || r.sink == nil {
+		return nil
+	}
+	return r.sink.Write(ctx, b)
+}

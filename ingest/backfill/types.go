@@ -1,0 +1,159 @@
+package backfill
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// Options configure Run.
+type Options struct {
+	// BaseURL is the REST API root; empty means https://api.github.com/.
+	// For GitHub Enterprise Server: https://HOST/api/v3/.
+	BaseURL string
+	Token   string
+	// Since bounds the history read: PRs merged and commits made at or after it.
+	Since time.Time
+	// Concurrency caps requests in flight (and repositories in progress).
+	// Default 4.
+	Concurrency int
+	// Now is the clock (ReceivedAt, rate-limit waits); default time.Now.
+	Now func() time.Time
+	// Sleep waits; default a timer that honours ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Progress, if set, is called after each finished step.
+	Progress func(Progress)
+	// MaxRetries bounds retries of one request (5xx, rate limits); default 8.
+	MaxRetries int
+}
+
+// Progress reports one finished step of one repository.
+type Progress struct {
+	Repo     string
+	Phase    string // "pulls", "commits", "protection", "done"
+	PRs      int    // merged PRs of the repository written so far
+	Requests int    // requests of the whole run so far
+}
+
+// Stats summarise a run.
+type Stats struct {
+	Repos        int // repositories finished
+	Skipped      int // repositories skipped because an interrupted run had finished them
+	PRs          int // merged PRs written
+	Reviews      int
+	Pushes       int // default-branch pushes written (merges and direct)
+	DirectPushes int
+	Protections  int
+	Requests     int // HTTP requests sent, retries and 304s included
+	NotModified  int // of which 304
+	Retries      int // 5xx retries
+	RateWaits    int // waits for a rate limit (primary or secondary)
+}
+
+// State is the durable per-repository cursor and ETag cache.
+type State interface {
+	// ETag returns the stored validator and body for a request URL.
+	ETag(ctx context.Context, url string) (etag string, body []byte, ok bool, err error)
+	PutETag(ctx context.Context, url, etag string, body []byte) error
+	Cursor(ctx context.Context, repo string) (Cursor, bool, error)
+	PutCursor(ctx context.Context, repo string, c Cursor) error
+}
+
+// Cursor is where a repository's backfill stands.
+type Cursor struct {
+	// Generation numbers passes: a new pass starts when every repository of
+	// the previous one was Done.
+	Generation int       `json:"generation"`
+	Since      time.Time `json:"since"`
+	Done       bool      `json:"done"`
+	// DefaultBranch as read at the start of the pass.
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// NextPage is the next pull-request list page to read (0: first).
+	NextPage  int  `json:"next_page,omitempty"`
+	PullsDone bool `json:"pulls_done,omitempty"`
+	// Merges maps merge_commit_sha to the merged PR, for telling direct
+	// pushes from merges in the commits phase.
+	Merges      map[string]Merge `json:"merges,omitempty"`
+	CommitsDone bool             `json:"commits_done,omitempty"`
+	PRs         int              `json:"prs,omitempty"`
+}
+
+// Merge is one merged PR as the commits phase needs it.
+type Merge struct {
+	Number   int       `json:"number"`
+	MergedAt time.Time `json:"merged_at"`
+}
+
+// Sink receives the records; the store (Write is durable when it returns nil).
+type Sink interface {
+	Write(ctx context.Context, b model.Batch) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(ctx context.Context, b model.Batch) error
+
+// Write implements Sink.
+func (f SinkFunc) Write(ctx context.Context, b model.Batch) error { return f(ctx, b) }
+
+// MemState is an in-memory State for tests and one-off runs.
+type MemState struct {
+	mu      sync.Mutex
+	etags   map[string]memEntry
+	cursors map[string]Cursor
+}
+
+type memEntry struct {
+	etag string
+	body []byte
+}
+
+// ETag implements State.
+func (m *MemState) ETag(_ context.Context, url string) (string, []byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.etags[url]
+	return e.etag, e.body, ok, nil
+}
+
+// PutETag implements State.
+func (m *MemState) PutETag(_ context.Context, url, etag string, body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.etags == nil {
+		m.etags = map[string]memEntry{}
+	}
+	m.etags[url] = memEntry{etag, append([]byte(nil), body...)}
+	return nil
+}
+
+// Cursor implements State.
+func (m *MemState) Cursor(_ context.Context, repo string) (Cursor, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cursors[repo]
+	return cloneCursor(c), ok, nil
+}
+
+// PutCursor implements State.
+func (m *MemState) PutCursor(_ context.Context, repo string, c Cursor) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cursors == nil {
+		m.cursors = map[string]Cursor{}
+	}
+	m.cursors[repo] = cloneCursor(c)
+	return nil
+}
+
+func cloneCursor(c Cursor) Cursor {
+	if c.Merges != nil {
+		m := make(map[string]Merge, len(c.Merges))
+		for k, v := range c.Merges {
+			m[k] = v
+		}
+		c.Merges = m
+	}
+	return c
+}
