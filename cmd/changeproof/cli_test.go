@@ -174,3 +174,21 @@ func TestIngestCommand(t *testing.T) {
 		t.Fatalf("CM-5 after ingest deploy:\n%s", out)
 	}
 }
+
+func TestBackfillCommandChecksItsInputs(t *testing.T) {
+	_, cfgPath := testConfig(t, "changeproof")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"backfill"}, "usage: changeproof backfill github"},
+		{[]string{"backfill", "github", "--config", cfgPath}, "--since: required"},
+		{[]string{"backfill", "github", "--since", "March", "--config", cfgPath}, `--since: want YYYY-MM-DD, got "March"`},
+		{[]string{"backfill", "github", "--since", "2026-01-01", "--config", cfgPath, "--data-dir", t.TempDir()}, "github.token: required for backfill"},
+	} {
+		out, err := runChildErr(c.args...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("changeproof %v: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+}
