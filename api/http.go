@@ -191,6 +191,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // reasons like "0 < 1" stay readable
 	_, _ = w.Write([]byte(`{"findings":[`))
 	for i, f := range fs {
 		if i > 0 {
@@ -274,6 +275,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 
