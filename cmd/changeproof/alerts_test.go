@@ -8,15 +8,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
 	"github.com/changeproof/changeproof/internal/demoorg"
-	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -51,33 +48,7 @@ func TestAlertsExactlyOnceAcrossKill(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	ctx := context.Background()
 	srv := startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
-	var accepted atomic.Int64
-	var wg sync.WaitGroup
-	jobs := make(chan fixture.Delivery)
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				if code, err := fixture.Post(ctx, http.DefaultClient, "http://"+srv.addr+"/webhooks/github", testSecret, d); err == nil && code == http.StatusAccepted {
-					accepted.Add(1)
-				}
-			}
-		}()
-	}
-	killed := false
-	var killedAt time.Time
-	for _, d := range hist.Deliveries {
-		if !killed && accepted.Load() >= int64(len(hist.Deliveries)*2/3) {
-			killedAt = time.Now()
-			_ = srv.cmd.Process.Signal(syscall.SIGKILL)
-			killed = true
-		}
-		jobs <- d
-	}
-	close(jobs)
-	wg.Wait()
-	_ = srv.cmd.Wait()
+	_, killedAt := sendKilling(t, []string{srv.addr}, srv, hist.Deliveries, len(hist.Deliveries)*2/3, true)
 	srv = startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
 	if _, err := sendAll(ctx, "http://"+srv.addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {
 		t.Fatal(err)

@@ -192,38 +192,8 @@ func TestKillRestartResend(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "crash")
 	srv := startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
-	var accepted atomic.Int64
-	var wg sync.WaitGroup
-	jobs := make(chan fixture.Delivery)
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range jobs {
-				// Errors are expected once the server is gone.
-				if code, err := fixture.Post(ctx, http.DefaultClient, "http://"+srv.addr+"/webhooks/github", testSecret, d); err == nil && code == http.StatusAccepted {
-					accepted.Add(1)
-				}
-			}
-		}()
-	}
-	killed := false
-	for _, d := range hist.Deliveries {
-		if !killed && accepted.Load() >= int64(len(hist.Deliveries)/3) {
-			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-		}
-		jobs <- d
-	}
-	close(jobs)
-	wg.Wait()
-	_ = srv.cmd.Wait()
-	if !killed {
-		t.Fatal("the server was never killed")
-	}
-	t.Logf("%d of %d deliveries were accepted before SIGKILL", accepted.Load(), len(hist.Deliveries))
+	accepted, _ := sendKilling(t, []string{srv.addr}, srv, hist.Deliveries, len(hist.Deliveries)/3, true)
+	t.Logf("%d of %d deliveries were accepted before SIGKILL", accepted, len(hist.Deliveries))
 
 	again := startChild(t, "serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
 	if _, err := sendAll(ctx, "http://"+again.addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {
@@ -271,4 +241,49 @@ func diffVerdicts(got, want []verdict) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// sendKilling sends ds round-robin to the receivers at addrs with four
+// senders and kills victim with SIGKILL once `after` deliveries were
+// accepted. With tolerateErrors, posts that fail (the victim was the
+// receiver) are expected; without, every delivery must be answered 202 (the
+// victim is not the receiver). It returns how many were accepted and when the kill was
+// sent, after every delivery was tried and the victim has exited.
+func sendKilling(t *testing.T, addrs []string, victim *child, ds []fixture.Delivery, after int, tolerateErrors bool) (int64, time.Time) {
+	t.Helper()
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	jobs := make(chan fixture.Delivery)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			url := "http://" + addrs[i%len(addrs)] + "/webhooks/github"
+			for d := range jobs {
+				code, err := fixture.Post(context.Background(), http.DefaultClient, url, testSecret, d)
+				if err == nil && code == http.StatusAccepted {
+					accepted.Add(1)
+				} else if !tolerateErrors {
+					t.Errorf("receiver answered %d, %v: the receivers do not depend on the killed process", code, err)
+				}
+			}
+		}(i)
+	}
+	var killedAt time.Time
+	for _, d := range ds {
+		if killedAt.IsZero() && accepted.Load() >= int64(after) {
+			killedAt = time.Now()
+			if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = victim.cmd.Wait()
+		}
+		jobs <- d
+	}
+	close(jobs)
+	wg.Wait()
+	if killedAt.IsZero() {
+		t.Fatal("the process was never killed")
+	}
+	return accepted.Load(), killedAt
 }

@@ -21,16 +21,12 @@ func runDeadletters(args []string) error {
 	if err := checkFormat(*format, "table", "json"); err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	db, st, err := openStore(ctx, cfg, c.dataDir)
+	_, st, closeStore, err := c.openLocal(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore()
 	dls, err := st.DeadLetters(ctx, *limit)
 	if err != nil {
 		return err

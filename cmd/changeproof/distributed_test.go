@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -65,36 +63,7 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	worker := startChild(t, "serve", "--config", distributed, "--roles", "pipeline,rules,api", "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
 
 	// Send through both receivers; kill the worker a third of the way in.
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	jobs := make(chan fixture.Delivery)
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			url := "http://" + recv[i%2].addr + "/webhooks/github"
-			for d := range jobs {
-				code, err := fixture.Post(ctx, http.DefaultClient, url, testSecret, d)
-				if err != nil || code != http.StatusAccepted {
-					t.Errorf("receiver answered %d, %v: the receivers do not depend on the worker", code, err)
-				}
-				sent.Add(1)
-			}
-		}(i)
-	}
-	killed := false
-	for _, d := range hist.Deliveries {
-		if !killed && sent.Load() >= int64(len(hist.Deliveries)/3) {
-			if err := worker.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = worker.cmd.Wait()
-			killed = true
-		}
-		jobs <- d
-	}
-	close(jobs)
-	wg.Wait()
+	sendKilling(t, []string{recv[0].addr, recv[1].addr}, worker, hist.Deliveries, len(hist.Deliveries)/3, false)
 	worker = startChild(t, "serve", "--config", distributed, "--roles", "pipeline,rules,api", "--data-dir", dir, "--addr", "127.0.0.1:0", "--log-format", "console")
 	// Everything again, as a sender that never saw the answers would.
 	if _, err := sendAll(ctx, "http://"+recv[1].addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {

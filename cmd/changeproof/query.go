@@ -40,19 +40,15 @@ func (s *source) open(ctx context.Context) error {
 		}
 		return nil
 	}
-	cfg, err := s.load()
-	if err != nil {
-		return err
-	}
 	if _, err := os.Stat(s.dataDir); err != nil {
 		return fmt.Errorf("--data-dir %s: %w (run `changeproof serve` or `changeproof demo` first, or pass --server)", s.dataDir, err)
 	}
-	db, st, err := openStore(ctx, cfg, s.dataDir)
+	cfg, st, closeStore, err := s.openLocal(ctx)
 	if err != nil {
 		return err
 	}
 	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope}
-	s.closer = func() { db.Close() }
+	s.closer = closeStore
 	return nil
 }
 

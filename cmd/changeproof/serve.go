@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/store"
 )
 
 // common are the flags every command accepts.
@@ -27,6 +28,19 @@ func (c *common) register(fs *flag.FlagSet) {
 
 func (c *common) load() (config.Config, error) {
 	return config.Load(c.configPath)
+}
+
+// openLocal loads the configuration and opens the store it names (the
+// local data dir, or a ClickHouse server). Call closeStore when done.
+func (c *common) openLocal(ctx context.Context) (cfg config.Config, st *store.Store, closeStore func(), err error) {
+	if cfg, err = c.load(); err != nil {
+		return cfg, nil, nil, err
+	}
+	db, st, err := openStore(ctx, cfg, c.dataDir)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	return cfg, st, func() { db.Close() }, nil
 }
 
 func newLogger(format string) (*zap.Logger, error) {

@@ -19,16 +19,12 @@ func runStats(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	db, st, err := openStore(ctx, cfg, c.dataDir)
+	_, st, closeStore, err := c.openLocal(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore()
 	fmt.Println("table\tdistinct\tstored")
 	for _, t := range statsTables {
 		n, err := st.Count(ctx, t)

@@ -26,16 +26,12 @@ func runVerify(args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	db, st, err := openStore(ctx, cfg, c.dataDir)
+	_, st, closeStore, err := c.openLocal(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore()
 	res, err := st.Verify(ctx, from, to)
 	if err != nil {
 		return err
