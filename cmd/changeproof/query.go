@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/config"
 )
 
 // source answers evidence queries: a running server, or the local data dir.
@@ -24,6 +25,7 @@ type source struct {
 	server string
 	token  string
 	svc    *api.Service
+	cfg    config.Config // the local configuration, when svc is set
 	closer func()
 }
 
@@ -48,7 +50,7 @@ func (s *source) open(ctx context.Context) error {
 		return err
 	}
 	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope}
-	s.closer = closeStore
+	s.cfg, s.closer = cfg, closeStore
 	return nil
 }
 

@@ -55,14 +55,10 @@ func runSample(args []string) error {
 	defer s.close()
 	var m *audit.Manifest
 	if s.svc != nil {
-		cfg, err := s.load()
-		if err != nil {
-			return err
-		}
 		if _, req.ChainHead, err = s.svc.Store.ChainHead(ctx); err != nil {
 			return err
 		}
-		if m, err = audit.Export(ctx, auditSource(cfg, s.svc), req, *out); err != nil {
+		if m, err = audit.Export(ctx, auditSource(s.cfg, s.svc), req, *out); err != nil {
 			return err
 		}
 	} else if m, err = fetchSample(ctx, &s, body, *out); err != nil {
