@@ -57,14 +57,16 @@ func (r *repoList) Set(v string) error { *r = append(*r, v); return nil }
 // webhook was installed, through the same canonical records, then judged.
 func runBackfill(args []string) error {
 	if len(args) == 0 || args[0] != "github" {
-		return errors.New("usage: changeproof backfill github --since YYYY-MM-DD [--repo owner/name]... [--config FILE] [--data-dir DIR]")
+		return errors.New("usage: changeproof backfill github --since YYYY-MM-DD [--repo owner/name]... [--org org]... [--config FILE] [--data-dir DIR]")
 	}
 	fs := flag.NewFlagSet("backfill github", flag.ContinueOnError)
 	var c common
 	c.register(fs)
 	since := fs.String("since", "", "backfill changes since this day (YYYY-MM-DD, UTC), required")
 	var repos repoList
-	fs.Var(&repos, "repo", "a repository to backfill (owner/name); repeatable; default: the in-scope repositories already known to the store")
+	fs.Var(&repos, "repo", "a repository to backfill (owner/name); repeatable")
+	var orgs repoList
+	fs.Var(&orgs, "org", "backfill the in-scope repositories of this organisation; repeatable (default: github.orgs, else the repositories the store knows)")
 	concurrency := fs.Int("concurrency", 4, "GitHub requests in flight at most")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -90,6 +92,21 @@ func runBackfill(args []string) error {
 	}
 	defer a.close()
 	a.startRules()
+	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
+		Progress: func(p backfill.Progress) {
+			fmt.Fprintf(os.Stderr, "%s: %s (%d PRs, %d requests)\n", p.Repo, p.Phase, p.PRs, p.Requests)
+		}}
+	state := storeState{a.store}
+	if len(repos) == 0 && len(orgs) == 0 {
+		orgs = cfg.GitHub.Orgs
+	}
+	for _, org := range orgs {
+		rs, err := backfill.OrgRepos(ctx, o, state, org)
+		if err != nil {
+			return err
+		}
+		repos = append(repos, rs...)
+	}
 	if len(repos) == 0 {
 		known, err := a.store.Repos(ctx)
 		if err != nil {
@@ -108,11 +125,7 @@ func runBackfill(args []string) error {
 	if len(inScope) == 0 {
 		return errors.New("no in-scope repository to backfill (give --repo, and list it in scope.repos)")
 	}
-	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
-		Progress: func(p backfill.Progress) {
-			fmt.Fprintf(os.Stderr, "%s: %s (%d PRs, %d requests)\n", p.Repo, p.Phase, p.PRs, p.Requests)
-		}}
-	stats, err := backfill.Run(ctx, o, storeState{a.store}, backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
+	stats, err := backfill.Run(ctx, o, state, backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
 		if err := a.store.Write(ctx, b); err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ Usage:
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
   changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
   changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
-  changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]...   history from GitHub's REST API
+  changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]... [--org org]...   history from GitHub's REST API
   changeproof alerts    test    send a sample Slack message with the configured transport
   changeproof controls  [--format table|markdown]
   changeproof deadletters [--limit N]       accepted events that could not be used, with the reason
