@@ -88,6 +88,10 @@ type GitHub struct {
 	// Orgs are the organisations whose in-scope repositories backfill
 	// reads. Default: none.
 	Orgs []string `yaml:"orgs"`
+	// ReconcileEvery is how often serve backfills the in-scope repositories
+	// from the last reconciled point, to find deliveries GitHub never
+	// retried; it needs Token. Default 1h; 0 turns it off.
+	ReconcileEvery Duration `yaml:"reconcile_every"`
 }
 
 // Kafka configures the event log of the distributed mode.
@@ -320,6 +324,9 @@ func Default() Config {
 	return Config{
 		Server: Server{
 			Addr: ":8080",
+		},
+		GitHub: GitHub{
+			ReconcileEvery: Duration(time.Hour),
 		},
 		Kafka: Kafka{
 			TopicPrefix:       "changeproof.",

@@ -76,6 +76,9 @@ func (p *problems) server(s Server) {
 
 func (p *problems) github(g GitHub) {
 	p.httpURL("github.base_url", g.BaseURL)
+	if g.ReconcileEvery < 0 {
+		p.add("github.reconcile_every", "must not be negative, got %s", g.ReconcileEvery)
+	}
 	for i, o := range g.Orgs {
 		if o == "" {
 			p.add(fmt.Sprintf("github.orgs[%d]", i), "empty")

@@ -98,6 +98,8 @@ func TestValidateMessages(t *testing.T) {
 			}},
 		{"alerts.grace", func(c *Config) { c.Alerts.Grace = Duration(-time.Second) },
 			[]string{`alerts.grace: must not be negative, got -1s`}},
+		{"github.reconcile_every", func(c *Config) { c.GitHub.ReconcileEvery = Duration(-time.Minute) },
+			[]string{`github.reconcile_every: must not be negative, got -1m0s`}},
 		{"alerts.digest", func(c *Config) { c.Alerts.Digest = Duration(-time.Hour) },
 			[]string{`alerts.digest: must not be negative, got -1h0m0s`}},
 		{"alerts.api_url", func(c *Config) { c.Alerts.APIURL = "changeproof.acme.io" },

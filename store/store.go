@@ -750,3 +750,27 @@ ORDER BY received_at, system, id LIMIT 20000`, Params{"since": since.UTC().Forma
 	}
 	return out, last, nil
 }
+
+// MergedNumbers reports which of numbers are merged pull requests of repo
+// the store already holds.
+func (s *Store) MergedNumbers(ctx context.Context, repo string, numbers []int) (map[int]bool, error) {
+	known := map[int]bool{}
+	if len(numbers) == 0 {
+		return known, nil
+	}
+	list := make([]string, len(numbers))
+	for i, n := range numbers {
+		list[i] = fmt.Sprint(n)
+	}
+	var rows []struct {
+		Number int `json:"number"`
+	}
+	if err := s.db.Query(ctx, "SELECT DISTINCT number FROM merged_pull_requests WHERE repo = {repo:String} AND number IN {numbers:Array(UInt32)}",
+		Params{"repo": repo, "numbers": "[" + strings.Join(list, ",") + "]"}, &rows); err != nil {
+		return nil, fmt.Errorf("read merged pull requests of %s: %w", repo, err)
+	}
+	for _, r := range rows {
+		known[r.Number] = true
+	}
+	return known, nil
+}

@@ -197,3 +197,19 @@ func TestBackfillState(t *testing.T) {
 		t.Fatalf("cursor = %q %v %v", c, ok, err)
 	}
 }
+
+func TestMergedNumbers(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	pr := model.PullRequest{Repo: "acme/api", Number: 7, DeliveryID: "d", Action: "closed", State: "closed", Merged: true,
+		MergedAt: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), MergeCommitSHA: shaB, BaseRef: "main", DefaultBranch: "main"}
+	open := pr
+	open.Number, open.Merged, open.Action, open.DeliveryID = 8, false, "opened", "d2"
+	if err := s.Write(ctx, model.Batch{PullRequests: []model.PullRequest{pr, open}}); err != nil {
+		t.Fatal(err)
+	}
+	known, err := s.MergedNumbers(ctx, "acme/api", []int{7, 8, 9})
+	if err != nil || !known[7] || known[8] || known[9] || len(known) != 1 {
+		t.Fatalf("known = %v, %v", known, err)
+	}
+}

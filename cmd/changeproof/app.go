@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/alert"
@@ -21,6 +23,7 @@ import (
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest"
+	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/ingest/deploy"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/model"
@@ -76,25 +79,26 @@ func (r roles) String() string {
 // rules and api roles, over the embedded engine or a ClickHouse server, with
 // or without Kafka between receiver and pipeline.
 type app struct {
-	cfg       config.Config
-	roles     roles
-	log       *zap.Logger
-	db        store.DB // nil for a receiver that only produces to Kafka
-	store     *store.Store
-	committer *ingest.Committer // embedded: receiver straight into the pipeline
-	producer  *transport.Producer
-	consumer  *transport.Consumer
-	ops       *opsSink
-	eval      *rules.Evaluator
-	runner    *rules.Runner
-	alerts    *alert.Sender // nil when Slack is not configured or rules do not run here
-	alertsOff context.CancelFunc
-	alertsRan chan struct{}
-	api       *api.Server
-	srv       *http.Server
-	cancel    context.CancelFunc
-	done      chan struct{}
-	workers   sync.WaitGroup
+	cfg        config.Config
+	roles      roles
+	log        *zap.Logger
+	db         store.DB // nil for a receiver that only produces to Kafka
+	store      *store.Store
+	committer  *ingest.Committer // embedded: receiver straight into the pipeline
+	producer   *transport.Producer
+	consumer   *transport.Consumer
+	ops        *opsSink
+	eval       *rules.Evaluator
+	runner     *rules.Runner
+	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
+	reconciler *backfill.Reconciler // nil without github.token or reconcile_every
+	alertsOff  context.CancelFunc
+	alertsRan  chan struct{}
+	api        *api.Server
+	srv        *http.Server
+	cancel     context.CancelFunc
+	done       chan struct{}
+	workers    sync.WaitGroup
 }
 
 // openStore opens and migrates the store the configuration names: a
@@ -218,6 +222,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 					return err
 				}
 			}
+		}
+		if r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
+			a.reconciler = newReconciler(cfg, st, a.runner, log.Named("reconcile"))
 		}
 		// Access events are judged where they are stored, when this process
 		// also runs the rules; otherwise the rules process polls for them.
@@ -344,6 +351,13 @@ func (a *app) startRules() {
 			if err := a.consumer.Run(ctx); err != nil {
 				a.log.Error("kafka consumer stopped", zap.Error(err))
 			}
+		}()
+	}
+	if a.reconciler != nil {
+		a.workers.Add(1)
+		go func() {
+			defer a.workers.Done()
+			_ = a.reconciler.Run(ctx)
 		}()
 	}
 	go func() {
@@ -575,4 +589,42 @@ func (o *opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) erro
 // for replicated tables with distributed fronts.
 func migrate(ctx context.Context, db store.DB, cfg config.Config) error {
 	return store.Migrate(ctx, store.OnCluster(db, cfg.ClickHouse.Cluster, cfg.ClickHouse.Database))
+}
+
+var reconcileLearned = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "changeproof_reconcile_learned_changes_total",
+	Help: "Merged pull requests first learned by reconciliation: each is a webhook GitHub never delivered."})
+
+// newReconciler backfills the in-scope repositories every
+// github.reconcile_every, so a lost webhook is a late finding, not a
+// missing one.
+func newReconciler(cfg config.Config, st *store.Store, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
+	return &backfill.Reconciler{
+		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token},
+		State:   storeState{st},
+		Sink: backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
+			if err := st.Write(ctx, b); err != nil {
+				return err
+			}
+			runner.Notify(b.Repos()...)
+			return nil
+		}),
+		Repos: func(ctx context.Context) ([]string, error) {
+			all, err := st.Repos(ctx)
+			var in []string
+			for _, r := range all {
+				if cfg.Scope.InScope(r) {
+					in = append(in, r)
+				}
+			}
+			return in, err
+		},
+		Known: st.MergedNumbers,
+		Learned: func(repo string, numbers []int) {
+			reconcileLearned.Add(float64(len(numbers)))
+			log.Warn("reconciliation found merged pull requests no webhook delivered", zap.String("repo", repo), zap.Ints("numbers", numbers))
+		},
+		Every:   cfg.GitHub.ReconcileEvery.Std(),
+		OnError: func(err error) { log.Error("reconciliation round failed (retried next round)", zap.Error(err)) },
+	}
 }

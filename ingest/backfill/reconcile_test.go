@@ -1,0 +1,70 @@
+package backfill
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/changeproof/changeproof/model"
+)
+
+// TestReconcileFindsLostWebhooks: the store knows PRs 1..15 (their webhooks
+// arrived); reconciliation finds 16..20, writes them, and says it learned
+// them; a second round learns nothing.
+func TestReconcileFindsLostWebhooks(t *testing.T) {
+	repo := scenario("acme/ledger", 20, 0)
+	_, srv := newFake(t, repo)
+	var mu sync.Mutex
+	stored := map[int]bool{}
+	for n := 1; n <= 15; n++ {
+		stored[n] = true
+	}
+	var learned [][]int
+	clock := &fakeClock{now: now0}
+	r := &Reconciler{
+		Options: Options{BaseURL: srv.URL, Token: "tok", Now: clock.Now, Sleep: clock.Sleep},
+		State:   &MemState{},
+		Sink: SinkFunc(func(_ context.Context, b model.Batch) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, p := range b.PullRequests {
+				if p.Merged {
+					stored[p.Number] = true
+				}
+			}
+			return nil
+		}),
+		Repos: func(context.Context) ([]string, error) { return []string{"acme/ledger"}, nil },
+		Known: func(_ context.Context, _ string, numbers []int) (map[int]bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			k := map[int]bool{}
+			for _, n := range numbers {
+				k[n] = stored[n]
+			}
+			return k, nil
+		},
+		Learned: func(_ string, ns []int) { learned = append(learned, ns) },
+	}
+	if _, err := r.Round(context.Background(), since); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, ns := range learned {
+		got = append(got, ns...)
+	}
+	if want := []int{16, 17, 18, 19, 20}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("learned %v, want %v", got, want)
+	}
+	learned = nil
+	if _, err := r.Round(context.Background(), since); err != nil {
+		t.Fatal(err)
+	}
+	if len(learned) != 0 {
+		t.Fatalf("a second round learned %v", learned)
+	}
+	if err := (&Reconciler{}).Run(context.Background()); err == nil {
+		t.Fatal("Run without a schedule must fail")
+	}
+}
