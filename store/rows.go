@@ -35,6 +35,13 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// chTime renders t as a {name:DateTime64(3, 'UTC')} parameter value.
+func chTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+
+// deployTimeSQL is a deploy's event time: when it finished, else when it
+// started (model.Deploy.OccurredAt).
+const deployTimeSQL = "if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at)"
+
 // T returns the time.Time.
 func (t Time) T() time.Time { return time.Time(t) }
 

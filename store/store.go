@@ -288,10 +288,10 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, 
 	}
 	add2("outcome = {outcome:String}", "outcome", q.Outcome)
 	if !q.From.IsZero() {
-		add2("occurred_at >= {from:DateTime64(3, 'UTC')}", "from", q.From.UTC().Format("2006-01-02 15:04:05.000"))
+		add2("occurred_at >= {from:DateTime64(3, 'UTC')}", "from", chTime(q.From))
 	}
 	if !q.To.IsZero() {
-		add2("occurred_at < {to:DateTime64(3, 'UTC')}", "to", q.To.UTC().Format("2006-01-02 15:04:05.000"))
+		add2("occurred_at < {to:DateTime64(3, 'UTC')}", "to", chTime(q.To))
 	}
 	if len(outer) > 0 {
 		sql = "SELECT * FROM (" + sql + ") WHERE " + strings.Join(outer, " AND ")
@@ -366,11 +366,11 @@ func (s *Store) Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error)
 	}
 	if !q.From.IsZero() {
 		where = append(where, "occurred_at >= {from:DateTime64(3, 'UTC')}")
-		p["from"] = q.From.UTC().Format("2006-01-02 15:04:05.000")
+		p["from"] = chTime(q.From)
 	}
 	if !q.To.IsZero() {
 		where = append(where, "occurred_at < {to:DateTime64(3, 'UTC')}")
-		p["to"] = q.To.UTC().Format("2006-01-02 15:04:05.000")
+		p["to"] = chTime(q.To)
 	}
 	sql := "SELECT * FROM changes"
 	if len(where) > 0 {
@@ -576,7 +576,7 @@ func (s *Store) FindingsFor(ctx context.Context, subjects []string) ([]model.Fin
 // event time (finished, else started).
 func (s *Store) DeploysOf(ctx context.Context, repo string) ([]model.Deploy, error) {
 	var rows []deployRow
-	if err := s.db.Query(ctx, "SELECT * FROM deploys FINAL WHERE repo = {repo:String} ORDER BY if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at), id",
+	if err := s.db.Query(ctx, "SELECT * FROM deploys FINAL WHERE repo = {repo:String} ORDER BY "+deployTimeSQL+", id",
 		Params{"repo": repo}, &rows); err != nil {
 		return nil, fmt.Errorf("read deploys of %s: %w", repo, err)
 	}
@@ -601,7 +601,7 @@ func (s *Store) ReposChangedSince(ctx context.Context, since time.Time) ([]strin
     UNION ALL SELECT repo, received_at FROM pushes WHERE received_at > {since:DateTime64(3, 'UTC')}
     UNION ALL SELECT repo, received_at FROM protection_events WHERE received_at > {since:DateTime64(3, 'UTC')}
     UNION ALL SELECT repo, received_at FROM deploys WHERE received_at > {since:DateTime64(3, 'UTC')})
-GROUP BY repo ORDER BY repo`, Params{"since": since.UTC().Format("2006-01-02 15:04:05.000")}, &rows)
+GROUP BY repo ORDER BY repo`, Params{"since": chTime(since)}, &rows)
 	if err != nil {
 		return nil, since, fmt.Errorf("find changed repositories: %w", err)
 	}
@@ -620,10 +620,8 @@ GROUP BY repo ORDER BY repo`, Params{"since": since.UTC().Format("2006-01-02 15:
 // started) lies in [from, to).
 func (s *Store) DeploysBetween(ctx context.Context, from, to time.Time) ([]model.Deploy, error) {
 	var rows []deployRow
-	if err := s.db.Query(ctx, `SELECT * FROM deploys FINAL
-WHERE if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at) >= {from:DateTime64(3, 'UTC')}
-  AND if(finished_at > toDateTime64(0, 3, 'UTC'), finished_at, started_at) < {to:DateTime64(3, 'UTC')}
-ORDER BY service, environment, id`, periodParams(from, to), &rows); err != nil {
+	if err := s.db.Query(ctx, "SELECT * FROM deploys FINAL WHERE "+deployTimeSQL+" >= {from:DateTime64(3, 'UTC')} AND "+
+		deployTimeSQL+" < {to:DateTime64(3, 'UTC')} ORDER BY service, environment, id", periodParams(from, to), &rows); err != nil {
 		return nil, fmt.Errorf("read deploys: %w", err)
 	}
 	out := make([]model.Deploy, len(rows))
@@ -665,10 +663,10 @@ func (s *Store) AccessEvent(ctx context.Context, system, id string) (model.Acces
 func periodParams(from, to time.Time) Params {
 	p := Params{"from": "1970-01-01 00:00:00.000", "to": "2299-12-31 23:59:59.999"}
 	if !from.IsZero() {
-		p["from"] = from.UTC().Format("2006-01-02 15:04:05.000")
+		p["from"] = chTime(from)
 	}
 	if !to.IsZero() {
-		p["to"] = to.UTC().Format("2006-01-02 15:04:05.000")
+		p["to"] = chTime(to)
 	}
 	return p
 }
@@ -737,7 +735,7 @@ func (s *Store) Change(ctx context.Context, repo string, number int, sha string)
 func (s *Store) AccessReceivedSince(ctx context.Context, since time.Time) ([]model.AccessEvent, time.Time, error) {
 	var rows []accessRow
 	if err := s.db.Query(ctx, `SELECT * FROM access_events FINAL WHERE received_at > {since:DateTime64(3, 'UTC')}
-ORDER BY received_at, system, id LIMIT 20000`, Params{"since": since.UTC().Format("2006-01-02 15:04:05.000")}, &rows); err != nil {
+ORDER BY received_at, system, id LIMIT 20000`, Params{"since": chTime(since)}, &rows); err != nil {
 		return nil, since, fmt.Errorf("read access events received since %s: %w", since.Format(time.RFC3339), err)
 	}
 	out := make([]model.AccessEvent, len(rows))

@@ -213,3 +213,25 @@ func TestMergedNumbers(t *testing.T) {
 		t.Fatalf("known = %v, %v", known, err)
 	}
 }
+
+func TestDeploysBetweenUsesEventTime(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	finished := model.Deploy{ID: "a", Source: "api", Service: "api", Environment: "production", SHA: shaA, Repo: "acme/api",
+		Status: "success", StartedAt: day.Add(-time.Hour), FinishedAt: day.Add(time.Hour)}
+	running := model.Deploy{ID: "b", Source: "api", Service: "api", Environment: "production", SHA: shaB, Repo: "acme/api",
+		Status: "in_progress", StartedAt: day.Add(2 * time.Hour)}
+	if err := s.Write(ctx, model.Batch{Deploys: []model.Deploy{finished, running}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DeploysBetween(ctx, day, day.AddDate(0, 0, 1))
+	if err != nil || len(got) != 2 {
+		t.Fatalf("deploys of the day = %+v, %v", got, err)
+	}
+	// Started the day before but finished that day: judged by its finish.
+	got, _ = s.DeploysBetween(ctx, day.AddDate(0, 0, -1), day)
+	if len(got) != 0 {
+		t.Fatalf("deploys of the day before = %+v", got)
+	}
+}
