@@ -6,14 +6,21 @@
 // For every repository Run makes:
 //
 //	GET /repos/{o}/{r}                                    default branch
+//	GET /repos/{o}/{r}/issues/events?per_page=100         who merged each PR
+//	    (newest first, pages until a page ends before since)
 //	GET /repos/{o}/{r}/pulls?state=closed&base=<default>&sort=updated&direction=desc&per_page=100
 //	    (pages until an item's updated_at < since)
 //	GET /repos/{o}/{r}/pulls/{n}/reviews?per_page=100     per merged PR
 //	GET /repos/{o}/{r}/commits?sha=<default>&since=&per_page=100
 //	GET /repos/{o}/{r}/branches/<default>/protection
 //
-// so a first backfill costs about 1 + 1/100 requests per merged PR plus a
-// handful per repository; a re-run with the same State costs only 304s.
+//	GET /repos/{o}/{r}/pulls/{n}                          only for a merged PR
+//	    the issue events did not name a merger for (Stats.MergerLookups)
+//
+// so a first backfill costs about 1 + 1/100 + e/100 requests per merged PR
+// (e: issue events per PR since, typically 4-10: closed, merged, labeled,
+// review_requested, head_ref_deleted...) plus a handful per repository; a
+// re-run with the same State costs only 304s.
 //
 // # Records
 //
@@ -45,8 +52,9 @@
 // # Fields the REST API does not give
 //
 //   - merged_by: the list endpoint omits it and GET /pulls/{n} would double
-//     the cost per PR, so MergedBy is empty (CM-1's reason then omits
-//     "by X"; AC-3 cannot judge the merger of a backfilled-only PR).
+//     the cost per PR, so MergedBy is the actor of the PR's "merged" issue
+//     event (read a page of 100 events at a time), and GET /pulls/{n} only
+//     for a PR the events do not cover.
 //   - merged: derived as merged_at != null.
 //   - Push time: repository.pushed_at is not historical; PushedAt is the
 //     committer date of the push's last commit (for PR merges made on

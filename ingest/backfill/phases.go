@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -45,8 +46,15 @@ func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor)
 		if err != nil {
 			return err
 		}
+		if err := r.lookupMergers(ctx, owner, name, merged, c); err != nil {
+			return err
+		}
 		for i, p := range merged {
-			b.PullRequests = append(b.PullRequests, prRecord(p, repo, c.DefaultBranch, now))
+			rec := prRecord(p, repo, c.DefaultBranch, now)
+			if rec.MergedBy == "" {
+				rec.MergedBy = c.Mergers[p.GetNumber()]
+			}
+			b.PullRequests = append(b.PullRequests, rec)
 			b.Reviews = append(b.Reviews, reviews[i]...)
 		}
 		if err := r.write(ctx, b); err != nil {
@@ -73,6 +81,71 @@ func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor)
 			return nil
 		}
 	}
+}
+
+// mergers reads who merged each PR from the repository's issue events
+// ("merged" events; their actor is the merger), newest first, until a
+// page ends before Since: the pull-request list omits merged_by, and
+// fetching every PR would double the cost per PR, while a page of 100
+// events covers many PRs.
+func (r *runner) mergers(ctx context.Context, owner, name, repo string, c *Cursor) error {
+	if c.Mergers == nil {
+		c.Mergers = map[int]string{}
+	}
+	opt := &github.ListOptions{PerPage: perPage}
+	for {
+		evs, resp, err := r.gh.Issues.ListRepositoryEvents(ctx, owner, name, opt)
+		if err != nil {
+			return fmt.Errorf("list issue events: %w", err)
+		}
+		older := len(evs) > 0
+		for _, e := range evs {
+			at := e.GetCreatedAt().Time
+			if at.Before(r.o.Since) {
+				continue
+			}
+			older = false
+			n := e.GetIssue().GetNumber()
+			if e.GetEvent() == "merged" && n != 0 && e.GetActor().GetLogin() != "" {
+				if _, seen := c.Mergers[n]; !seen { // newest first: keep the latest merge
+					c.Mergers[n] = e.GetActor().GetLogin()
+				}
+			}
+		}
+		if older || resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	c.MergersDone = true
+	if err := r.st.PutCursor(ctx, repo, *c); err != nil {
+		return err
+	}
+	r.progress(repo, "mergers", *c)
+	return nil
+}
+
+// lookupMergers reads, one request each, the merged PRs of prs whose merger
+// the issue events did not name (an event list cut short, a deleted event).
+func (r *runner) lookupMergers(ctx context.Context, owner, name string, prs []*github.PullRequest, c *Cursor) error {
+	if c.Mergers == nil {
+		c.Mergers = map[int]string{}
+	}
+	for _, p := range prs {
+		n := p.GetNumber()
+		if p.GetMergedBy().GetLogin() != "" || c.Mergers[n] != "" {
+			continue
+		}
+		full, _, err := r.gh.PullRequests.Get(ctx, owner, name, n)
+		if err != nil {
+			return fmt.Errorf("get pull request #%d: %w", n, err)
+		}
+		if login := full.GetMergedBy().GetLogin(); login != "" {
+			c.Mergers[n] = login
+		}
+		r.add(func(s *Stats) { s.MergerLookups++ })
+	}
+	return nil
 }
 
 // reviews fetches the reviews of prs concurrently (the transport caps

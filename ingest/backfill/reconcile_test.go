@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/changeproof/changeproof/internal/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -13,8 +14,8 @@ import (
 // arrived); reconciliation finds 16..20, writes them, and says it learned
 // them; a second round learns nothing.
 func TestReconcileFindsLostWebhooks(t *testing.T) {
-	repo := scenario("acme/ledger", 20, 0)
-	_, srv := newFake(t, repo)
+	repo := githubfake.Scenario("acme/ledger", 20, 0)
+	srv := githubfake.New(t, repo)
 	var mu sync.Mutex
 	stored := map[int]bool{}
 	for n := 1; n <= 15; n++ {

@@ -180,6 +180,11 @@ func (r *runner) repo(ctx context.Context, repo string) error {
 			return err
 		}
 	}
+	if !c.MergersDone {
+		if err := r.mergers(ctx, owner, name, repo, &c); err != nil {
+			return err
+		}
+	}
 	if !c.PullsDone {
 		if err := r.pulls(ctx, owner, name, repo, &c); err != nil {
 			return err

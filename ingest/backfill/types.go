@@ -32,24 +32,27 @@ type Options struct {
 // Progress reports one finished step of one repository.
 type Progress struct {
 	Repo     string
-	Phase    string // "pulls", "commits", "protection", "done"
+	Phase    string // "mergers", "pulls", "commits", "protection", "done"
 	PRs      int    // merged PRs of the repository written so far
 	Requests int    // requests of the whole run so far
 }
 
 // Stats summarise a run.
 type Stats struct {
-	Repos        int // repositories finished
-	Skipped      int // repositories skipped because an interrupted run had finished them
-	PRs          int // merged PRs written
-	Reviews      int
-	Pushes       int // default-branch pushes written (merges and direct)
-	DirectPushes int
-	Protections  int
-	Requests     int // HTTP requests sent, retries and 304s included
-	NotModified  int // of which 304
-	Retries      int // 5xx retries
-	RateWaits    int // waits for a rate limit (primary or secondary)
+	Repos   int // repositories finished
+	Skipped int // repositories skipped because an interrupted run had finished them
+	PRs     int // merged PRs written
+	// MergerLookups counts merged PRs whose merger the issue events did not
+	// name, read one by one (GET /pulls/{n}).
+	MergerLookups int
+	Reviews       int
+	Pushes        int // default-branch pushes written (merges and direct)
+	DirectPushes  int
+	Protections   int
+	Requests      int // HTTP requests sent, retries and 304s included
+	NotModified   int // of which 304
+	Retries       int // 5xx retries
+	RateWaits     int // waits for a rate limit (primary or secondary)
 }
 
 // State is the durable per-repository cursor and ETag cache.
@@ -71,8 +74,12 @@ type Cursor struct {
 	// DefaultBranch as read at the start of the pass.
 	DefaultBranch string `json:"default_branch,omitempty"`
 	// NextPage is the next pull-request list page to read (0: first).
-	NextPage  int  `json:"next_page,omitempty"`
-	PullsDone bool `json:"pulls_done,omitempty"`
+	// Mergers maps PR number to the login that merged it, from the
+	// repository's issue events (MergersDone when read).
+	Mergers     map[int]string `json:"mergers,omitempty"`
+	MergersDone bool           `json:"mergers_done,omitempty"`
+	NextPage    int            `json:"next_page,omitempty"`
+	PullsDone   bool           `json:"pulls_done,omitempty"`
 	// Merges maps merge_commit_sha to the merged PR, for telling direct
 	// pushes from merges in the commits phase.
 	Merges      map[string]Merge `json:"merges,omitempty"`
@@ -154,6 +161,13 @@ func cloneCursor(c Cursor) Cursor {
 			m[k] = v
 		}
 		c.Merges = m
+	}
+	if c.Mergers != nil {
+		m := make(map[int]string, len(c.Mergers))
+		for k, v := range c.Mergers {
+			m[k] = v
+		}
+		c.Mergers = m
 	}
 	return c
 }
