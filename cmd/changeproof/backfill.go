@@ -92,10 +92,9 @@ func runBackfill(args []string) error {
 	}
 	defer a.close()
 	a.startRules()
+	progress := newBackfillProgress(os.Stderr)
 	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
-		Progress: func(p backfill.Progress) {
-			fmt.Fprintf(os.Stderr, "%s: %s (%d PRs, %d requests)\n", p.Repo, p.Phase, p.PRs, p.Requests)
-		}}
+		Progress: progress.Report}
 	state := storeState{a.store}
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs
@@ -132,11 +131,12 @@ func runBackfill(args []string) error {
 		a.runner.Notify(b.Repos()...)
 		return nil
 	}), inScope)
+	progress.Done()
 	if werr := a.waitIdle(ctx); err == nil {
 		err = werr
 	}
-	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304), %d retries, %d rate-limit waits\n",
+	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304, %d merger lookups), %d retries, %d rate-limit waits\n",
 		stats.Repos, stats.PRs, stats.Reviews, stats.Pushes, stats.DirectPushes, stats.Protections, stats.Requests,
-		stats.NotModified, stats.Retries, stats.RateWaits)
+		stats.NotModified, stats.MergerLookups, stats.Retries, stats.RateWaits)
 	return err
 }

@@ -107,7 +107,11 @@ func pushes(commits []*github.RepositoryCommit, merges map[string]Merge, repo, b
 				i++
 			}
 		}
-		out = append(out, pushRecord(group, repo, branch, now))
+		p := pushRecord(group, repo, branch, now)
+		if m, ok := merges[head.GetSHA()]; ok && m.MergedBy != "" {
+			p.Pusher = m.MergedBy // merged on GitHub: the merger moved the branch
+		}
+		out = append(out, p)
 	}
 	// Oldest first, like the chain the controls read.
 	for l, r := 0, len(out)-1; l < r; l, r = l+1, r-1 {
@@ -123,6 +127,10 @@ func pushRecord(group []*github.RepositoryCommit, repo, branch string, now time.
 		DeliveryID: "backfill:push:" + head.GetSHA(), PushedAt: committedAt(head), URL: head.GetHTMLURL(), ReceivedAt: now}
 	if len(oldest.Parents) > 0 {
 		p.Before = oldest.Parents[0].GetSHA()
+		// The push webhook's "compare" link, which the webhook path stores.
+		if base, _, ok := strings.Cut(p.URL, "/commit/"); ok && len(p.Before) >= 12 && len(p.After) >= 12 {
+			p.URL = base + "/compare/" + p.Before[:12] + "..." + p.After[:12]
+		}
 	}
 	p.Pusher = head.GetCommitter().GetLogin()
 	if p.Pusher == "" || p.Pusher == "web-flow" {

@@ -66,8 +66,10 @@
 //     therefore shows up as several direct pushes (one subject per commit,
 //     where the webhook has one for the last SHA); the last one has the
 //     webhook's subject.
-//   - Pusher: the committer login, or the author login when the committer
-//     is GitHub itself ("web-flow") or unknown; webhooks name the pusher.
+//   - Pusher: for a PR merged on GitHub its merger; otherwise the committer
+//     login, or the author login when the committer is GitHub itself
+//     ("web-flow") or unknown; webhooks name the pusher. The push URL is the
+//     webhook's compare link (.../compare/<before:12>...<after:12>).
 //   - Protection: the REST object has no history, sender or update time;
 //     OccurredAt is the backfill time and Sender is empty.
 //   - Commits from branches merged with a merge commit are not on the

@@ -60,9 +60,9 @@ func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor)
 		if err := r.write(ctx, b); err != nil {
 			return err
 		}
-		for _, p := range merged {
-			if sha := p.GetMergeCommitSHA(); sha != "" {
-				c.Merges[sha] = Merge{Number: p.GetNumber(), MergedAt: p.MergedAt.UTC()}
+		for _, p := range b.PullRequests {
+			if p.MergeCommitSHA != "" {
+				c.Merges[p.MergeCommitSHA] = Merge{Number: p.Number, MergedAt: p.MergedAt, MergedBy: p.MergedBy}
 			}
 		}
 		c.PRs += len(merged)

@@ -29,7 +29,7 @@ func Run(ctx context.Context, o Options, st State, sink Sink, repos []string) (S
 	if err != nil {
 		return stats, err
 	}
-	r := &runner{o: o, st: st, sink: sink, gh: client, tr: tr, stats: &stats, gen: gen, resume: resume}
+	r := &runner{o: o, st: st, sink: sink, gh: client, tr: tr, stats: &stats, gen: gen, resume: resume, repos: len(repos)}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -135,6 +135,7 @@ type runner struct {
 	stats  *Stats
 	gen    int
 	resume bool
+	repos  int
 }
 
 func (r *runner) add(f func(*Stats)) { r.tr.count(f) }
@@ -146,9 +147,15 @@ func (r *runner) snapshot() Stats {
 }
 
 func (r *runner) progress(repo, phase string, c Cursor) {
-	if r.o.Progress != nil {
-		r.o.Progress(Progress{Repo: repo, Phase: phase, PRs: c.PRs, Requests: r.snapshot().Requests})
+	if r.o.Progress == nil {
+		return
 	}
+	r.tr.mu.Lock()
+	s := *r.stats
+	rem, reset := r.tr.remaining, r.tr.reset
+	r.tr.mu.Unlock()
+	r.o.Progress(Progress{Repo: repo, Phase: phase, PRs: c.PRs, Requests: s.Requests, ReposDone: s.Repos + s.Skipped,
+		Repos: r.repos, TotalPRs: s.PRs, NotModified: s.NotModified, RateRemaining: rem, RateReset: reset})
 }
 
 func (r *runner) repo(ctx context.Context, repo string) error {
@@ -165,6 +172,7 @@ func (r *runner) repo(ctx context.Context, repo string) error {
 	}
 	if c.Done {
 		r.add(func(s *Stats) { s.Skipped++ })
+		r.progress(repo, "done", c)
 		return nil
 	}
 	if c.DefaultBranch == "" {

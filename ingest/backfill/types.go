@@ -35,6 +35,15 @@ type Progress struct {
 	Phase    string // "mergers", "pulls", "commits", "protection", "done"
 	PRs      int    // merged PRs of the repository written so far
 	Requests int    // requests of the whole run so far
+	// The whole run so far: repositories finished (or skipped as finished
+	// by an interrupted run) of Repos, merged PRs written, 304 answers.
+	ReposDone, Repos int
+	TotalPRs         int
+	NotModified      int
+	// RateRemaining is the primary rate budget GitHub last reported (-1:
+	// not known yet); it is restored at RateReset.
+	RateRemaining int
+	RateReset     time.Time
 }
 
 // Stats summarise a run.
@@ -91,6 +100,7 @@ type Cursor struct {
 type Merge struct {
 	Number   int       `json:"number"`
 	MergedAt time.Time `json:"merged_at"`
+	MergedBy string    `json:"merged_by,omitempty"`
 }
 
 // Sink receives the records; the store (Write is durable when it returns nil).
