@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,9 +26,32 @@ func (s storeState) ETag(ctx context.Context, url string) (string, []byte, bool,
 	return s.st.GitHubETag(ctx, url)
 }
 
+// PutETag stores the validator and body for conditional requests, after
+// appending the response to the hash-chained raw log (source
+// "github-rest", delivery id "rest:<url>@<etag>", body: the Link header
+// line, then the response body as GitHub sent it), so that what a backfill
+// learned is as tamper-evident as a webhook delivery and can be
+// re-derived. A response already logged under that id is not logged
+// again; an unchanged re-run answers 304 and logs nothing.
 func (s storeState) PutETag(ctx context.Context, url, etag string, body []byte) error {
+	id := "rest:" + url + "@" + etag
+	known, err := s.st.KnownDeliveries(ctx, restSource, []string{id})
+	if err != nil {
+		return err
+	}
+	if !known[id] {
+		sum := sha256.Sum256(body)
+		d := model.Delivery{Source: restSource, Event: "rest", DeliveryID: id, ReceivedAt: time.Now().UTC(),
+			SHA256: hex.EncodeToString(sum[:]), Body: body}
+		if err := s.st.Write(ctx, model.Batch{Deliveries: []model.Delivery{d}}); err != nil {
+			return fmt.Errorf("log GitHub response %s: %w", url, err)
+		}
+	}
 	return s.st.PutGitHubETag(ctx, url, etag, body)
 }
+
+// restSource is the raw log's source for GitHub REST responses.
+const restSource = "github-rest"
 
 func (s storeState) Cursor(ctx context.Context, repo string) (backfill.Cursor, bool, error) {
 	var c backfill.Cursor

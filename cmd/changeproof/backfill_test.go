@@ -59,6 +59,10 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 	if !strings.Contains(summary, "40 merged PRs") || !strings.Contains(summary, "(4 direct)") {
 		t.Fatalf("backfill summary: %s", summary)
 	}
+	// What the backfill learned is in the hash-chained raw log.
+	if out := runChild(t, "verify", "--config", cfgPath, "--data-dir", bDir); !strings.Contains(out, "raw log intact: 46 links") {
+		t.Errorf("verify after backfill: %s", out)
+	}
 	// A re-run costs only 304s, which GitHub does not count against the limit.
 	again := backfill(bDir)
 	if m := regexp.MustCompile(`; (\d+) requests \((\d+) answered 304`).FindStringSubmatch(again); m == nil || m[1] != m[2] || m[1] == "0" {
@@ -88,7 +92,7 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 	}
 	// The history has what the comparison should cover.
 	for _, want := range []string{
-		"CM-1 acme/ledger@", // direct pushes
+		"CM-1 acme/ledger@",   // direct pushes
 		"AC-3 acme/ledger#28", // merged by carol after she left
 		"CM-2 acme/ledger#11",
 	} {

@@ -49,6 +49,10 @@
 //     zero approvals. An unchanged re-run yields the same id, so no new CM-6
 //     subject; a changed setting yields a new one.
 //
+// The changeproof command's State also appends every response it caches
+// (every 200 with an ETag) to the hash-chained raw log, so the responses a
+// record came from can be re-read and verified like webhook deliveries.
+//
 // # Fields the REST API does not give
 //
 //   - merged_by: the list endpoint omits it and GET /pulls/{n} would double
