@@ -136,7 +136,7 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 	switch d.Event {
 	case "pull_request":
 		var e prEvent
-		if err := json.Unmarshal(d.Body, &e); err != nil {
+		if err := decode(d.Body, &e, fastPREvent); err != nil {
 			return malformed(d, "%v", err)
 		}
 		if e.PullRequest == nil {
@@ -160,7 +160,7 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 		b.PullRequests = append(b.PullRequests, pr)
 	case "pull_request_review":
 		var e reviewEvent
-		if err := json.Unmarshal(d.Body, &e); err != nil {
+		if err := decode(d.Body, &e, fastReviewEvent); err != nil {
 			return malformed(d, "%v", err)
 		}
 		if e.Review == nil || e.PullRequest == nil {
@@ -199,7 +199,7 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 		b.PullRequests = append(b.PullRequests, pr)
 	case "push":
 		var e pushEvent
-		if err := json.Unmarshal(d.Body, &e); err != nil {
+		if err := decode(d.Body, &e, fastPushEvent); err != nil {
 			return malformed(d, "%v", err)
 		}
 		repo, err := repoOf(d, e.Repository)

@@ -35,6 +35,23 @@ type Committer struct {
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
+
+	statsMu sync.Mutex
+	stats   CommitStats
+}
+
+// CommitStats counts what a Committer wrote since it started.
+type CommitStats struct {
+	Batches    int64         // Sink.Accept calls
+	Deliveries int64         // deliveries in them
+	Writing    time.Duration // time spent in Sink.Accept
+}
+
+// Stats returns the committer's counts so far.
+func (c *Committer) Stats() CommitStats {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	return c.stats
 }
 
 type submission struct {
@@ -125,8 +142,14 @@ func (c *Committer) write(batch []*submission) {
 	// The write is not tied to any one request's context: a sender that gave
 	// up must not abort the others' write.
 	err := c.sink.Accept(context.Background(), ds)
-	batchSeconds.Observe(time.Since(start).Seconds())
+	took := time.Since(start)
+	batchSeconds.Observe(took.Seconds())
 	batchSize.Observe(float64(len(ds)))
+	c.statsMu.Lock()
+	c.stats.Batches++
+	c.stats.Deliveries += int64(len(ds))
+	c.stats.Writing += took
+	c.statsMu.Unlock()
 	for _, s := range batch {
 		s.errc <- err
 	}

@@ -99,6 +99,9 @@ func TestSignatures(t *testing.T) {
 		{"wrong secret", fixture.Sign("wrong", d.Body), http.StatusUnauthorized},
 		{"tampered body signature", fixture.Sign(secret, append([]byte(" "), d.Body...)), http.StatusUnauthorized},
 		{"sha1 in the sha256 header", "sha1=" + strings.Repeat("0", 40), http.StatusUnauthorized},
+		{"signature not hex", "sha256=" + strings.Repeat("z", 64), http.StatusBadRequest},
+		{"short signature", "sha256=abcd", http.StatusUnauthorized},
+		{"long signature", fixture.Sign(secret, d.Body) + "00", http.StatusUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -22,6 +22,9 @@ var (
 	procMu   sync.Mutex
 	procLib  string
 	procPath string
+	// fileInserts says whether the engine reads inserts from memory files
+	// (memfile.go); probed once per process.
+	fileInserts, fileInsertsProbed bool
 )
 
 // Options say where the engine lives.
@@ -45,6 +48,7 @@ type DB struct {
 	all      []*engine
 	closeMu  sync.Mutex
 	closed   bool
+	files    memFiles
 }
 
 var _ store.DB = (*DB)(nil)
@@ -110,6 +114,9 @@ func Open(opts Options) (*DB, error) {
 		}
 		db.pool <- e
 	}
+	if !fileInsertsProbed {
+		fileInserts, fileInsertsProbed = probeFileInserts(db.all[0]), true
+	}
 	procPath = abs
 	return db, nil
 }
@@ -163,14 +170,84 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 	return e.queryParams(query, format, names, values)
 }
 
-// Insert implements store.DB: one INSERT ... FORMAT JSONEachRow statement.
+// Insert implements store.DB: one INSERT statement. Rows of plain structs
+// (strings, numbers, bools, times, string lists) amounting to
+// fileInsertMin or more go as RowBinary through a memory file (see
+// memfile.go); others as inline JSONEachRow.
 func (db *DB) Insert(ctx context.Context, table string, rows any) error {
+	ins, err := db.EncodeInsert(ctx, table, rows)
+	if err != nil || ins == nil {
+		return err
+	}
+	defer ins.release()
+	return db.ExecInsert(ctx, ins)
+}
+
+// EncodedInsert is an insert rendered by EncodeInsert, ready to run.
+type EncodedInsert struct {
+	table string
+	rows  int
+	sql   []byte // inline statement; or, with data, the statement up to the file's path
+	tail  string // after the path
+	data  []byte // RowBinary for the memory file; nil: inline
+}
+
+// Rows is the number of rows the insert holds.
+func (ins *EncodedInsert) Rows() int { return ins.rows }
+
+// ThroughFile says whether the rows go through a memory file as RowBinary.
+func (ins *EncodedInsert) ThroughFile() bool { return ins.data != nil }
+
+// Table is the table it inserts into.
+func (ins *EncodedInsert) Table() string { return ins.table }
+
+// insertBuffers keeps RowBinary buffers between inserts: a pipeline batch
+// is megabytes, and a fresh allocation of that size costs page faults and
+// zeroing every time.
+var insertBuffers sync.Pool // *[]byte
+
+func insertBuffer(n int) []byte {
+	if p, _ := insertBuffers.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+func putInsertBuffer(b []byte) {
+	if cap(b) > 0 && cap(b) <= 64<<20 {
+		b = b[:0]
+		insertBuffers.Put(&b)
+	}
+}
+
+// release returns the insert's buffer for reuse; the insert must not be
+// run again.
+func (ins *EncodedInsert) release() {
+	putInsertBuffer(ins.data)
+	ins.data = nil
+}
+
+// EncodeInsert renders Insert's statement for rows without running it (nil
+// for no rows). With ExecInsert it splits an insert into its Go-side and
+// engine-side costs.
+func (db *DB) EncodeInsert(ctx context.Context, table string, rows any) (*EncodedInsert, error) {
 	v := reflect.ValueOf(rows)
 	if v.Kind() != reflect.Slice {
-		return fmt.Errorf("insert into %s: rows must be a slice, got %T", table, rows)
+		return nil, fmt.Errorf("insert into %s: rows must be a slice, got %T", table, rows)
 	}
 	if v.Len() == 0 {
-		return nil
+		return nil, nil
+	}
+	if fileInserts {
+		if p := planOf(v.Type().Elem()); p != nil {
+			data, ok := p.encode(insertBuffer(p.size(v)), v)
+			if ok && len(data) >= fileInsertMin {
+				sql := "INSERT INTO " + quoteIdent(table) + " " + p.columns + " SELECT * FROM file('"
+				return &EncodedInsert{table: table, rows: v.Len(), sql: []byte(sql),
+					tail: "', 'RowBinary', '" + p.structure + "')", data: data}, nil
+			}
+			putInsertBuffer(data)
+		}
 	}
 	var buf bytes.Buffer
 	buf.Grow(64 + v.Len()*256)
@@ -181,16 +258,33 @@ func (db *DB) Insert(ctx context.Context, table string, rows any) error {
 	enc.SetEscapeHTML(false)
 	for i := 0; i < v.Len(); i++ {
 		if err := enc.Encode(v.Index(i).Interface()); err != nil {
-			return fmt.Errorf("insert into %s: encode row %d: %w", table, i, err)
+			return nil, fmt.Errorf("insert into %s: encode row %d: %w", table, i, err)
 		}
 	}
+	return &EncodedInsert{table: table, rows: v.Len(), sql: buf.Bytes()}, nil
+}
+
+// ExecInsert runs an insert EncodeInsert rendered.
+func (db *DB) ExecInsert(ctx context.Context, ins *EncodedInsert) error {
 	e, err := db.get(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.put(e)
-	if _, _, err := e.query(buf.Bytes(), "TabSeparated"); err != nil {
-		return fmt.Errorf("insert into %s (%d rows): %w", table, v.Len(), err)
+	sql := ins.sql
+	if ins.data != nil {
+		f, err := db.files.get()
+		if err != nil {
+			return fmt.Errorf("insert into %s (%d rows): %w", ins.table, ins.rows, err)
+		}
+		defer db.files.put(f)
+		if err := f.set(ins.data); err != nil {
+			return fmt.Errorf("insert into %s (%d rows): %w", ins.table, ins.rows, err)
+		}
+		sql = append(append(append(make([]byte, 0, len(ins.sql)+len(f.path)+len(ins.tail)), ins.sql...), f.path...), ins.tail...)
+	}
+	if _, _, err := e.query(sql, "TabSeparated"); err != nil {
+		return fmt.Errorf("insert into %s (%d rows): %w", ins.table, ins.rows, err)
 	}
 	return nil
 }
@@ -235,5 +329,22 @@ func (db *DB) Close() error {
 	for _, e := range db.all {
 		e.close()
 	}
+	db.files.closeAll()
 	return nil
+}
+
+// probeFileInserts checks that the engine reads a memory file through
+// /proc/self/fd (Linux with memfd and procfs); elsewhere every insert
+// stays inline.
+func probeFileInserts(e *engine) bool {
+	f, err := newMemFile()
+	if err != nil {
+		return false
+	}
+	defer f.close()
+	if f.set([]byte{42}) != nil {
+		return false
+	}
+	out, _, err := e.query([]byte("SELECT sum(x) FROM file('"+f.path+"', 'RowBinary', 'x UInt8')"), "TabSeparated")
+	return err == nil && string(bytes.TrimSpace(out)) == "42"
 }
