@@ -35,7 +35,8 @@ import (
 //     (the scanner ParseGitHub reads them with).
 //
 // Rates per core are deliveries per CPU-second of the whole process
-// (getrusage: Go and the engine's threads, merges included).
+// (getrusage: Go and the engine's threads), counted until the merges the
+// phase's inserts caused have finished.
 // Run: go test -run '^$' -bench GitHubDeliveries -benchtime 1x ./enrich
 func BenchmarkGitHubDeliveries(b *testing.B) {
 	const n, batch = 6000, 500
@@ -86,7 +87,9 @@ func BenchmarkGitHubDeliveries(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		insert, insertCPU := time.Since(start), cpuTime()-cpu0
+		insert := time.Since(start)
+		waitMerges(b, rawDB)
+		insertCPU := cpuTime() - cpu0
 
 		// raw-log: only the raw log's inserts (the bodies), into a fresh
 		// database: the floor of storing what arrived at all.
@@ -105,7 +108,9 @@ func BenchmarkGitHubDeliveries(b *testing.B) {
 				}
 			}
 		}
-		logInsert, logCPU := time.Since(start), cpuTime()-cpu0
+		logInsert := time.Since(start)
+		waitMerges(b, logDB)
+		logCPU := cpuTime() - cpu0
 
 		// The pipeline, into its own database.
 		st := storetest.Open(b)
@@ -121,7 +126,9 @@ func BenchmarkGitHubDeliveries(b *testing.B) {
 				b.Fatalf("batch at %d: %+v", j, res)
 			}
 		}
-		pipeline, pipelineCPU := time.Since(start), cpuTime()-cpu0
+		pipeline := time.Since(start)
+		waitMerges(b, rawDB)
+		pipelineCPU := cpuTime() - cpu0
 		if got, err := st.Count(ctx, "raw_deliveries"); err != nil || got != uint64(n) {
 			b.Fatalf("raw_deliveries holds %d, want %d (%v)", got, n, err)
 		}
@@ -242,21 +249,25 @@ func replay(ctx context.Context, db *chdb.DB, stmts []statement) error {
 	return nil
 }
 
-// waitMerges waits (up to 30 s) for the engine's background merges to end,
-// so that one phase's merges are not charged to the next.
+// waitMerges waits (up to 30 s) until the engine has run no merge for
+// 250 ms, so that each phase is charged the merges its own inserts caused,
+// and none of another's.
 func waitMerges(b testing.TB, db *chdb.DB) {
 	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	quiet := 0
+	for quiet < 5 && time.Now().Before(deadline) {
 		var rows []struct {
 			N uint64 `json:"n"`
 		}
 		if err := db.Query(context.Background(), "SELECT count() AS n FROM system.merges", nil, &rows); err != nil {
-			panic(err)
+			b.Fatal(err)
 		}
 		if len(rows) == 1 && rows[0].N == 0 {
-			return
+			quiet++
+		} else {
+			quiet = 0
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
