@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strconv"
 	"time"
 
 	"github.com/changeproof/changeproof/model"
@@ -153,117 +151,11 @@ type ShippedBy struct {
 var ErrNotFound = fmt.Errorf("not found")
 
 // BundleFor returns the evidence bundle of OWNER/REPO#N (number > 0) or of
-// the direct push OWNER/REPO@sha.
+// the direct push OWNER/REPO@sha: Bundles of one key.
 func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha string) (*Bundle, error) {
-	found, ok, err := s.Store.Change(ctx, repo, number, sha)
+	bs, err := s.Bundles(ctx, []store.ChangeKey{{Repo: repo, Number: number, SHA: sha}})
 	if err != nil {
 		return nil, err
 	}
-	subject := repo + "#" + strconv.Itoa(number)
-	if number == 0 {
-		subject = repo + "@" + sha
-	}
-	if !ok {
-		return nil, fmt.Errorf("change %s: %w", subject, ErrNotFound)
-	}
-	ch := &found
-	b := &Bundle{Subject: ch.Subject, InScope: s.InScope == nil || s.InScope(repo), Change: *ch,
-		ReviewVerdicts: []model.ReviewVerdict{}, Deploys: []ShippedBy{}, Waivers: []model.Waiver{}}
-	tip := ch.SHA
-	if ch.Kind == model.KindPullRequest {
-		tip = ch.MergeCommitSHA
-	}
-	if b.Pushes, err = s.Store.PushesTo(ctx, repo, tip); err != nil {
-		return nil, err
-	}
-	all, err := s.Store.Findings(ctx, store.FindingQuery{Subject: ch.Subject, History: true})
-	if err != nil {
-		return nil, err
-	}
-	// Findings of the provisional direct-push subject belong to the bundle
-	// too: they explain why it was withdrawn.
-	if ch.Kind == model.KindPullRequest && tip != "" {
-		prov, err := s.Store.Findings(ctx, store.FindingQuery{Subject: repo + "@" + tip, History: true})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, prov...)
-	}
-	byKey := map[string]*FindingView{}
-	var keys []string
-	for _, f := range all {
-		k := f.Rule + "\x00" + f.Subject
-		v, ok := byKey[k]
-		if !ok {
-			v = &FindingView{}
-			byKey[k] = v
-			keys = append(keys, k)
-		}
-		v.History = append(v.History, f)
-		v.Finding = f // history is oldest first: the last is current
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := byKey[k]
-		if v.Rule == "CM-2" && len(v.Finding.Evidence.Reviews) > 0 {
-			b.ReviewVerdicts = v.Finding.Evidence.Reviews
-		}
-		b.Findings = append(b.Findings, *v)
-	}
-	if b.Deploys, err = s.shippedBy(ctx, repo, ch.Subject); err != nil {
-		return nil, err
-	}
-	// Every waiver ever configured for the subject, applied or not yet,
-	// expired or not: the auditor judges them too.
-	ws, err := s.Store.Waivers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range ws {
-		if w.Subject == ch.Subject {
-			b.Waivers = append(b.Waivers, w.Waiver)
-		}
-	}
-	if b.Pushes == nil {
-		b.Pushes = []model.Push{}
-	}
-	if b.Findings == nil {
-		b.Findings = []FindingView{}
-	}
-	return b, nil
-}
-
-// shippedBy finds the deploys whose CM-5 finding lists subject among the
-// changes they shipped.
-func (s *Service) shippedBy(ctx context.Context, repo, subject string) ([]ShippedBy, error) {
-	out := []ShippedBy{}
-	fs, err := s.Store.Findings(ctx, store.FindingQuery{Rule: "CM-5", Repo: repo})
-	if err != nil {
-		return nil, err
-	}
-	var hits []model.Finding
-	for _, f := range fs {
-		for _, sh := range f.Evidence.Shipped {
-			if sh == subject {
-				hits = append(hits, f)
-				break
-			}
-		}
-	}
-	if len(hits) == 0 {
-		return out, nil
-	}
-	deploys, err := s.Store.DeploysOf(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	bySubject := map[string]model.Deploy{}
-	for _, d := range deploys {
-		bySubject[d.Subject()] = d
-	}
-	for _, f := range hits {
-		out = append(out, ShippedBy{Deploy: bySubject[f.Subject], Subject: f.Subject, Outcome: f.Outcome, Reason: f.Reason})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Deploy.OccurredAt().Before(out[j].Deploy.OccurredAt()) })
-	return out, nil
+	return bs[0], nil
 }

@@ -7,23 +7,6 @@ import (
 	"time"
 )
 
-// populationCSV renders population.csv: subject, occurred_at, the header's
-// columns; one row per member, members already sorted by subject.
-func populationCSV(hdr []string, members []Member, rows [][]string) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf) // RFC 4180, "\n" line endings, no BOM
-	if err := w.Write(append([]string{"subject", "occurred_at"}, hdr...)); err != nil {
-		return nil, err
-	}
-	for i, m := range members {
-		if err := w.Write(append([]string{m.Subject, csvTime(m.OccurredAt)}, rows[i]...)); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
 // sampleCSV renders sample.csv: the population's columns, then
 // sample_number, draw_key and evidence_file.
 func sampleCSV(hdr []string, drawn []drawnMember) ([]byte, error) {

@@ -86,4 +86,14 @@
 //
 // The manifest is written last: a directory without manifest.json is not a
 // complete export.
+//
+// # Scale
+//
+// A Source that is also a Walker hands its population over one member at a
+// time, in subject order: Export writes population.csv and draws the sample
+// (keeping the n smallest keys so far) as the members pass, so memory holds
+// the sample, not the population; ExportZip holds population.csv deflated.
+// A BundleBatcher reads the sample's evidence bundles in a few statements;
+// other sources are asked for up to BundleConcurrency bundles at once. The
+// files are the same either way.
 package audit

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,28 +40,108 @@ func Draw(population []Member, n int, seed string) []Member {
 	if n <= 0 {
 		return []Member{}
 	}
-	type keyed struct {
-		key string
-		m   Member
-	}
-	ks := make([]keyed, len(population))
-	for i, m := range population {
-		ks[i] = keyed{DrawKey(seed, m.Subject), m}
-	}
-	sort.SliceStable(ks, func(i, j int) bool {
-		if ks[i].key != ks[j].key {
-			return ks[i].key < ks[j].key
+	d := newDrawer[Member](seed, n)
+	for _, m := range population {
+		if key, ok := d.consider(m.Subject); ok {
+			d.add(key, m.Subject, m)
 		}
-		return ks[i].m.Subject < ks[j].m.Subject
-	})
-	if n > len(ks) {
-		n = len(ks)
 	}
-	out := make([]Member, n)
-	for i := range out {
-		out[i] = ks[i].m
+	es := d.result()
+	out := make([]Member, len(es))
+	for i, e := range es {
+		out[i] = e.item
 	}
-	sortBySubject(out)
+	return out
+}
+
+// drawer is Draw over a population handed over one member at a time: it
+// keeps the n members with the smallest keys seen so far (a max-heap on
+// key, then subject), so a population of millions costs memory for n
+// members only. Members are offered with consider, and added with add
+// only when consider says they belong among the n so far.
+type drawer[T any] struct {
+	n      int
+	prefix int    // len(seed + "\n")
+	buf    []byte // seed + "\n" + the subject being keyed
+	heap   []drawEntry[T]
+}
+
+// drawEntry is one member of the sample so far: its raw SHA-256 key (the
+// byte order of a digest is the order of its lower-case hex), its subject
+// and what the caller keeps of it.
+type drawEntry[T any] struct {
+	key     [32]byte
+	subject string
+	item    T
+}
+
+func newDrawer[T any](seed string, n int) *drawer[T] {
+	buf := append([]byte(seed), '\n')
+	return &drawer[T]{n: n, prefix: len(buf), buf: buf}
+}
+
+// before orders entries by key, then subject: the draw's order.
+func before(ak *[32]byte, as string, bk *[32]byte, bs string) bool {
+	if c := bytes.Compare(ak[:], bk[:]); c != 0 {
+		return c < 0
+	}
+	return as < bs
+}
+
+// consider computes subject's key and says whether the member belongs
+// among the n smallest so far.
+func (d *drawer[T]) consider(subject string) ([32]byte, bool) {
+	if d.n <= 0 {
+		return [32]byte{}, false
+	}
+	d.buf = append(d.buf[:d.prefix], subject...)
+	key := sha256.Sum256(d.buf)
+	if len(d.heap) < d.n {
+		return key, true
+	}
+	top := &d.heap[0]
+	return key, before(&key, subject, &top.key, top.subject)
+}
+
+// add puts a member consider accepted among the n so far, evicting the
+// largest when there are n already.
+func (d *drawer[T]) add(key [32]byte, subject string, item T) {
+	e := drawEntry[T]{key, subject, item}
+	h := d.heap
+	if len(h) < d.n {
+		h = append(h, e)
+		for i := len(h) - 1; i > 0; { // sift up
+			parent := (i - 1) / 2
+			if !before(&h[parent].key, h[parent].subject, &h[i].key, h[i].subject) {
+				break
+			}
+			h[parent], h[i] = h[i], h[parent]
+			i = parent
+		}
+		d.heap = h
+		return
+	}
+	h[0] = e
+	for i := 0; ; { // sift down
+		largest, l, r := i, 2*i+1, 2*i+2
+		if l < len(h) && before(&h[largest].key, h[largest].subject, &h[l].key, h[l].subject) {
+			largest = l
+		}
+		if r < len(h) && before(&h[largest].key, h[largest].subject, &h[r].key, h[r].subject) {
+			largest = r
+		}
+		if largest == i {
+			break
+		}
+		h[i], h[largest] = h[largest], h[i]
+		i = largest
+	}
+}
+
+// result returns the sample in subject order (byte order).
+func (d *drawer[T]) result() []drawEntry[T] {
+	out := append([]drawEntry[T](nil), d.heap...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].subject < out[j].subject })
 	return out
 }
 

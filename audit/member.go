@@ -28,8 +28,37 @@ type Source interface {
 	Population(ctx context.Context, population string, from, to time.Time) ([]Member, error)
 	// Bundle returns the evidence bundle of one member as a JSON-marshalable
 	// value. Its encoding must be deterministic (encoding/json sorts map
-	// keys; struct fields keep their order).
+	// keys; struct fields keep their order). Export asks for several
+	// bundles at once (up to BundleConcurrency), so Bundle must be safe for
+	// concurrent use.
 	Bundle(ctx context.Context, population, subject string) (any, error)
+}
+
+// BundleBatcher may be implemented by a Source that reads many evidence
+// bundles faster together than one by one. Export then asks for the
+// sample's bundles in batches of up to BundleBatch subjects; when a batch
+// fails it asks for that batch's bundles one by one with Bundle, so that
+// the error names the member.
+type BundleBatcher interface {
+	// Bundles returns the bundles of subjects, in their order, each as
+	// Bundle returns it. It must be safe for concurrent use.
+	Bundles(ctx context.Context, population string, subjects []string) ([]any, error)
+}
+
+// Walker may be implemented by a Source that can hand its population over
+// one member at a time, already in subject order: Export then streams
+// population.csv and draws the sample as the members pass, holding only
+// the sample in memory however large the population (Population is not
+// called).
+type Walker interface {
+	// Walk calls fn for every member of the population in [from, to]
+	// (inclusive, UTC), in increasing byte order of subject, each subject
+	// once. values are the member's columns under the population's header
+	// (HeaderSource, else ColumnNames), in header order. The values slice
+	// is reused after fn returns; the strings may be kept. An error from fn
+	// ends the walk and Walk returns it.
+	Walk(ctx context.Context, population string, from, to time.Time,
+		fn func(subject string, occurredAt time.Time, values []string) error) error
 }
 
 // HeaderSource may be implemented by a Source whose populations carry other

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ type fakeSource struct {
 	gotPop      string
 	gotFrom     time.Time
 	gotTo       time.Time
+	mu          sync.Mutex // Export asks for bundles concurrently
 	bundleCalls []string
 	bundleErr   error
 }
@@ -43,7 +45,9 @@ type testBundle struct {
 }
 
 func (f *fakeSource) Bundle(_ context.Context, pop, subject string) (any, error) {
+	f.mu.Lock()
 	f.bundleCalls = append(f.bundleCalls, subject)
+	f.mu.Unlock()
 	if f.bundleErr != nil {
 		return nil, f.bundleErr
 	}

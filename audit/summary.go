@@ -52,8 +52,9 @@ a{color:#0969da}
 
 // renderSummary renders summary.html: the manifest's facts, outcome counts,
 // the sample table and one section per sampled member with its population
-// row and evidence bundle. rows are the population's column values.
-func renderSummary(m *Manifest, hdr []string, rows [][]string, drawn []drawnMember) []byte {
+// row and evidence bundle. counts[i] counts the population's members per
+// value of header column i (nil for columns that name no rule).
+func renderSummary(m *Manifest, hdr []string, counts []map[string]int, drawn []drawnMember) []byte {
 	e := html.EscapeString
 	var b strings.Builder
 	from, to := m.Period.From.Format(time.RFC3339Nano), m.Period.To.Format(time.RFC3339Nano)
@@ -97,8 +98,8 @@ func renderSummary(m *Manifest, hdr []string, rows [][]string, drawn []drawnMemb
 			continue
 		}
 		used := false
-		for _, r := range rows {
-			if r[i] != "" {
+		for v, c := range counts[i] {
+			if v != "" && c > 0 {
 				used = true
 				break
 			}
@@ -110,7 +111,7 @@ func renderSummary(m *Manifest, hdr []string, rows [][]string, drawn []drawnMemb
 		}
 	}
 	if len(rules) > 0 {
-		renderOutcomeCounts(&b, hdr, rules, rows, drawn)
+		renderOutcomeCounts(&b, hdr, rules, counts, drawn)
 	}
 	if len(silent) > 0 && m.PopulationSize > 0 {
 		b.WriteString("<p>No member of the population has a finding for " + e(strings.Join(silent, ", ")) + ".</p>\n")
@@ -180,7 +181,7 @@ func renderSummary(m *Manifest, hdr []string, rows [][]string, drawn []drawnMemb
 
 // renderOutcomeCounts writes, per rule column, how many members of the
 // population and of the sample have each outcome.
-func renderOutcomeCounts(b *strings.Builder, hdr []string, rules []int, rows [][]string, drawn []drawnMember) {
+func renderOutcomeCounts(b *strings.Builder, hdr []string, rules []int, counts []map[string]int, drawn []drawnMember) {
 	e := html.EscapeString
 	cols := make([]string, 0, len(model.Outcomes)+1)
 	for _, o := range model.Outcomes {
@@ -197,10 +198,7 @@ func renderOutcomeCounts(b *strings.Builder, hdr []string, rules []int, rows [][
 	}
 	b.WriteString("<th>other</th></tr></thead>\n<tbody>\n")
 	for _, i := range rules {
-		pop, smp := map[string]int{}, map[string]int{}
-		for _, r := range rows {
-			pop[r[i]]++
-		}
+		pop, smp := counts[i], map[string]int{}
 		for _, d := range drawn {
 			smp[d.Values[i]]++
 		}

@@ -23,6 +23,10 @@ static size_t (*cp_result_length)(chdb_result *);
 static const char *(*cp_result_error)(chdb_result *);
 static uint64_t (*cp_result_rows_written)(chdb_result *);
 static void (*cp_set_signal_handlers_enabled)(int);
+// Streaming results (optional: engines without them answer in one piece).
+static chdb_result *(*cp_stream_query_with_params)(chdb_connection, const char *, const char *, const char *const *, const char *const *, size_t);
+static chdb_result *(*cp_stream_fetch)(chdb_connection, chdb_result *);
+static void (*cp_stream_cancel)(chdb_connection, chdb_result *);
 
 static const char *cp_missing;
 
@@ -49,6 +53,9 @@ static const char *cp_load(const char *path) {
 	if (cp_missing != NULL) return cp_missing;
 	// Optional: older engines lack it.
 	cp_set_signal_handlers_enabled = dlsym(cp_handle, "chdb_set_signal_handlers_enabled");
+	cp_stream_query_with_params = dlsym(cp_handle, "chdb_stream_query_with_params");
+	cp_stream_fetch = dlsym(cp_handle, "chdb_stream_fetch_result");
+	cp_stream_cancel = dlsym(cp_handle, "chdb_stream_cancel_query");
 	return NULL;
 }
 
@@ -70,6 +77,12 @@ static char *cp_buf(chdb_result *r) { return cp_result_buffer(r); }
 static size_t cp_len(chdb_result *r) { return cp_result_length(r); }
 static const char *cp_err(chdb_result *r) { return cp_result_error(r); }
 static uint64_t cp_rows_written(chdb_result *r) { return cp_result_rows_written(r); }
+static int cp_can_stream(void) { return cp_stream_query_with_params != NULL && cp_stream_fetch != NULL && cp_stream_cancel != NULL; }
+static chdb_result *cp_do_stream_query_params(chdb_connection *c, const char *q, const char *f, char **names, char **values, size_t n) {
+	return cp_stream_query_with_params(*c, q, f, (const char *const *)names, (const char *const *)values, n);
+}
+static chdb_result *cp_do_stream_fetch(chdb_connection *c, chdb_result *s) { return cp_stream_fetch(*c, s); }
+static void cp_do_stream_cancel(chdb_connection *c, chdb_result *s) { cp_stream_cancel(*c, s); }
 */
 import "C"
 
@@ -150,6 +163,17 @@ func (e *engine) query(q []byte, format string) ([]byte, uint64, error) {
 }
 
 func (e *engine) queryParams(q, format string, names, values []string) ([]byte, error) {
+	var r *C.chdb_result
+	withCParams(q, format, names, values, func(cq, cf *C.char, cn, cv **C.char, n C.size_t) {
+		r = C.cp_do_query_params(e.conn, cq, cf, cn, cv, n)
+	})
+	out, _, err := result(r)
+	return out, err
+}
+
+// withCParams calls f with the statement, the format and the parameters'
+// names and values as C strings, freed when f returns.
+func withCParams(q, format string, names, values []string, f func(cq, cf *C.char, cn, cv **C.char, n C.size_t)) {
 	cq := C.CString(q)
 	defer C.free(unsafe.Pointer(cq))
 	cf := C.CString(format)
@@ -171,7 +195,58 @@ func (e *engine) queryParams(q, format string, names, values []string) ([]byte, 
 			C.free(unsafe.Pointer(va[i]))
 		}
 	}()
-	r := C.cp_do_query_params(e.conn, cq, cf, (**C.char)(cn), (**C.char)(cv), C.size_t(n))
-	out, _, err := result(r)
-	return out, err
+	f(cq, cf, (**C.char)(cn), (**C.char)(cv), C.size_t(n))
+}
+
+// canStream says whether the engine has the streaming API.
+func canStream() bool { return C.cp_can_stream() != 0 }
+
+// rowStream is a running streaming query on one connection.
+type rowStream struct {
+	e    *engine
+	r    *C.chdb_result
+	done bool // fetched to the end: nothing to cancel
+}
+
+func (e *engine) streamQuery(q, format string, names, values []string) (*rowStream, error) {
+	var r *C.chdb_result
+	withCParams(q, format, names, values, func(cq, cf *C.char, cn, cv **C.char, n C.size_t) {
+		r = C.cp_do_stream_query_params(e.conn, cq, cf, cn, cv, n)
+	})
+	if r == nil {
+		return nil, errors.New("chdb: streaming query returned no handle")
+	}
+	if msg := C.cp_err(r); msg != nil {
+		err := errors.New(C.GoString(msg))
+		C.cp_do_destroy(r)
+		return nil, err
+	}
+	return &rowStream{e: e, r: r}, nil
+}
+
+// fetch returns the next chunk of output, "" at the end.
+func (s *rowStream) fetch() (string, error) {
+	c := C.cp_do_stream_fetch(s.e.conn, s.r)
+	if c == nil {
+		return "", errors.New("chdb: streaming fetch returned no result")
+	}
+	defer C.cp_do_destroy(c)
+	if msg := C.cp_err(c); msg != nil {
+		return "", errors.New(C.GoString(msg))
+	}
+	n := C.cp_len(c)
+	if n == 0 {
+		return "", nil
+	}
+	// One copy into Go memory; the rows' strings are slices of it.
+	return C.GoStringN(C.cp_buf(c), C.int(n)), nil
+}
+
+// close cancels a stream not read to its end (so the connection is free
+// for the next statement) and releases it.
+func (s *rowStream) close() {
+	if !s.done {
+		C.cp_do_stream_cancel(s.e.conn, s.r)
+	}
+	C.cp_do_destroy(s.r)
 }
