@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -37,9 +39,14 @@ import (
 // Rates per core are deliveries per CPU-second of the whole process
 // (getrusage: Go and the engine's threads), counted until the merges the
 // phase's inserts caused have finished.
+// CHANGEPROOF_BENCH_BATCH overrides the batch size.
 // Run: go test -run '^$' -bench GitHubDeliveries -benchtime 1x ./enrich
 func BenchmarkGitHubDeliveries(b *testing.B) {
-	const n, batch = 6000, 500
+	const n = 6000
+	batch := 500 // transport.DefaultBatchSize
+	if v, err := strconv.Atoi(os.Getenv("CHANGEPROOF_BENCH_BATCH")); err == nil && v > 0 {
+		batch = v
+	}
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
 		ds := benchDeliveries(i, n)
