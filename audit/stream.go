@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // walked is what reading the population leaves: its size and the SHA-256
@@ -41,17 +42,14 @@ func stream(ctx context.Context, src Source, p *plan, dst io.Writer) (*walked, e
 			_, _ = out.close()
 		}
 	}()
-	w := &walker{p: p, csv: csv.NewWriter(out), draw: newDrawer[kept](p.m.Seed, p.m.SampleSizeRequested),
+	w := &walker{p: p, out: out, draw: newDrawer[kept](p.m.Seed, p.m.SampleSizeRequested),
 		tallies: make([]*tally, len(p.hdr))}
 	for i, h := range p.hdr {
 		if ruleKey.MatchString(h) {
 			w.tallies[i] = &tally{}
 		}
 	}
-	// RFC 4180, "\n" line endings, no BOM.
-	if err := w.csv.Write(append([]string{"subject", "occurred_at"}, p.hdr...)); err != nil {
-		return nil, err
-	}
+	w.buf = appendCSVRecord(w.buf, append([]string{"subject", "occurred_at"}, p.hdr...))
 	if err := walk(ctx, src, p, w.member); err != nil {
 		if out.failed.Load() {
 			closed = true
@@ -63,8 +61,7 @@ func stream(ctx context.Context, src Source, p *plan, dst io.Writer) (*walked, e
 		}
 		return nil, fmt.Errorf("population %s: %w", p.pop, err)
 	}
-	w.csv.Flush()
-	if err := w.csv.Error(); err != nil {
+	if _, err := out.Write(w.buf); err != nil {
 		return nil, fmt.Errorf("write %s: %w", populationFile, err)
 	}
 	closed = true
@@ -140,12 +137,12 @@ func (p *plan) check(i int, prev, subject string, at time.Time) error {
 // walker takes the members one by one.
 type walker struct {
 	p       *plan
-	csv     *csv.Writer
+	out     *pipe
+	buf     []byte // population.csv not yet handed to out
 	draw    *drawer[kept]
 	tallies []*tally
 	size    int
 	prev    string
-	rec     []string
 	failed  error // the error member returned, to tell it from the source's
 }
 
@@ -159,10 +156,18 @@ func (w *walker) member(subject string, at time.Time, values []string) error {
 			len(values), len(w.p.hdr), strings.Join(w.p.hdr, ", "))
 		return w.failed
 	}
-	w.rec = append(append(w.rec[:0], subject, csvTime(at)), values...)
-	if err := w.csv.Write(w.rec); err != nil {
-		w.failed = fmt.Errorf("write %s: %w", populationFile, err)
-		return w.failed
+	b := appendCSVField(w.buf, subject)
+	b = at.UTC().AppendFormat(append(b, ','), time.RFC3339Nano) // as csvTime; nothing in it needs quotes
+	for _, v := range values {
+		b = appendCSVField(append(b, ','), v)
+	}
+	w.buf = append(b, '\n')
+	if len(w.buf) >= 64<<10 {
+		if _, err := w.out.Write(w.buf); err != nil {
+			w.failed = fmt.Errorf("write %s: %w", populationFile, err)
+			return w.failed
+		}
+		w.buf = w.buf[:0]
 	}
 	for i, t := range w.tallies {
 		if t != nil {
@@ -299,4 +304,51 @@ func (p *pipe) close() (string, error) {
 		return "", p.err
 	}
 	return hex.EncodeToString(p.sha.Sum(nil)), nil
+}
+
+// appendCSVRecord appends a record as encoding/csv's Writer writes it with
+// its defaults (RFC 4180, comma, "\n" line endings).
+func appendCSVRecord(b []byte, fields []string) []byte {
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, f)
+	}
+	return append(b, '\n')
+}
+
+// appendCSVField appends one field as encoding/csv writes it: quoted when
+// it holds a comma, a quote, a CR or an LF, starts with a space character
+// or is \. , quotes inside doubled, everything else as is.
+func appendCSVField(b []byte, f string) []byte {
+	if !csvNeedsQuotes(f) {
+		return append(b, f...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(f, '"')
+		if i < 0 {
+			break
+		}
+		b = append(append(b, f[:i+1]...), '"')
+		f = f[i+1:]
+	}
+	return append(append(b, f...), '"')
+}
+
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\n' || c == '\r' || c == '"' || c == ',' {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -280,5 +281,36 @@ func TestFailedExportZipLeavesNoGoroutines(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines before, %d after five failed exports", before, n)
+	}
+}
+
+// TestAppendCSVIsEncodingCSV: population.csv's records are encoding/csv's
+// bytes for any field.
+func TestAppendCSVIsEncodingCSV(t *testing.T) {
+	fields := []string{"", "plain", "a,b", `say "hi"`, "line\nbreak", "cr\rhere", "crlf\r\n", " lead", "\tlead", "\u00a0nbsp",
+		"\u2028ls", "\u3000ideo", `\.`, `\.x`, "trail ", "ünïcödé", "\xff\xfe", `""`, ",", "\n", "x\x00y", "😀,😀"}
+	// And random ones from the same alphabet.
+	alphabet := []string{"a", ",", `"`, "\n", "\r", " ", "\u00a0", "é", "\\", ".", "\xff"}
+	seed := uint32(1)
+	for range 2000 {
+		var b strings.Builder
+		for range int(seed % 7) {
+			seed = seed*1664525 + 1013904223
+			b.WriteString(alphabet[seed>>16%uint32(len(alphabet))])
+		}
+		seed = seed*1664525 + 1013904223
+		fields = append(fields, b.String())
+	}
+	for i := 0; i+3 <= len(fields); i++ {
+		rec := fields[i : i+3]
+		var want bytes.Buffer
+		w := csv.NewWriter(&want)
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if got := appendCSVRecord(nil, rec); string(got) != want.String() {
+			t.Fatalf("%q: %q, encoding/csv writes %q", rec, got, want.String())
+		}
 	}
 }

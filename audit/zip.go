@@ -3,7 +3,6 @@ package audit
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"context"
 	"fmt"
 	"hash"
@@ -17,16 +16,20 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // zipTime is every zip entry's modification time (the earliest MS-DOS
 // date), so that the archive's bytes depend on the files alone.
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// zipLevel is the deflate level of every entry. BestSpeed: a population of
-// a million changes deflates a third faster than at archive/zip's default
-// (5), into a file about a tenth larger.
-const zipLevel = flate.BestSpeed
+// zipLevel is the deflate level of every entry, with klauspost/compress's
+// deflater (already in the build through the ClickHouse driver): on
+// population.csv its level 2 runs two to three times as fast as the
+// standard library's fastest level and deflates a little better (about a
+// quarter of the size), close to archive/zip's default level 5.
+const zipLevel = 2
 
 // ExportZip draws the sample req describes and writes the export as a zip
 // archive to w (the body of POST /v1/samples). Nothing is written when the

@@ -50,28 +50,57 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	// The next chunk is fetched (the engine formats it) while this one is
+	// parsed and handed over: two cores at work. Calls on the connection
+	// stay one at a time: the fetcher has ended before the stream closes.
+	type fetched struct {
+		chunk string
+		err   error
+	}
+	next := make(chan fetched, 1)
+	stop, fetcherDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(fetcherDone)
+		for {
+			chunk, err := s.fetch()
+			select {
+			case next <- fetched{chunk, err}:
+			case <-stop:
+				return
+			}
+			if err != nil || chunk == "" {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-fetcherDone
+		s.close()
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		chunk, err := s.fetch()
-		if err != nil && p.rows == 0 {
+		f := <-next
+		if f.err != nil || f.chunk == "" {
+			s.done = true // the stream is over: nothing to cancel
+		}
+		if f.err != nil && p.rows == 0 {
 			// A stream of no rows does not end with an empty chunk: after
 			// the header, the fetch finds "No active streaming query". Asked
 			// again in one piece, the query answers for itself, empty or
 			// (should the stream have failed for another reason) not.
-			s.done = true
+			<-fetcherDone
 			return whole()
 		}
-		if err != nil {
-			return err
+		if f.err != nil {
+			return f.err
 		}
-		if chunk == "" {
-			s.done = true
+		if f.chunk == "" {
 			return nil
 		}
-		if err := p.feed(chunk, fn); err != nil {
+		if err := p.feed(f.chunk, fn); err != nil {
 			return err
 		}
 	}
