@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/ingest/deploy"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
+	"github.com/changeproof/changeproof/ingest/spool"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/rules/control"
@@ -84,7 +86,9 @@ type app struct {
 	log        *zap.Logger
 	db         store.DB // nil for a receiver that only produces to Kafka
 	store      *store.Store
-	committer  *ingest.Committer // embedded: receiver straight into the pipeline
+	committer  *ingest.Committer // the receiver's group commit, into Kafka or the spool
+	spool      *spool.Spool      // embedded: the receiver's durable log, loaded into the pipeline
+	spoolRan   chan struct{}
 	producer   *transport.Producer
 	consumer   *transport.Consumer
 	ops        *opsSink
@@ -242,7 +246,12 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		a.committer = ingest.NewCommitter(a.producer, 1000)
 		sink, opsIn = a.committer, a.producer
 	case r.receiver:
-		a.committer = ingest.NewCommitter(ingest.SinkFunc(a.processDeliveries), 1000)
+		// A 202 waits for an fsync of the spool, not for the engine: the
+		// loader moves deliveries into the pipeline in large batches.
+		if a.spool, err = spool.Open(filepath.Join(dataDir, "spool"), spool.Options{}); err != nil {
+			return nil, err
+		}
+		a.committer = ingest.NewCommitter(a.spool, 1000)
 		sink, opsIn = a.committer, a.ops
 	}
 	if r.pipeline && distributed {
@@ -353,6 +362,15 @@ func (a *app) startRules() {
 			}
 		}()
 	}
+	if a.spool != nil {
+		a.spoolRan = make(chan struct{})
+		go func() {
+			defer close(a.spoolRan)
+			if err := a.spool.Run(ctx, a.processDeliveries); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("spool loader stopped", zap.Error(err))
+			}
+		}()
+	}
 	if a.reconciler != nil {
 		a.workers.Add(1)
 		go func() {
@@ -409,6 +427,11 @@ func newAlerts(cfg config.Config, st *store.Store, log *zap.Logger) (*alert.Send
 
 // waitIdle blocks until every accepted event has been judged.
 func (a *app) waitIdle(ctx context.Context) error {
+	if a.spool != nil && a.spoolRan != nil {
+		if err := a.spool.WaitLoaded(ctx); err != nil {
+			return err
+		}
+	}
 	if a.ops != nil {
 		a.ops.pending.Wait()
 	}
@@ -426,10 +449,28 @@ func (a *app) close() {
 		_ = a.srv.Shutdown(ctx)
 		cancel()
 	}
+	if a.committer != nil {
+		a.committer.Close() // what the receiver accepted is in the spool (or Kafka)
+	}
+	if a.spool != nil {
+		_ = a.spool.Close()
+		if a.spoolRan != nil {
+			// Load what is spooled before the rules stop, so it is judged now;
+			// whatever a failing store leaves is loaded at the next start.
+			select {
+			case <-a.spoolRan:
+			case <-time.After(30 * time.Second):
+				a.log.Warn("spool not drained at shutdown; it is loaded at the next start", zap.Int64("backlog_bytes", a.spool.Backlog()))
+			}
+		}
+	}
 	if a.cancel != nil {
 		a.cancel()
 		<-a.done
 		a.workers.Wait()
+	}
+	if a.spoolRan != nil {
+		<-a.spoolRan
 	}
 	if a.ops != nil {
 		a.ops.close() // judges what is queued, which may queue alerts
@@ -449,6 +490,9 @@ func (a *app) close() {
 func (a *app) closeParts() {
 	if a.committer != nil {
 		a.committer.Close()
+	}
+	if a.spool != nil {
+		_ = a.spool.Close()
 	}
 	if a.producer != nil {
 		_ = a.producer.Close()
