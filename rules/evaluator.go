@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,50 +58,8 @@ type Evaluator struct {
 	BeforeRecord func(ctx context.Context, changed []model.Finding) error
 
 	accessMu sync.Mutex
-}
-
-// EvaluateRepo judges every subject of repo and records the verdicts that
-// changed, returning them. A returned error means the verdicts could not be
-// recorded (reading errors become `error` findings instead).
-func (e *Evaluator) EvaluateRepo(ctx context.Context, repo string) ([]model.Finding, error) {
-	start := time.Now()
-	defer func() { evalSeconds.Observe(time.Since(start).Seconds()) }()
-	now := time.Now().UTC()
-	if e.Now != nil {
-		now = e.Now().UTC()
-	}
-	env := control.Env{Policy: control.DefaultPolicy()}
-	if e.Env != nil {
-		env = e.Env()
-	}
-	env.Now = now
-
-	current, err := e.Store.CurrentFindings(ctx, repo)
-	if err != nil {
-		return nil, fmt.Errorf("read current findings of %s: %w", repo, err)
-	}
-	var fresh []model.Finding
-	ev, err := e.Store.RepoEvidence(ctx, repo)
-	if err != nil {
-		fresh = e.errorFindings(repo, fmt.Sprintf("could not read evidence of %s: %v", repo, err))
-		// Verdicts already recorded stand: an unreadable store proves nothing.
-		return e.record(ctx, current, fresh, now)
-	}
-	// Controls run in catalogue order and each sees the verdicts (waivers
-	// applied) of those before it: CM-5 judges deploys by CM-1..CM-3.
-	env.Prior = map[string]map[string]model.Finding{}
-	for _, c := range e.Controls {
-		fs := e.applyWaivers(e.check(c, env, ev), now)
-		for _, f := range fs {
-			if env.Prior[f.Subject] == nil {
-				env.Prior[f.Subject] = map[string]model.Finding{}
-			}
-			env.Prior[f.Subject][f.Rule] = f
-		}
-		fresh = append(fresh, fs...)
-	}
-	fresh = append(fresh, withdrawn(current, fresh, ev)...)
-	return e.record(ctx, current, fresh, now)
+	// Repositories evaluated and their changes, for sizing batches.
+	seenRepos, seenChanges atomic.Int64
 }
 
 // EvaluateAccess judges access events and records the verdicts that
@@ -198,14 +157,23 @@ func (e *Evaluator) applyWaivers(fs []model.Finding, now time.Time) []model.Find
 		return fs
 	}
 	ws := e.Waivers()
+	if len(ws) == 0 {
+		return fs
+	}
+	// Waivers by subject, in configuration order: the first that applies
+	// wins, whatever the number of findings and waivers.
+	bySubject := make(map[string][]int, len(ws))
+	for j := range ws {
+		bySubject[ws[j].Subject] = append(bySubject[ws[j].Subject], j)
+	}
 	for i := range fs {
 		f := &fs[i]
 		if f.Outcome != model.Fail {
 			continue
 		}
-		for j := range ws {
+		for _, j := range bySubject[f.Subject] {
 			w := ws[j]
-			if !strings.EqualFold(w.Rule, f.Rule) || w.Subject != f.Subject {
+			if !strings.EqualFold(w.Rule, f.Rule) {
 				continue
 			}
 			if now.After(w.Expires) {
@@ -221,71 +189,38 @@ func (e *Evaluator) applyWaivers(fs []model.Finding, now time.Time) []model.Find
 	return fs
 }
 
-// withdrawn turns subjects that no longer exist into not_applicable
-// findings, keeping their history: a provisional direct push that turned out
-// to be a PR's merge, or a subject a control stopped judging.
-func withdrawn(current, fresh []model.Finding, ev *model.RepoEvidence) []model.Finding {
-	seen := map[string]bool{}
-	for _, f := range fresh {
-		seen[f.Rule+"\x00"+f.Subject] = true
-	}
-	var out []model.Finding
-	for _, c := range current {
-		if seen[c.Rule+"\x00"+c.Subject] || c.Outcome == model.NotApplicable && c.Reason != "" && strings.HasPrefix(c.Reason, "merge of ") {
-			continue
-		}
-		f := c
-		f.Waiver = nil
-		f.Outcome = model.NotApplicable
-		if i := strings.LastIndexByte(c.Subject, '@'); i > 0 && strings.HasPrefix(c.Subject, ev.Repo+"@") {
-			if n, ok := ev.MergeCommits[c.Subject[i+1:]]; ok {
-				pr := fmt.Sprintf("%s#%d", ev.Repo, n)
-				f.Reason = "merge of " + pr
-				f.Evidence.MergeOf = pr
-				out = append(out, f)
-				continue
-			}
-		}
-		if c.Outcome == model.NotApplicable {
-			continue
-		}
-		if c.Outcome == model.Error && c.Subject == ev.Repo {
-			// The evidence is readable again; the error is over.
-			f.Reason = "evidence readable again"
-		} else {
-			f.Reason = fmt.Sprintf("no longer a subject of %s", c.Rule)
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
 // record appends the verdicts that differ from the current ones.
 func (e *Evaluator) record(ctx context.Context, current, fresh []model.Finding, now time.Time) ([]model.Finding, error) {
-	cur := make(map[string]model.Finding, len(current))
-	for _, c := range current {
-		cur[c.Rule+"\x00"+c.Subject] = c
+	return e.commit(ctx, diff(current, fresh, now))
+}
+
+// diff returns the fresh verdicts that differ from the current ones, with
+// their evaluation time, sorted by rule and subject.
+func diff(current, fresh []model.Finding, now time.Time) []model.Finding {
+	cur := make(map[findingKey]int, len(current))
+	for i, c := range current {
+		cur[findingKey{c.Rule, c.Subject}] = i
 	}
 	var changed []model.Finding
 	for _, f := range fresh {
-		c, ok := cur[f.Rule+"\x00"+f.Subject]
-		if ok && c.Same(f) {
+		i, ok := cur[findingKey{f.Rule, f.Subject}]
+		if ok && current[i].Same(f) {
 			continue
 		}
 		f.EvaluatedAt = now
 		// History rows are keyed by evaluation time: a new verdict must sort
 		// after the one it replaces even when the clock did not move.
-		if ok && !f.EvaluatedAt.After(c.EvaluatedAt) {
-			f.EvaluatedAt = c.EvaluatedAt.Add(time.Microsecond)
+		if ok && !f.EvaluatedAt.After(current[i].EvaluatedAt) {
+			f.EvaluatedAt = current[i].EvaluatedAt.Add(time.Microsecond)
 		}
 		changed = append(changed, f)
 	}
-	sort.Slice(changed, func(i, j int) bool {
-		if changed[i].Rule != changed[j].Rule {
-			return changed[i].Rule < changed[j].Rule
-		}
-		return changed[i].Subject < changed[j].Subject
-	})
+	sortFindings(changed)
+	return changed
+}
+
+// commit records changed verdicts: BeforeRecord first, then the store.
+func (e *Evaluator) commit(ctx context.Context, changed []model.Finding) ([]model.Finding, error) {
 	if len(changed) == 0 {
 		return nil, nil
 	}

@@ -2,6 +2,9 @@ package rules
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -48,14 +51,21 @@ type Runner struct {
 	// evaluation per repository per round rather than one per write, and
 	// ingestion keeps the engine. 0 = 1s.
 	MaxDelay time.Duration
-	// OnFindings, if set, receives every recorded change of verdict.
+	// OnFindings, if set, receives every recorded change of verdict, from
+	// one goroutine at a time.
 	OnFindings func([]model.Finding)
-	Log        *zap.Logger
+	// BatchChanges is about how many changes are read and judged together
+	// (0 = 10000): a batch holds as many repositories as make that many,
+	// by the sizes seen so far, so that a batch's evidence and verdicts stay
+	// tens of MiB. Workers is how many batches are evaluated at once (0 =
+	// the number of CPUs, at least 2).
+	BatchChanges, Workers int
+	Log                   *zap.Logger
 
 	mu     sync.Mutex
 	dirty  map[string]bool
 	failed map[string]bool // retried on the next tick, not in a tight loop
-	busy   bool
+	busy   int             // evaluations under way (drain, Full)
 	kick   chan struct{}
 	idle   *sync.Cond
 	init   sync.Once
@@ -101,7 +111,7 @@ func (r *Runner) WaitIdle(ctx context.Context) error {
 	defer stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for (len(r.dirty) > 0 || r.busy) && ctx.Err() == nil {
+	for (len(r.dirty) > 0 || r.busy > 0) && ctx.Err() == nil {
 		r.idle.Wait()
 	}
 	return ctx.Err()
@@ -186,6 +196,64 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
+// FullReport says what a full evaluation did.
+type FullReport struct {
+	Repos           int           // in-scope repositories evaluated
+	Repo, Access    time.Duration // how long the repositories took, and the access events
+	Changed         int           // verdicts recorded (changed or new)
+	AccessEvaluated bool
+}
+
+// Full evaluates every in-scope repository and judges every stored access
+// event, now, the two at once as Run does at start, and returns when both
+// are done: for a caller that must know when it is over (benchmarks,
+// tools).
+func (r *Runner) Full(ctx context.Context) (FullReport, error) {
+	r.setup()
+	var rep FullReport
+	repos, err := r.Repos(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var in []string
+	for _, repo := range repos {
+		if r.InScope == nil || r.InScope(repo) {
+			in = append(in, repo)
+		}
+	}
+	rep.Repos = len(in)
+	var accessErr error
+	var accessChanged int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if r.AccessSystems == nil || r.AccessPage == nil {
+			return
+		}
+		start := time.Now()
+		accessChanged, accessErr = r.evaluateAllAccess(ctx)
+		rep.Access, rep.AccessEvaluated = time.Since(start), true
+	}()
+	start := time.Now()
+	r.mu.Lock()
+	r.busy++
+	r.mu.Unlock()
+	rep.Changed = r.evaluate(ctx, in)
+	r.mu.Lock()
+	r.busy--
+	if len(r.dirty) == 0 && r.busy == 0 {
+		r.idle.Broadcast()
+	}
+	r.mu.Unlock()
+	rep.Repo = time.Since(start)
+	<-done
+	rep.Changed += accessChanged
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, accessErr
+}
+
 // drain evaluates the repositories marked so far, once each. Marks that
 // arrive meanwhile wait for the next round (Run paces rounds by MinGap).
 func (r *Runner) drain(ctx context.Context) {
@@ -195,41 +263,92 @@ func (r *Runner) drain(ctx context.Context) {
 		repos = append(repos, repo)
 	}
 	r.dirty = map[string]bool{}
-	r.busy = true
+	r.busy++
 	r.mu.Unlock()
-	sort.Strings(repos)
-	for _, repo := range repos {
-		if ctx.Err() != nil {
-			break
-		}
-		changed, err := r.Eval.EvaluateRepo(ctx, repo)
-		if err != nil {
-			r.Log.Error("evaluate repository", zap.String("repo", repo), zap.Error(err))
-			r.mu.Lock()
-			r.failed[repo] = true
-			r.mu.Unlock()
-			continue
-		}
-		if len(changed) > 0 {
-			r.Log.Debug("findings changed", zap.String("repo", repo), zap.Int("count", len(changed)))
-			if r.OnFindings != nil {
-				r.OnFindings(changed)
-			}
-		}
-	}
+	r.evaluate(ctx, repos)
 	r.mu.Lock()
-	r.busy = false
-	if len(r.dirty) == 0 {
+	r.busy--
+	if len(r.dirty) == 0 && r.busy == 0 {
 		r.idle.Broadcast()
 	}
 	r.mu.Unlock()
 }
 
+// evaluate judges repos, recording failures for the next tick, and
+// returns how many verdicts it recorded. Repositories are judged in
+// batches (one read of each table and one write per batch) by several
+// workers at once, so that the engine reads one batch while Go judges
+// another.
+func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
+	sort.Strings(repos)
+	repos = slices.Compact(repos) // never one repository twice at once
+	target := r.BatchChanges
+	if target <= 0 {
+		target = 10000
+	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = max(2, runtime.GOMAXPROCS(0))
+	}
+	var mu sync.Mutex // guards next and recorded; OnFindings one at a time
+	next := 0
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		if next == len(repos) || ctx.Err() != nil {
+			return nil
+		}
+		n := min(len(repos)-next, r.Eval.reposFor(target))
+		batch := repos[next : next+n]
+		next += n
+		return batch
+	}
+	var wg sync.WaitGroup
+	for range min(workers, len(repos)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := take(); batch != nil; batch = take() {
+				changed, err := r.Eval.EvaluateRepos(ctx, batch)
+				mu.Lock()
+				for _, repo := range batch {
+					fs, ok := changed[repo]
+					if !ok {
+						r.Log.Error("evaluate repository", zap.String("repo", repo), zap.Error(err))
+						r.mu.Lock()
+						r.failed[repo] = true
+						r.mu.Unlock()
+						continue
+					}
+					recorded += len(fs)
+					if len(fs) > 0 {
+						r.Log.Debug("findings changed", zap.String("repo", repo), zap.Int("count", len(fs)))
+						if r.OnFindings != nil {
+							r.OnFindings(fs)
+						}
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return recorded
+}
+
 // EvaluateAllAccess judges every stored access event, a page at a time.
 func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
+	_, err := r.evaluateAllAccess(ctx)
+	return err
+}
+
+func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded int, err error) {
 	systems, err := r.AccessSystems(ctx)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	if _, ok := r.Eval.Store.(AccessStore); ok {
+		return r.evaluateStoredAccess(ctx, systems)
 	}
 	const page = 5000
 	for _, sys := range systems {
@@ -237,15 +356,16 @@ func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
 		for {
 			events, err := r.AccessPage(ctx, sys, after, page)
 			if err != nil {
-				return err
+				return recorded, err
 			}
 			if len(events) == 0 {
 				break
 			}
 			changed, err := r.Eval.EvaluateAccess(ctx, events)
 			if err != nil {
-				return err
+				return recorded, err
 			}
+			recorded += len(changed)
 			if len(changed) > 0 && r.OnFindings != nil {
 				r.OnFindings(changed)
 			}
@@ -255,7 +375,48 @@ func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	return recorded, nil
+}
+
+// evaluateStoredAccess judges the systems' stored events through the
+// Evaluator's bulk path, several systems at once.
+func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string) (int, error) {
+	workers := r.Workers
+	if workers <= 0 {
+		workers = max(2, runtime.GOMAXPROCS(0))
+	}
+	var mu sync.Mutex // guards recorded and errs; OnFindings one at a time
+	recorded := 0
+	var errs []error
+	onChanged := func(fs []model.Finding) {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded += len(fs)
+		if r.OnFindings != nil {
+			r.OnFindings(fs)
+		}
+	}
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range min(workers, len(systems)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sys := range jobs {
+				if _, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, sys := range systems {
+		jobs <- sys
+	}
+	close(jobs)
+	wg.Wait()
+	return recorded, errors.Join(errs...)
 }
 
 // poll feeds Notify from Changed, and judges AccessChanged, until ctx

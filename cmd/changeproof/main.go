@@ -25,6 +25,7 @@ Usage:
   changeproof verify    [--from D] [--to D]   recompute the raw log's hash chain, report the first broken link
   changeproof stats     rows per table in the local store (after replacement)
   changeproof engine    check the embedded ClickHouse engine (libchdb.so) loads
+  changeproof bench     generate|rules [flags]   generate an organisation at scale, measure against raw engine limits
   changeproof version
 
 Query commands read the local --data-dir (default ./data), or a running
@@ -71,6 +72,8 @@ func main() {
 		err = runStats(args)
 	case "engine":
 		err = runEngineCheck(args)
+	case "bench":
+		err = runBench(args)
 	case "version", "--version":
 		fmt.Println("changeproof", Version)
 	case "help", "-h", "--help":

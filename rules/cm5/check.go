@@ -3,8 +3,12 @@ package cm5
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules/control"
@@ -35,9 +39,10 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 		return nil
 	}
 	ch := newChain(ev)
+	prev := newPredecessors(ch, deploys)
 	out := make([]model.Finding, 0, len(deploys))
-	for _, d := range deploys {
-		out = append(out, judge(env, ev, ch, deploys, d))
+	for i, d := range deploys {
+		out = append(out, judge(env, ev, ch, prev, i, d))
 	}
 	return out
 }
@@ -71,7 +76,7 @@ func production(env control.Env, environment string) bool {
 	return false
 }
 
-func judge(env control.Env, ev *model.RepoEvidence, ch *chain, deploys []model.Deploy, d model.Deploy) model.Finding {
+func judge(env control.Env, ev *model.RepoEvidence, ch *chain, preds *predecessors, i int, d model.Deploy) model.Finding {
 	f := model.Finding{
 		Rule:       ID,
 		Subject:    d.Subject(),
@@ -93,7 +98,7 @@ func judge(env control.Env, ev *model.RepoEvidence, ch *chain, deploys []model.D
 	}
 
 	var pushes []int // newest first
-	prev, ok := previous(ch, deploys, d)
+	prev, ok := preds.previous(i)
 	if !ok {
 		// First recorded production deploy: what it shipped before tracking
 		// began is unknowable, so only the change that produced X is its own.
@@ -240,6 +245,92 @@ func list[T any](items []T) string {
 	return fmt.Sprintf("%s, and %d more", strings.Join(s, ", "), len(items)-listCap)
 }
 
+// predecessors answers previous for every deploy of one Check: the
+// candidates (deploys whose commit is on the default branch) grouped by
+// service and sorted by time, so each answer is a search rather than a
+// scan of every deploy. A service with two candidates of the same time,
+// or a deploy at the time of another's candidate, is answered by the scan:
+// then ids decide, and only the scan decides as it always has.
+type predecessors struct {
+	ch      *chain
+	deploys []model.Deploy
+	groups  map[string]*candidates
+	service []string // each deploy's group
+}
+
+type candidates struct {
+	idx  []int // by time
+	tied bool  // two share a time
+}
+
+func newPredecessors(ch *chain, deploys []model.Deploy) *predecessors {
+	p := &predecessors{ch: ch, deploys: deploys, groups: map[string]*candidates{}, service: make([]string, len(deploys))}
+	for i, c := range deploys {
+		p.service[i] = foldKey(c.Service)
+		g := p.groups[p.service[i]]
+		if g == nil {
+			g = &candidates{}
+			p.groups[p.service[i]] = g
+		}
+		if c.SHA != "" && ch.tip(strings.ToLower(c.SHA), c) >= 0 {
+			g.idx = append(g.idx, i)
+		}
+	}
+	for _, g := range p.groups {
+		slices.SortFunc(g.idx, func(a, b int) int { return deploys[a].OccurredAt().Compare(deploys[b].OccurredAt()) })
+		for k := 1; k < len(g.idx); k++ {
+			if deploys[g.idx[k]].OccurredAt().Equal(deploys[g.idx[k-1]].OccurredAt()) {
+				g.tied = true
+			}
+		}
+	}
+	return p
+}
+
+// previous is the service's latest successful production deploy before
+// deploys[i], in (time, id) order, whose commit is on the default branch.
+func (p *predecessors) previous(i int) (model.Deploy, bool) {
+	d := p.deploys[i]
+	g := p.groups[p.service[i]]
+	at := d.OccurredAt()
+	n, _ := slices.BinarySearchFunc(g.idx, at, func(c int, t time.Time) int { return p.deploys[c].OccurredAt().Compare(t) })
+	if g.tied || n < len(g.idx) && g.idx[n] != i && p.deploys[g.idx[n]].OccurredAt().Equal(at) {
+		return previous(p.ch, p.deploys, d)
+	}
+	// Without ties the latest candidate of an earlier time is the one:
+	// deploys of one subject are one deploy (productionDeploys).
+	if n == 0 {
+		return model.Deploy{}, false
+	}
+	return p.deploys[g.idx[n-1]], true
+}
+
+// foldKey maps s to one representative of the strings strings.EqualFold
+// takes for equal: each rune replaced by the least rune of its case
+// folding orbit (invalid bytes decode to U+FFFD, as EqualFold reads them).
+// For ASCII that is its upper case.
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
+
 // previous is the service's latest successful production deploy before d,
 // in (time, id) order, whose commit is on the default branch. A deploy of
 // unknown code is skipped: it bounds nothing on the chain, and its own
@@ -311,12 +402,12 @@ func newChain(ev *model.RepoEvidence) *chain {
 	// since a push that is a merge is never a direct push.
 	for _, c := range ev.Changes {
 		if c.Kind == model.KindDirectPush && c.SHA != "" {
-			ch.changeSHA[strings.ToLower(c.SHA)] = control.ChangeFinding(ID, c).Subject
+			ch.changeSHA[strings.ToLower(c.SHA)] = control.ChangeSubject(c)
 		}
 	}
 	for _, c := range ev.Changes {
 		if c.Kind == model.KindPullRequest && c.MergeCommitSHA != "" {
-			ch.changeSHA[strings.ToLower(c.MergeCommitSHA)] = control.ChangeFinding(ID, c).Subject
+			ch.changeSHA[strings.ToLower(c.MergeCommitSHA)] = control.ChangeSubject(c)
 		}
 	}
 	return ch

@@ -55,7 +55,35 @@ type Approvals struct {
 // of mind, and a later approval only confirms it. A changes request that
 // was itself dismissed still supersedes the earlier approval, because the
 // reviewer withdrew their approval whatever happened to the objection.
+//
+// With a memo (Env.WithMemo) the analysis of a change is made once and
+// shared: callers must not modify what it returns.
 func AnalyzeApprovals(env Env, c model.Change) Approvals {
+	if env.memo == nil {
+		return analyzeApprovals(env, c)
+	}
+	k := approvalsKey{subject: c.Subject, author: c.Author, at: c.OccurredAt, n: len(c.Reviews)}
+	if len(c.Reviews) > 0 {
+		k.reviews = &c.Reviews[0]
+	}
+	if a, ok := env.memo.approvals[k]; ok {
+		return a
+	}
+	a := analyzeApprovals(env, c)
+	env.memo.approvals[k] = a
+	return a
+}
+
+// approvalsKey is what AnalyzeApprovals reads of a change: the same review
+// history (the same slice) of the same change.
+type approvalsKey struct {
+	subject, author string
+	at              time.Time
+	reviews         *model.Review
+	n               int
+}
+
+func analyzeApprovals(env Env, c model.Change) Approvals {
 	reviews := collectReviews(c.Reviews)
 	ids := env.Identities
 	var a Approvals

@@ -13,7 +13,7 @@ import (
 func ChangeFinding(rule string, c model.Change) model.Finding {
 	f := model.Finding{
 		Rule:       rule,
-		Subject:    changeSubject(c),
+		Subject:    ChangeSubject(c),
 		Repo:       c.Repo,
 		OccurredAt: c.OccurredAt,
 		Evidence:   model.Evidence{URL: c.URL},
@@ -32,10 +32,10 @@ func ChangeFinding(rule string, c model.Change) model.Finding {
 	return f
 }
 
-// changeSubject is c's subject in controls.md's format: OWNER/REPO#N for a
+// ChangeSubject is c's subject in controls.md's format: OWNER/REPO#N for a
 // pull request, OWNER/REPO@<sha> for a direct push. The derived Subject is
 // used when present so that findings always match the change they judge.
-func changeSubject(c model.Change) string {
+func ChangeSubject(c model.Change) string {
 	if c.Subject != "" {
 		return c.Subject
 	}

@@ -63,6 +63,22 @@ type Env struct {
 	// evaluation, waivers applied: subject -> rule -> finding. The evaluator
 	// runs controls in catalogue order, so CM-5 sees CM-1..CM-3.
 	Prior map[string]map[string]model.Finding
+
+	memo *memo // see WithMemo
+}
+
+// memo keeps analyses the controls of one evaluation share.
+type memo struct {
+	approvals map[approvalsKey]Approvals
+}
+
+// WithMemo returns env with an empty memo of the analyses several controls
+// make of one change (AnalyzeApprovals: CM-2 and CM-3 both need it), so that
+// each is made once per evaluation. The memo belongs to one evaluation of
+// one repository: an Env with a memo must not be used concurrently.
+func (env Env) WithMemo() Env {
+	env.memo = &memo{approvals: map[approvalsKey]Approvals{}}
+	return env
 }
 
 // System is one in-scope production system.
@@ -78,6 +94,13 @@ type System struct {
 // contract as Control.Check: pure, deterministic, safe for concurrent use.
 // A control may implement both interfaces (AC-3 judges access events and
 // changes).
+//
+// Each event is judged on its own (its findings do not depend on the other
+// events of ev), from its ID, System, Time, Principal, Role, Ticket and
+// Result only: full evaluations read no other field of millions of stored
+// events, and judge events that agree on Principal, Role, Ticket and Result
+// once when their findings depend on ID and Time only through Subject and
+// OccurredAt (checked, not assumed).
 type AccessControl interface {
 	Definition() Definition
 	CheckAccess(env Env, ev *model.AccessEvidence) []model.Finding

@@ -1,0 +1,410 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/store"
+)
+
+func init() {
+	registerBench(benchCommand{
+		name: "rules",
+		usage: "[--data-dir DIR] [--config FILE] [--repo R] [--profile-dir DIR] [--skip-cold]\n" +
+			"                  judge a generated store: full evaluation from no findings (cold) and again\n" +
+			"                  (warm, nothing changes), then one new review and one merged PR on one repository\n" +
+			"                  (incremental), each against the engine's time to read the same rows",
+		run: runBenchRules,
+	})
+}
+
+// rawScans read every row full evaluation judges, as the engine alone
+// reads it: the limit no evaluation that reads its evidence can beat.
+var rawScans = []struct{ table, sql string }{
+	{"pull_requests", "SELECT count(), sum(cityHash64(*)) FROM pull_requests FINAL WHERE {where}"},
+	{"reviews", "SELECT count(), sum(cityHash64(*)) FROM reviews FINAL WHERE {where}"},
+	{"pushes", "SELECT count(), sum(cityHash64(*)) FROM pushes FINAL WHERE {where}"},
+	{"deploys", "SELECT count(), sum(cityHash64(*)) FROM deploys FINAL WHERE {where}"},
+	{"protection_events", "SELECT count(), sum(cityHash64(*)) FROM protection_events FINAL WHERE {where}"},
+	{"access_events", "SELECT count(), sum(cityHash64(system, id, time, principal, role, ticket, result)) FROM access_events FINAL WHERE {where}"},
+}
+
+// rawFindingsScan reads the recorded verdicts as a comparison needs them:
+// every column but the evidence (without FINAL, the cheapest read).
+const rawFindingsScan = "SELECT count(), sum(cityHash64(rule, subject, outcome, reason, occurred_at, evaluated_at, waiver)) FROM findings WHERE {where}"
+
+func runBenchRules(args []string) error {
+	fs := flag.NewFlagSet("bench rules", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "./bench-data", "store written by `changeproof bench generate`")
+	configPath := fs.String("config", "", "configuration (default DIR/changeproof.yaml, written by generate)")
+	repo := fs.String("repo", "", "repository for the incremental events (default: the first)")
+	profileDir := fs.String("profile-dir", "", "write CPU profiles of each phase here (cold.pprof, warm.pprof, incremental.pprof)")
+	skipCold := fs.Bool("skip-cold", false, "keep the recorded findings: measure only the warm and incremental phases")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		*configPath = filepath.Join(*dataDir, "changeproof.yaml")
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return fmt.Errorf("%w (run `changeproof bench generate --data-dir %s` first)", err, *dataDir)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	a, err := newAppRoles(ctx, cfg, *dataDir, zap.NewNop(), roles{rules: true})
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	st := a.store
+	// Incremental rounds start at once: what is measured is evaluation,
+	// not the pacing that protects ingestion from it.
+	a.runner.Debounce, a.runner.MaxDelay, a.runner.Interval = -1, time.Millisecond, time.Hour
+	fmt.Printf("store opened in %s, RSS %s\n", secs(time.Since(start)), mib(currentRSS()))
+
+	repos, err := st.Repos(ctx)
+	if err != nil {
+		return err
+	}
+	if len(repos) == 0 {
+		return errors.New("bench rules: the store holds no repository; run `changeproof bench generate` first")
+	}
+	if *repo == "" {
+		*repo = repos[0]
+	}
+	if err := printSizes(ctx, st, len(repos)); err != nil {
+		return err
+	}
+	profile := func(name string) func() {
+		if *profileDir == "" {
+			return func() {}
+		}
+		f, err := os.Create(filepath.Join(*profileDir, name+".pprof"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return func() {}
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			f.Close()
+			return func() {}
+		}
+		return func() { pprof.StopCPUProfile(); f.Close() }
+	}
+	if *profileDir != "" {
+		if err := os.MkdirAll(*profileDir, 0o750); err != nil {
+			return err
+		}
+	}
+
+	everything := "1"
+	rawRead, err := rawLimit(ctx, st, everything, true)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("raw limit, engine reads every judged row (evidence): %s\n", secs(rawRead))
+
+	// (a) full evaluation, cold: every verdict is new and written.
+	if !*skipCold {
+		if err := st.DB().Exec(ctx, "TRUNCATE TABLE findings", nil); err != nil {
+			return err
+		}
+		stop := profile("cold")
+		rss := startRSS()
+		t := time.Now()
+		rep, err := a.runner.Full(ctx)
+		cold := time.Since(t)
+		peak, goPeak := rss.Stop()
+		stop()
+		if err != nil {
+			return fmt.Errorf("cold full evaluation: %w", err)
+		}
+		n, err := st.CountPhysical(ctx, "findings")
+		if err != nil {
+			return err
+		}
+		rawWrite, err := rawInsert(ctx, st)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+			secs(cold), rep.Repos, secs(rep.Repo), secs(rep.Access), n, mib(peak), mib(goPeak))
+		fmt.Printf("  raw limit: engine reads the evidence %s + inserts the same %d findings %s = %s -> ratio %s\n",
+			secs(rawRead), n, secs(rawWrite), secs(rawRead+rawWrite), ratio(cold, rawRead+rawWrite))
+		if err := printOutcomes(ctx, st); err != nil {
+			return err
+		}
+	}
+
+	// (a) full evaluation, warm: every verdict is compared, none written.
+	before, err := st.CountPhysical(ctx, "findings")
+	if err != nil {
+		return err
+	}
+	rawCurrent, err := rawLimit(ctx, st, everything, false)
+	if err != nil {
+		return err
+	}
+	stop := profile("warm")
+	rss := startRSS()
+	t := time.Now()
+	rep, err := a.runner.Full(ctx)
+	warm := time.Since(t)
+	peak, goPeak := rss.Stop()
+	stop()
+	if err != nil {
+		return fmt.Errorf("warm full evaluation: %w", err)
+	}
+	after, err := st.CountPhysical(ctx, "findings")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+		secs(warm), rep.Repos, secs(rep.Repo), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
+		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm, rawRead+rawCurrent))
+
+	// (b) incremental: one new event on one repository, through the
+	// runner as serve runs it.
+	if err := benchIncremental(ctx, a, *repo, profile); err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("\npeak RSS of the process (VmHWM, engine included): %s; Go heap in use now %s\n",
+		mib(peakRSS()), mib(int64(ms.HeapInuse)))
+	return nil
+}
+
+func printSizes(ctx context.Context, st *store.Store, repos int) error {
+	var parts []string
+	for _, t := range []string{"pull_requests", "reviews", "pushes", "deploys", "access_events", "findings"} {
+		n, err := st.CountPhysical(ctx, t)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", t, n))
+	}
+	fmt.Printf("store: %d repositories, %s\n", repos, strings.Join(parts, ", "))
+	return nil
+}
+
+// rawLimit times the engine reading the rows under where: the evidence
+// tables, or with evidence false the current findings.
+func rawLimit(ctx context.Context, st *store.Store, where string, evidence bool) (time.Duration, error) {
+	scans := []string{rawFindingsScan}
+	if evidence {
+		scans = scans[:0]
+		for _, s := range rawScans {
+			if s.table == "access_events" && strings.Contains(where, "repo") {
+				continue // access events belong to systems, not repositories
+			}
+			scans = append(scans, s.sql)
+		}
+	}
+	var total time.Duration
+	for _, q := range scans {
+		q = strings.ReplaceAll(q, "{where}", where)
+		var out []map[string]any
+		t := time.Now()
+		if err := st.DB().Query(ctx, q, nil, &out); err != nil {
+			return 0, fmt.Errorf("raw limit %q: %w", q, err)
+		}
+		total += time.Since(t)
+	}
+	return total, nil
+}
+
+// rawInsert times the engine copying the findings table: inserting the
+// same rows with no Go work at all.
+func rawInsert(ctx context.Context, st *store.Store) (time.Duration, error) {
+	db := st.DB()
+	if err := db.Exec(ctx, "DROP TABLE IF EXISTS bench_findings_copy", nil); err != nil {
+		return 0, err
+	}
+	if err := db.Exec(ctx, "CREATE TABLE bench_findings_copy AS findings", nil); err != nil {
+		return 0, err
+	}
+	defer db.Exec(ctx, "DROP TABLE IF EXISTS bench_findings_copy", nil) //nolint:errcheck
+	t := time.Now()
+	if err := db.Exec(ctx, "INSERT INTO bench_findings_copy SELECT * FROM findings", nil); err != nil {
+		return 0, err
+	}
+	return time.Since(t), nil
+}
+
+func printOutcomes(ctx context.Context, st *store.Store) error {
+	var rows []struct {
+		Rule    string `json:"rule"`
+		Outcome string `json:"outcome"`
+		N       uint64 `json:"n"`
+	}
+	if err := st.DB().Query(ctx, `SELECT rule, outcome, count() AS n FROM (
+    SELECT rule, argMax(outcome, evaluated_at) AS outcome FROM findings GROUP BY rule, subject)
+GROUP BY rule, outcome ORDER BY rule, outcome`, nil, &rows); err != nil {
+		return err
+	}
+	byRule := map[string][]string{}
+	var order []string
+	for _, r := range rows {
+		if byRule[r.Rule] == nil {
+			order = append(order, r.Rule)
+		}
+		byRule[r.Rule] = append(byRule[r.Rule], fmt.Sprintf("%s %d", r.Outcome, r.N))
+	}
+	for _, rule := range order {
+		fmt.Printf("  %-5s %s\n", rule, strings.Join(byRule[rule], ", "))
+	}
+	return nil
+}
+
+// benchIncremental writes one new review (the approver of the repository's
+// latest merged pull request asks for changes) and then one new merged pull
+// request at the tip of its default branch, and times each from the write
+// to its verdicts recorded, through a running Runner.
+func benchIncremental(ctx context.Context, a *app, repo string, profile func(string) func()) error {
+	st := a.store
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ran := make(chan struct{})
+	// The runner serve runs, without its start-up access evaluation
+	// (measured above), reporting what it records.
+	var mu sync.Mutex
+	var changed []model.Finding
+	runner := &rules.Runner{Eval: a.eval, Repos: st.Repos, InScope: a.cfg.Scope.InScope, Interval: time.Hour,
+		Debounce: -1, MaxDelay: time.Millisecond, Log: zap.NewNop(),
+		OnFindings: func(fs []model.Finding) {
+			mu.Lock()
+			changed = append(changed, fs...)
+			mu.Unlock()
+		}}
+	// Run starts with a round over every repository; mark them first, so
+	// that WaitIdle waits for that round rather than racing its start.
+	if err := runner.EvaluateAll(ctx); err != nil {
+		return err
+	}
+	go func() { defer close(ran); runner.Run(rctx) }()
+	defer func() { cancel(); <-ran }()
+	if err := runner.WaitIdle(ctx); err != nil {
+		return err
+	}
+	esc := store.QuoteString(repo)
+	rawRepo, err := rawLimit(ctx, st, "repo = "+esc, true)
+	if err != nil {
+		return err
+	}
+	rawRepoFindings, err := rawLimit(ctx, st, "repo = "+esc, false)
+	if err != nil {
+		return err
+	}
+	raw := rawRepo + rawRepoFindings
+	var size []struct {
+		N uint64 `json:"n"`
+	}
+	if err := st.DB().Query(ctx, "SELECT count() AS n FROM changes WHERE repo = {repo:String}", store.Params{"repo": repo}, &size); err != nil {
+		return err
+	}
+	fmt.Printf("\nincremental, %s (%d changes): raw limit, engine reads its evidence %s + its current verdicts %s = %s\n",
+		repo, size[0].N, secs(rawRepo), secs(rawRepoFindings), secs(raw))
+
+	var last []struct {
+		Number   int        `json:"number"`
+		Head     string     `json:"head_sha"`
+		Merge    string     `json:"merge_commit_sha"`
+		MergedAt store.Time `json:"merged_at"`
+	}
+	if err := st.DB().Query(ctx, `SELECT number, head_sha, merge_commit_sha, merged_at FROM merged_pull_requests
+WHERE repo = {repo:String} ORDER BY merged_at DESC, number DESC LIMIT 1`, store.Params{"repo": repo}, &last); err != nil || len(last) == 0 {
+		return fmt.Errorf("latest merged pull request of %s: %v", repo, err)
+	}
+	pr := last[0]
+	var approver []struct {
+		Reviewer string `json:"reviewer"`
+	}
+	if err := st.DB().Query(ctx, `SELECT reviewer FROM reviews FINAL WHERE repo = {repo:String} AND pr_number = {n:UInt32}
+    AND state = 'approved' ORDER BY submitted_at LIMIT 1`, store.Params{"repo": repo, "n": fmt.Sprint(pr.Number)}, &approver); err != nil {
+		return err
+	}
+	who := "dev1"
+	if len(approver) > 0 {
+		who = approver[0].Reviewer
+	}
+	stamp := time.Now().UnixNano()
+	review := model.Batch{Reviews: []model.Review{{Repo: repo, PRNumber: pr.Number, ReviewID: stamp, DeliveryID: fmt.Sprintf("bench-inc-%d", stamp),
+		Action: "submitted", Reviewer: who, State: "changes_requested", CommitID: pr.Head,
+		SubmittedAt: pr.MergedAt.T().Add(-time.Second), ReceivedAt: time.Now().UTC()}}}
+
+	var tip []struct {
+		After string     `json:"after"`
+		At    store.Time `json:"pushed_at"`
+	}
+	if err := st.DB().Query(ctx, `SELECT argMax(after, pushed_at) AS tip, max(pushed_at) AS at FROM default_branch_pushes
+WHERE repo = {repo:String}`, store.Params{"repo": repo}, &tip); err != nil || len(tip) == 0 {
+		return fmt.Errorf("tip of %s: %v", repo, err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	merged := now
+	if t := tip[0].At.T().Add(time.Second); t.After(now) {
+		merged = t
+	}
+	number := int(stamp % 1_000_000_000)
+	merge := fmt.Sprintf("%040x", stamp)
+	head := fmt.Sprintf("%040x", stamp+1)
+	newPR := model.Batch{
+		PullRequests: []model.PullRequest{{Repo: repo, Number: number, DeliveryID: fmt.Sprintf("bench-inc-pr-%d", stamp), Action: "closed",
+			State: "closed", Merged: true, MergedAt: merged, MergeCommitSHA: merge, HeadSHA: head, HeadRef: "bench", BaseRef: "main",
+			DefaultBranch: "main", Author: "dev3", MergedBy: "dev4", Title: "PAY-1: incremental", URL: "https://github.com/" + repo,
+			UpdatedAt: merged, ReceivedAt: now}},
+		Reviews: []model.Review{{Repo: repo, PRNumber: number, ReviewID: stamp + 1, DeliveryID: fmt.Sprintf("bench-inc-rv-%d", stamp),
+			Action: "submitted", Reviewer: "dev5", State: "approved", CommitID: head, SubmittedAt: merged.Add(-time.Minute), ReceivedAt: now}},
+		Pushes: []model.Push{{Repo: repo, Ref: "refs/heads/main", Before: tip[0].After, After: merge, DeliveryID: fmt.Sprintf("bench-inc-push-%d", stamp),
+			DefaultBranch: "main", Pusher: "dev4", PushedAt: merged, CommitSHAs: []string{merge}, Messages: []string{"Merge pull request"}, ReceivedAt: now}},
+	}
+
+	stop := profile("incremental")
+	defer stop()
+	for _, ev := range []struct {
+		name  string
+		batch model.Batch
+	}{
+		{fmt.Sprintf("new review (changes requested on %s#%d)", repo, pr.Number), review},
+		{fmt.Sprintf("new merged pull request %s#%d with its push and approval", repo, number), newPR},
+	} {
+		if err := st.Write(ctx, ev.batch); err != nil {
+			return err
+		}
+		mu.Lock()
+		changed = nil
+		mu.Unlock()
+		t := time.Now()
+		runner.Notify(repo)
+		if err := runner.WaitIdle(ctx); err != nil {
+			return err
+		}
+		took := time.Since(t)
+		mu.Lock()
+		var what []string
+		for _, f := range changed {
+			what = append(what, f.Rule+" "+string(f.Outcome))
+		}
+		mu.Unlock()
+		fmt.Printf("  %s: verdicts recorded %s after the write (%d changed: %s) -> ratio %s\n",
+			ev.name, secs(took), len(changed), strings.Join(what, ", "), ratio(took, raw))
+	}
+	return nil
+}
