@@ -31,7 +31,7 @@ type AccessStore interface {
 // accessPage is how many stored events one step of a full access
 // evaluation judges: enough that the two reads per step cost little next
 // to it, few enough to hold a step in a few MiB.
-const accessPage = 100_000
+const accessPage = 50_000
 
 // EvaluateStoredAccess judges every stored event of system, as
 // EvaluateAccess judges events, a page at a time through the Store's

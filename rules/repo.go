@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -103,7 +104,7 @@ func (e *Evaluator) reposFor(target int) int {
 	if repos == 0 {
 		return 4
 	}
-	return max(1, int(int64(target)*repos/max(changes, 1)))
+	return max(1, int(math.Round(float64(target)*float64(repos)/float64(max(changes, 1)))))
 }
 
 // seen counts a repository's changes for reposFor.
@@ -161,15 +162,25 @@ func (e *Evaluator) judgeRepo(repo string, ev *model.RepoEvidence, evErr error, 
 func (e *Evaluator) judge(env control.Env, ev *model.RepoEvidence, now time.Time) []model.Finding {
 	env = env.WithMemo()
 	env.Prior = make(map[string]map[string]model.Finding, len(ev.Changes)+len(ev.Deploys))
-	var fresh []model.Finding
+	// Each control's findings are kept as it returns them and joined once:
+	// a repository has tens of thousands, and regrowing one slice for
+	// every control copied them over and over.
+	parts := make([][]model.Finding, 0, len(e.Controls))
+	n := 0
 	for _, c := range e.Controls {
 		fs := e.applyWaivers(e.check(c, env, ev), now)
-		for _, f := range fs {
+		for i := range fs {
+			f := &fs[i]
 			if env.Prior[f.Subject] == nil {
 				env.Prior[f.Subject] = map[string]model.Finding{}
 			}
-			env.Prior[f.Subject][f.Rule] = f
+			env.Prior[f.Subject][f.Rule] = *f
 		}
+		parts = append(parts, fs)
+		n += len(fs)
+	}
+	fresh := make([]model.Finding, 0, n)
+	for _, fs := range parts {
 		fresh = append(fresh, fs...)
 	}
 	return fresh

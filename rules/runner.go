@@ -348,7 +348,8 @@ func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded int, err error
 		return 0, err
 	}
 	if _, ok := r.Eval.Store.(AccessStore); ok {
-		return r.evaluateStoredAccess(ctx, systems)
+		sort.Strings(systems)
+		return r.evaluateStoredAccess(ctx, slices.Compact(systems)) // one worker per system
 	}
 	const page = 5000
 	for _, sys := range systems {

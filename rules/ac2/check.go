@@ -49,7 +49,7 @@ func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Fi
 				Ticket: e.Ticket},
 		}
 		access := fmt.Sprintf("break-glass access by %s as %s", control.DescribePrincipal(env.Identities, e.Principal), e.Role)
-		keys := pattern.FindAllString(e.Ticket, -1)
+		keys := control.FindTickets(pattern, e.Ticket)
 		slices.Sort(keys)
 		keys = slices.Compact(keys)
 		f.Evidence.TicketKeys = keys

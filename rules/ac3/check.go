@@ -149,6 +149,16 @@ func join(ps []party) string {
 // reviewer's submission: edits and dismissals are part of the same review
 // and do not make it a new act.
 func judgeReviews(env control.Env, c model.Change) []model.Finding {
+	gone := false
+	for _, r := range c.Reviews {
+		if _, ok := terminated(env.Identities, r.Reviewer); ok && r.ReviewID != 0 {
+			gone = true
+			break
+		}
+	}
+	if !gone {
+		return nil // nobody who left reviewed it: most pull requests
+	}
 	var order []int64
 	first := map[int64]model.Review{}
 	for _, r := range c.Reviews {
@@ -166,7 +176,6 @@ func judgeReviews(env control.Env, c model.Change) []model.Finding {
 			first[r.ReviewID] = r
 		}
 	}
-	prSubject := control.ChangeFinding(ID, c).Subject
 	var out []model.Finding
 	for _, rid := range order {
 		r := first[rid]
@@ -180,7 +189,7 @@ func judgeReviews(env control.Env, c model.Change) []model.Finding {
 		}
 		f := model.Finding{
 			Rule:       ID,
-			Subject:    fmt.Sprintf("%s/review/%d", prSubject, rid),
+			Subject:    fmt.Sprintf("%s/review/%d", control.ChangeSubject(c), rid),
 			Repo:       c.Repo,
 			OccurredAt: r.SubmittedAt,
 			Evidence:   model.Evidence{URL: url, Principal: r.Reviewer, Person: id.Name, SHA: r.CommitID},

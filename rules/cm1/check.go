@@ -19,7 +19,8 @@ func (Control) Definition() control.Definition { return Definition() }
 // is not a direct push (controls.md, "Change"): the derivation of ev.Changes
 // leaves it out and the evaluator withdraws any provisional finding on it.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
-	var out []model.Finding
+	// Sized once: repositories have thousands of changes.
+	out := make([]model.Finding, 0, len(ev.Changes))
 	for _, c := range ev.Changes {
 		f := control.ChangeFinding(ID, c)
 		switch c.Kind {
@@ -41,6 +42,9 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 			continue
 		}
 		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

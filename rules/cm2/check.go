@@ -19,11 +19,15 @@ func (Control) Definition() control.Definition { return Definition() }
 
 // Check judges every merged pull request in ev.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
-	var out []model.Finding
+	// Sized once: repositories have thousands of changes.
+	out := make([]model.Finding, 0, len(ev.Changes))
 	for _, c := range ev.Changes {
 		if c.Kind == model.KindPullRequest {
 			out = append(out, judge(env, c))
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

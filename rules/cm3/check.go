@@ -26,7 +26,8 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 		return nil
 	}
 	need := control.RequiredApprovals(env.Policy)
-	var out []model.Finding
+	// Sized once: repositories have thousands of changes.
+	out := make([]model.Finding, 0, len(ev.Changes))
 	for _, c := range ev.Changes {
 		// Without a merge time CM-2 cannot pass, so the pull request is
 		// not a subject here either.
@@ -38,6 +39,9 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 			continue
 		}
 		out = append(out, judge(env, c, a, need))
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

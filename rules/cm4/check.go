@@ -36,7 +36,8 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	if pattern == nil {
 		pattern = defaultPattern
 	}
-	var out []model.Finding
+	// Sized once: repositories have thousands of changes.
+	out := make([]model.Finding, 0, len(ev.Changes))
 	for _, c := range ev.Changes {
 		var places []place
 		var searched string
@@ -55,7 +56,7 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 		for _, p := range places {
 			found := false
 			for _, t := range p.texts {
-				for _, k := range pattern.FindAllString(t, -1) {
+				for _, k := range control.FindTickets(pattern, t) {
 					keys, found = append(keys, k), true
 				}
 			}
@@ -78,6 +79,9 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 			f.Reason = fmt.Sprintf("tickets %s in %s", strings.Join(keys, ", "), strings.Join(where, ", "))
 		}
 		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
