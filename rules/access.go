@@ -128,6 +128,7 @@ var probes = [2]struct {
 }
 
 type accessJudge struct {
+	changed int // the most verdicts a page changed
 	e       *Evaluator
 	env     control.Env
 	system  string
@@ -239,7 +240,8 @@ func (j *accessJudge) page(ctx context.Context, as AccessStore, p *accessPageSta
 		from, to = min(from, f.Subject), max(to, f.Subject)
 	}
 
-	w := &accessWalk{j: j, p: p, alone: alone, now: now}
+	w := &accessWalk{j: j, p: p, alone: alone, now: now,
+		changed: make([]model.Finding, 0, j.expected(len(p.shared)))}
 	// As EvaluateAccess: one evaluation of a subject at a time, so that
 	// two judging the same event never both record its verdict.
 	j.e.accessMu.Lock()
@@ -248,9 +250,36 @@ func (j *accessJudge) page(ctx context.Context, as AccessStore, p *accessPageSta
 		return nil, fmt.Errorf("read current access findings of %s: %w", j.system, err)
 	}
 	w.finish()
-	changed := append(w.changed, diff(w.aloneCurrent, alone, now)...)
-	sortFindings(changed)
-	return j.e.commit(ctx, changed)
+	j.changed = max(j.changed, len(w.changed))
+	// Both lists are sorted (the walk goes rule by rule, subject by
+	// subject; diff sorts): merged, not sorted again.
+	return j.e.commit(ctx, mergeSorted(w.changed, diff(w.aloneCurrent, alone, now)))
+}
+
+// expected is how many changed verdicts to make room for: as many as the
+// largest page so far changed (every event, on a first evaluation).
+func (j *accessJudge) expected(events int) int {
+	return min(j.changed, events*len(j.rules))
+}
+
+// mergeSorted merges two lists sorted by keyCompare, a's first among equals.
+func mergeSorted(a, b []model.Finding) []model.Finding {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]model.Finding, 0, len(a)+len(b))
+	i, k := 0, 0
+	for i < len(a) && k < len(b) {
+		if keyCompareP(&b[k], &a[i]) < 0 {
+			out = append(out, b[k])
+			k++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[k:]...)
 }
 
 // accessWalk pairs a page's shared events with the current verdicts, rule

@@ -219,18 +219,27 @@ func diff(current, fresh []model.Finding, now time.Time) []model.Finding {
 	return changed
 }
 
-// commit records changed verdicts: BeforeRecord first, then the store.
+// commit records changed verdicts: BeforeRecord first, then the store,
+// at most commitChunk at a time, so that a first evaluation of millions
+// never holds more than that many rows encoded at once. An error leaves
+// the chunks before it recorded; evaluating again finds them unchanged.
 func (e *Evaluator) commit(ctx context.Context, changed []model.Finding) ([]model.Finding, error) {
 	if len(changed) == 0 {
 		return nil, nil
 	}
-	if e.BeforeRecord != nil {
-		if err := e.BeforeRecord(ctx, changed); err != nil {
-			return nil, fmt.Errorf("before recording %d verdicts: %w", len(changed), err)
+	for start := 0; start < len(changed); start += commitChunk {
+		chunk := changed[start:min(start+commitChunk, len(changed))]
+		if e.BeforeRecord != nil {
+			if err := e.BeforeRecord(ctx, chunk); err != nil {
+				return nil, fmt.Errorf("before recording %d verdicts: %w", len(chunk), err)
+			}
 		}
-	}
-	if err := e.Store.AppendFindings(ctx, changed); err != nil {
-		return nil, err
+		if err := e.Store.AppendFindings(ctx, chunk); err != nil {
+			return nil, err
+		}
 	}
 	return changed, nil
 }
+
+// commitChunk is how many verdicts one write records.
+const commitChunk = 25_000

@@ -289,6 +289,13 @@ func (d *verdictDiff) take(c *model.Finding) {
 
 // finish adds the fresh verdicts that have no current one: new subjects.
 func (d *verdictDiff) finish() {
+	unseen := 0
+	for _, seen := range d.seen {
+		if !seen {
+			unseen++
+		}
+	}
+	d.changed = slices.Grow(d.changed, unseen)
 	for i, f := range d.fresh {
 		if !d.seen[i] {
 			d.seen[i] = true
