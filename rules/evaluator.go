@@ -60,6 +60,9 @@ type Evaluator struct {
 	accessMu sync.Mutex
 	// Repositories evaluated and their changes, for sizing batches.
 	seenRepos, seenChanges atomic.Int64
+	// Repositories with verdicts time alone can change (TimedRepos).
+	timedMu sync.Mutex
+	timed   map[string]bool
 }
 
 // EvaluateAccess judges access events and records the verdicts that

@@ -153,7 +153,41 @@ func (e *Evaluator) judgeRepo(repo string, ev *model.RepoEvidence, evErr error, 
 	}
 	d := newVerdictDiff(repo, e.judge(env, ev, now), now)
 	d.ev = ev
+	e.noteTimed(repo, d.fresh)
 	return d
+}
+
+// noteTimed remembers whether any of a repository's verdicts can change
+// with time alone: a pending one (its window closes) or a waived one (its
+// waiver expires).
+func (e *Evaluator) noteTimed(repo string, fresh []model.Finding) {
+	timed := slices.ContainsFunc(fresh, func(f model.Finding) bool {
+		return f.Outcome == model.Pending || f.Outcome == model.Waived
+	})
+	e.timedMu.Lock()
+	defer e.timedMu.Unlock()
+	if e.timed == nil {
+		e.timed = map[string]bool{}
+	}
+	if timed {
+		e.timed[repo] = true
+	} else {
+		delete(e.timed, repo)
+	}
+}
+
+// TimedRepos lists the repositories whose verdicts, as last judged here,
+// time alone can change (a pending or waived finding): what is worth
+// judging again when nothing was reported.
+func (e *Evaluator) TimedRepos() []string {
+	e.timedMu.Lock()
+	defer e.timedMu.Unlock()
+	out := make([]string, 0, len(e.timed))
+	for repo := range e.timed {
+		out = append(out, repo)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // judge runs the controls over ev in catalogue order; each sees the

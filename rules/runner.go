@@ -14,9 +14,10 @@ import (
 	"github.com/changeproof/changeproof/model"
 )
 
-// Runner re-evaluates repositories when their evidence changes (Notify) and
-// all in-scope repositories periodically, because some verdicts change with
-// time alone (an emergency window closing, a waiver expiring).
+// Runner re-evaluates repositories when their evidence changes (Notify),
+// those with verdicts time alone changes (an emergency window closing, a
+// waiver expiring) every Interval, and all in-scope repositories every
+// FullInterval.
 //
 // The zero value is not usable; fill the fields and call Run.
 type Runner struct {
@@ -39,8 +40,14 @@ type Runner struct {
 	// verdicts, may have changed while the process was down). Nil = none.
 	AccessSystems func(ctx context.Context) ([]string, error)
 	AccessPage    func(ctx context.Context, system, after string, limit int) ([]model.AccessEvent, error)
-	// Interval between full evaluations; 0 = 1 minute.
-	Interval time.Duration
+	// Interval is how often the verdicts that time alone can change are
+	// judged again (0 = 1 minute): the repositories with a pending finding
+	// (a retro-review window closing) or a waived one (a waiver expiring),
+	// and those whose evaluation failed. Every other verdict changes only
+	// with evidence, which Notify reports, or configuration, which a
+	// restart reads. FullInterval is how often every repository is judged
+	// again all the same, as a safety net (0 = 1 hour).
+	Interval, FullInterval time.Duration
 	// Debounce is how long evaluation waits after a notification for more
 	// to arrive. 0 = 100ms; negative = none.
 	Debounce time.Duration
@@ -134,6 +141,11 @@ func (r *Runner) Run(ctx context.Context) {
 	if interval <= 0 {
 		interval = time.Minute
 	}
+	fullInterval := r.FullInterval
+	if fullInterval <= 0 {
+		fullInterval = time.Hour
+	}
+	lastFull := time.Now()
 	if err := r.EvaluateAll(ctx); err != nil {
 		r.Log.Error("list repositories", zap.Error(err))
 	}
@@ -170,8 +182,13 @@ func (r *Runner) Run(ctx context.Context) {
 			}
 			r.failed = map[string]bool{}
 			r.mu.Unlock()
-			if err := r.EvaluateAll(ctx); err != nil {
-				r.Log.Error("list repositories", zap.Error(err))
+			if time.Since(lastFull) >= fullInterval {
+				lastFull = time.Now()
+				if err := r.EvaluateAll(ctx); err != nil {
+					r.Log.Error("list repositories", zap.Error(err))
+				}
+			} else {
+				r.Notify(r.Eval.TimedRepos()...)
 			}
 		case <-r.kick:
 			wait := 2*lastDur - time.Since(lastEnd)
