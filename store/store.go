@@ -168,16 +168,21 @@ func (s *Store) Repos(ctx context.Context) ([]string, error) {
 	var rows []struct {
 		Repo string `json:"repo"`
 	}
-	err := s.db.Query(ctx, `SELECT DISTINCT repo FROM (
+	err := s.db.Query(ctx, `SELECT repo FROM (
     SELECT repo FROM pull_requests UNION ALL SELECT repo FROM pushes
     UNION ALL SELECT repo FROM reviews UNION ALL SELECT repo FROM protection_events
-    UNION ALL SELECT repo FROM deploys) ORDER BY repo`, nil, &rows)
+    UNION ALL SELECT repo FROM deploys) GROUP BY repo ORDER BY repo`, nil, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("list repos: %w", err)
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.Repo
+	// chDB 26.5.3 was seen returning SELECT DISTINCT over this UNION ALL
+	// with duplicates (202-501 rows for 200 repositories) in a fresh process
+	// on a large store; the list is deduplicated here whatever the engine does.
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if len(out) == 0 || out[len(out)-1] != r.Repo {
+			out = append(out, r.Repo)
+		}
 	}
 	return out, nil
 }

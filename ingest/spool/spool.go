@@ -365,16 +365,15 @@ func (s *Spool) advance(end int64) error {
 		return fmt.Errorf("spool: record position: %w", err)
 	}
 	s.mu.Lock()
-	s.loaded = end
-	var drop []int64
+	defer s.mu.Unlock()
+	// Segments go before the position is published, so whoever waits for
+	// it (WaitLoaded) finds them gone. Only Run reads, and only past end.
 	for len(s.segs) > 1 && s.segs[1] <= end {
-		drop, s.segs = append(drop, s.segs[0]), s.segs[1:]
+		_ = os.Remove(s.segPath(s.segs[0]))
+		s.segs = s.segs[1:]
 	}
+	s.loaded = end
 	s.changed.Broadcast()
-	s.mu.Unlock()
-	for _, start := range drop {
-		_ = os.Remove(s.segPath(start))
-	}
 	return nil
 }
 

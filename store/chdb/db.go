@@ -75,6 +75,11 @@ func Open(opts Options) (*DB, error) {
 	if procPath != "" && procPath != abs {
 		return nil, fmt.Errorf("embedded engine already runs on %s; one data dir per process (asked for %s)", procPath, abs)
 	}
+	if dirLock == nil {
+		if err := lockDataDir(abs); err != nil {
+			return nil, err
+		}
+	}
 	if procLib == "" {
 		lib := opts.Library
 		if lib == "" {
