@@ -41,15 +41,7 @@ func (s *Store) FindingsFor(ctx context.Context, subjects []string) ([]model.Fin
 		Params{"subjects": ArrayParam(subjects)}, &rows); err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
-	out := make([]model.Finding, 0, len(rows))
-	for _, r := range rows {
-		f, err := r.model()
-		if err != nil {
-			return nil, fmt.Errorf("decode finding %s %s: %w", r.Rule, r.Subject, err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return findingsOf(rows)
 }
 
 // verdictColumns are a finding without its evidence: all that deciding
@@ -195,6 +187,11 @@ WHERE (rule, subject) IN {keys:Array(Tuple(String, String))} AND repo = {repo:St
 ORDER BY rule, subject, evaluated_at DESC LIMIT 1 BY rule, subject`, Params{"keys": b.String(), "repo": repo}, &rows); err != nil {
 		return nil, fmt.Errorf("read findings of %s: %w", repo, err)
 	}
+	return findingsOf(rows)
+}
+
+// findingsOf decodes stored finding rows.
+func findingsOf(rows []findingRow) ([]model.Finding, error) {
 	out := make([]model.Finding, 0, len(rows))
 	for _, r := range rows {
 		f, err := r.model()

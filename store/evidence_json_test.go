@@ -61,6 +61,22 @@ func TestMarshalEvidenceIsEncodingJSON(t *testing.T) {
 	}
 }
 
+// findingToRow is the reference: the row with encoding/json's encoding.
+func findingToRow(f model.Finding) (findingRow, error) {
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return findingRow{}, err
+	}
+	var w []byte
+	if f.Waiver != nil {
+		if w, err = json.Marshal(f.Waiver); err != nil {
+			return findingRow{}, err
+		}
+	}
+	return findingRow{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo, Time(f.OccurredAt),
+		Time(f.EvaluatedAt), string(ev), string(w)}, nil
+}
+
 func TestFindingRowOfIsFindingToRow(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	for _, f := range []model.Finding{

@@ -195,21 +195,6 @@ type findingRow struct {
 	Waiver      string `json:"waiver"`
 }
 
-func findingToRow(f model.Finding) (findingRow, error) {
-	ev, err := json.Marshal(f.Evidence)
-	if err != nil {
-		return findingRow{}, err
-	}
-	var w []byte
-	if f.Waiver != nil {
-		if w, err = json.Marshal(f.Waiver); err != nil {
-			return findingRow{}, err
-		}
-	}
-	return findingRow{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo, Time(f.OccurredAt),
-		Time(f.EvaluatedAt), string(ev), string(w)}, nil
-}
-
 func (r findingRow) model() (model.Finding, error) {
 	f := model.Finding{Rule: r.Rule, Subject: r.Subject, Outcome: model.Outcome(r.Outcome), Reason: r.Reason,
 		Repo: r.Repo, OccurredAt: r.OccurredAt.T(), EvaluatedAt: r.EvaluatedAt.T()}

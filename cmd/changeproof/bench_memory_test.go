@@ -13,7 +13,7 @@ func TestBenchMemoryRuns(t *testing.T) {
 	runChild(t, "bench", "generate", "--changes", "2000", "--reviews", "6000", "--deploys", "200", "--access", "20000",
 		"--repos", "20", "--data-dir", dir)
 	out := runChild(t, "bench", "memory", "--data-dir", dir, "--seconds", "1", "--upload-mib", "4", "--senders", "2")
-	for _, want := range []string{"idle RSS", "webhook deliveries", "of the 1.5 GiB target", "one upload of 1 MiB",
+	for _, want := range []string{"start-up (full evaluation", "idle RSS", "webhook deliveries", "of the 1.5 GiB target", "one upload of 1 MiB",
 		"one upload of 4 MiB", "growth with a 4x larger upload"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench memory output lacks %q:\n%s", want, out)

@@ -51,6 +51,12 @@ type Options struct {
 	// loader's memory whatever the deliveries' sizes.
 	MaxBatch      int
 	MaxBatchBytes int64
+	// Linger is the least time between the starts of two loads while less
+	// than a full batch waits (default 100 ms; negative: none). Each load
+	// costs the engine a part per table whatever its size, so under load
+	// fewer, larger loads leave the CPU to the receiver; an idle spool
+	// loads a new delivery at once.
+	Linger time.Duration
 	// NoSync skips fsync: tests of other behaviour only.
 	NoSync bool
 }
@@ -67,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatchBytes <= 0 {
 		o.MaxBatchBytes = 32 << 20
+	}
+	if o.Linger == 0 {
+		o.Linger = 100 * time.Millisecond
 	}
 	return o
 }
@@ -280,11 +289,20 @@ func (s *Spool) waitCtx(ctx context.Context) {
 // pipeline is, by delivery id), since a crash can replay a batch.
 func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []model.Delivery) error) error {
 	backoff := 100 * time.Millisecond
+	var last time.Time
 	for {
+		if wait := s.o.Linger - time.Since(last); wait > 0 && !s.fullBatchWaiting() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+		}
 		ds, end, err := s.next(ctx)
 		if err != nil || ds == nil {
 			return err
 		}
+		last = time.Now()
 		for {
 			if err := load(ctx, ds); err == nil {
 				break
@@ -303,6 +321,14 @@ func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []mod
 			return err
 		}
 	}
+}
+
+// fullBatchWaiting reports whether a load need not linger: a batch's worth
+// of bytes waits, or the spool is closing and should drain.
+func (s *Spool) fullBatchWaiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed || s.written-s.loaded >= s.o.MaxBatchBytes
 }
 
 // next waits for unloaded records and reads up to MaxBatch of them,

@@ -283,3 +283,27 @@ func TestCloseDrainsThenRunReturns(t *testing.T) {
 		t.Errorf("Accept after Close: %v", err)
 	}
 }
+
+// Under load, deliveries that arrive within the linger go out in one load;
+// after an idle spell a delivery is loaded at once.
+func TestLoadsLingerUnderLoad(t *testing.T) {
+	s, _ := Open(t.TempDir(), Options{Linger: 300 * time.Millisecond})
+	defer s.Close()
+	c := &collector{}
+	stop := run(t, s, c)
+	defer stop()
+	time.Sleep(400 * time.Millisecond) // idle longer than the linger
+	start := time.Now()
+	accept(t, s, 0, 1)
+	waitLoaded(t, s)
+	if d := time.Since(start); d > 250*time.Millisecond {
+		t.Errorf("first delivery after an idle spell loaded after %s", d)
+	}
+	for i := 1; i <= 5; i++ {
+		accept(t, s, i, i+1)
+	}
+	waitLoaded(t, s)
+	if got := c.ids(); !reflect.DeepEqual(got, ids(0, 6)) || c.n != 2 {
+		t.Errorf("loaded %v in %d loads, want %v in 2", got, c.n, ids(0, 6))
+	}
+}
