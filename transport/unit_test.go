@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"math/big"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +191,44 @@ func TestTLS(t *testing.T) {
 	produce(t, o, deliveries(0, 3))
 	if n := len(readTopic(t, o, "cp.github")); n != 3 {
 		t.Errorf("%d messages over TLS", n)
+	}
+}
+
+// The fast access decoder gives exactly what encoding/json gives, and
+// leaves to it whatever it does not reproduce.
+func TestDecodeAccessFastAgreesWithEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 3, 2, 10, 15, 3, 123456789, time.UTC)
+	events := []model.AccessEvent{
+		{ID: "db-1", System: "prod-db", Time: at, Principal: "alice", Action: "psql login", Result: "success",
+			Format: "generic", Raw: `{"id":"db-1"}`, ReceivedAt: at.Add(time.Second)},
+		{ID: "db-2", System: "prod-db", Time: at, Principal: "bob", Action: "q", Result: "failure", Role: "break-glass",
+			Ticket: "OPS-1", SourceIP: "10.0.0.1", Source: "pgaudit", Format: "sshd", Raw: "é \\\" \u2028 tab\t", ReceivedAt: at},
+		{ID: "db-3", System: "s", Raw: "\xff\xfe not UTF-8"}, // base64 raw: encoding/json's path
+	}
+	for _, ev := range events {
+		b, err := encodeAccess(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want accessEnvelope
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := decodeAccessFast(b)
+		if ok != (want.RawBase64 == nil) {
+			t.Errorf("%s: fast path ok=%v with raw_base64 %v", ev.ID, ok, want.RawBase64 != nil)
+		}
+		if ok && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: fast %+v\nwant %+v", ev.ID, got, want)
+		}
+		dec, err := decodeAccess(b)
+		if err != nil || !reflect.DeepEqual(dec, ev) {
+			t.Errorf("%s: round trip %+v (%v), want %+v", ev.ID, dec, err, ev)
+		}
+	}
+	for _, bad := range []string{`{"v":1,"access":{"id":1}}`, `{"v":1,"access":{"ID":"x"}}`, `{"v":1,"access":{"id":"a","id":"b"}}`, `{"v":1} x`} {
+		if _, ok := decodeAccessFast([]byte(bad)); ok {
+			t.Errorf("fast path accepted %s", bad)
+		}
 	}
 }
