@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/internal/clock"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -198,12 +199,8 @@ func (r *Runner) Run(ctx context.Context) {
 			if wait > maxDelay {
 				wait = maxDelay
 			}
-			if wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return
-				}
+			if wait > 0 && clock.Sleep(ctx, wait) != nil {
+				return
 			}
 		}
 		start := time.Now()

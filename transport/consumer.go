@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/internal/clock"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -422,13 +423,5 @@ func (c *Consumer) produceDead(ctx context.Context, w *kafka.Writer, dl []DeadLe
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleep waits d; false means ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool { return clock.Sleep(ctx, d) == nil }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/internal/clock"
 )
 
 // Topics returns the four topic names: github, deploy, access, deadletter.
@@ -93,13 +95,11 @@ func EnsureTopics(ctx context.Context, o Options) error {
 		if err == nil && ready {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if cerr := clock.Sleep(ctx, delay); cerr != nil {
 			if err == nil {
 				err = errors.New("topics have no leader yet")
 			}
-			return fmt.Errorf("kafka: wait for created topics: %w (%w)", ctx.Err(), err)
-		case <-time.After(delay):
+			return fmt.Errorf("kafka: wait for created topics: %w (%w)", cerr, err)
 		}
 	}
 }

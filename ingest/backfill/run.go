@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/changeproof/changeproof/internal/clock"
 )
 
 const perPage = 100
@@ -72,16 +74,7 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		o.Sleep = clock.Sleep
 	}
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 8

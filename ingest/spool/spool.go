@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/changeproof/changeproof/internal/clock"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -292,10 +293,8 @@ func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []mod
 	var last time.Time
 	for {
 		if wait := s.o.Linger - time.Since(last); wait > 0 && !s.fullBatchWaiting() {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
+			if err := clock.Sleep(ctx, wait); err != nil {
+				return err
 			}
 		}
 		ds, end, err := s.next(ctx)
@@ -309,10 +308,8 @@ func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []mod
 			} else if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(backoff):
+			if err := clock.Sleep(ctx, backoff); err != nil {
+				return err
 			}
 			backoff = min(2*backoff, 5*time.Second)
 		}
