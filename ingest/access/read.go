@@ -116,17 +116,11 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 	if batchSize < 1 {
 		batchSize = DefaultBatchSize
 	}
-	batch := make([]model.AccessEvent, 0, batchSize)
+	batches := ndjson.NewBatcher(batchSize, emit)
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := emit(batch); err != nil {
-			return err
-		}
-		res.Accepted += len(batch)
-		batch = make([]model.AccessEvent, 0, batchSize)
-		return nil
+		err := batches.Flush()
+		res.Accepted = batches.Accepted
+		return err
 	}
 	lr := ndjson.NewLineReader(r, MaxLineBytes)
 	for {
@@ -156,14 +150,15 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: err.Error()})
 			continue
 		}
-		batch = append(batch, ev)
-		if len(batch) >= batchSize {
-			if err := flush(); err != nil {
-				return res, err
-			}
+		err = batches.Add(ev)
+		res.Accepted = batches.Accepted
+		if err != nil {
+			return res, err
 		}
 	}
-	return res, flush()
+	// flush updates res: call it before res is read for the return.
+	err = flush()
+	return res, err
 }
 
 var errLineTooLong = fmt.Sprintf("line too long: over %d bytes", MaxLineBytes)

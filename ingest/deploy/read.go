@@ -31,17 +31,11 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 	if batchSize < 1 {
 		batchSize = DefaultBatchSize
 	}
-	batch := make([]model.Deploy, 0, batchSize)
+	batches := ndjson.NewBatcher(batchSize, emit)
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := emit(batch); err != nil {
-			return err
-		}
-		accepted += len(batch)
-		batch = make([]model.Deploy, 0, batchSize)
-		return nil
+		err := batches.Flush()
+		accepted = batches.Accepted
+		return err
 	}
 	handle := func(b []byte, line int) error {
 		d, err := Parse(b, o)
@@ -49,11 +43,9 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 			rejected = append(rejected, Rejected{Line: line, Error: err.Error()})
 			return nil
 		}
-		batch = append(batch, d)
-		if len(batch) >= batchSize {
-			return flush()
-		}
-		return nil
+		err = batches.Add(d)
+		accepted = batches.Accepted
+		return err
 	}
 
 	lr := ndjson.NewLineReader(r, MaxLineBytes)
