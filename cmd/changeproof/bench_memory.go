@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -273,14 +272,10 @@ func startServeChild(cfgPath, dataDir string) (*serveChild, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(out)
 	timer := time.AfterFunc(5*time.Minute, func() { _ = cmd.Process.Kill() })
 	defer timer.Stop()
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "changeproof listening on "); ok {
-			go func() { _, _ = io.Copy(io.Discard, out) }()
-			return &serveChild{cmd: cmd, base: "http://" + strings.Fields(rest)[0]}, nil
-		}
+	if addr, ok := awaitListening(out); ok {
+		return &serveChild{cmd: cmd, base: "http://" + addr}, nil
 	}
 	_ = cmd.Wait()
 	return nil, errors.New("serve exited before listening")

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -58,15 +56,11 @@ func startChild(t *testing.T, args ...string) *child {
 	}
 	c := &child{cmd: cmd}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(out)
 	deadline := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
 	defer deadline.Stop()
-	for lines.Scan() {
-		if rest, ok := strings.CutPrefix(lines.Text(), "changeproof listening on "); ok {
-			c.addr = strings.Fields(rest)[0]
-			go func() { _, _ = io.Copy(io.Discard, out) }()
-			return c
-		}
+	if addr, ok := awaitListening(out); ok {
+		c.addr = addr
+		return c
 	}
 	t.Fatalf("child %v exited before listening", args)
 	return nil

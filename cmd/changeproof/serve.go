@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -91,7 +94,7 @@ func runServe(args []string) error {
 		a.close()
 		return err
 	}
-	fmt.Printf("changeproof listening on %s (roles %s, data dir %s)\n", bound, r, c.dataDir)
+	fmt.Printf("%s%s (roles %s, data dir %s)\n", listeningPrefix, bound, r, c.dataDir)
 	if cfg.GitHub.WebhookSecret == "" {
 		log.Warn("github.webhook_secret is empty: POST /webhooks/github refuses every delivery until it is set")
 	}
@@ -109,4 +112,22 @@ func runServe(args []string) error {
 	log.Info("shutting down", zap.String("signal", s.String()))
 	a.close()
 	return nil
+}
+
+// listeningPrefix starts the line serve prints on stdout once it accepts
+// connections; what follows it is the bound address.
+const listeningPrefix = "changeproof listening on "
+
+// awaitListening reads a serve process's stdout until its listening line
+// and returns the address; the rest of the output is drained in the
+// background. ok is false when the output ended first.
+func awaitListening(out io.Reader) (addr string, ok bool) {
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if rest, found := strings.CutPrefix(sc.Text(), listeningPrefix); found {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return strings.Fields(rest)[0], true
+		}
+	}
+	return "", false
 }
