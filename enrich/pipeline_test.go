@@ -133,10 +133,11 @@ func TestPipelineDeadLetters(t *testing.T) {
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 5, "pull_requests": 2, "reviews": 1, "pushes": 1, "dead_letters": 2})
 
 	ctx := context.Background()
-	pushes, err := st.PushesTo(ctx, "acme/billing", fixture.SHA("b1"))
+	each, err := st.PushesToEach(ctx, []string{"acme/billing"}, []string{fixture.SHA("b1")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	pushes := each[[2]string{"acme/billing", fixture.SHA("b1")}]
 	if len(pushes) != 1 || pushes[0].DeliveryID != "pipe-push" {
 		t.Errorf("good push of the batch = %+v", pushes)
 	}

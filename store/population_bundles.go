@@ -11,8 +11,9 @@ import (
 
 // The evidence of many changes at once, for the auditor's sample: each
 // reader here answers for a whole sample in one or two statements what the
-// one-change readers (Change, PushesTo, Findings, DeploysOf) answer for one,
-// with the same rows in the same order per change.
+// one-change readers (Change and PushesTo, kept in export_test.go as these
+// readers' test oracles; Findings; DeploysOf) answer for one, with the same
+// rows in the same order per change.
 
 // ChangeKey names a change the way an evidence bundle is asked for:
 // OWNER/REPO#Number (Number > 0, SHA empty), or the commit SHA a change put
