@@ -51,9 +51,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		if err := t.waitPrimary(ctx); err != nil {
-			return nil, err
-		}
 		r := req.Clone(ctx)
 		if t.token != "" {
 			r.Header.Set("Authorization", "Bearer "+t.token)
@@ -86,6 +83,12 @@ func (t *transport) send(ctx context.Context, r *http.Request) (*http.Response, 
 		return nil, ctx.Err()
 	}
 	defer func() { <-t.sem }()
+	// The primary-limit wait is taken holding a request slot: a request that
+	// queued for a slot before the budget ran out must not go out before the
+	// reset either.
+	if err := t.waitPrimary(ctx); err != nil {
+		return nil, err
+	}
 	t.mu.Lock()
 	t.stats.Requests++
 	t.mu.Unlock()
