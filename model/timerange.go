@@ -1,0 +1,36 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// The times evidence may carry: what the store's DateTime64(3, 'UTC')
+// columns hold without clamping, cut to whole years so the rule is easy to
+// state. A time outside is a bad value of its line, never clamped and never
+// a reason to fail the rest of a batch.
+var (
+	MinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2299, 12, 31, 23, 59, 59, 999_000_000, time.UTC)
+)
+
+// TimeRangeError is a time outside [MinTime, MaxTime]. Its message names
+// the field: "started_at: 0000-01-01T00:00:00Z is out of range (1970-01-01
+// .. 2299-12-31 UTC)".
+type TimeRangeError struct {
+	Field string
+	Time  time.Time
+}
+
+func (e *TimeRangeError) Error() string {
+	return fmt.Sprintf("%s: %s is out of range (1970-01-01 .. 2299-12-31 UTC)", e.Field, e.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// CheckTime returns a *TimeRangeError naming field when t is non-zero and
+// outside [MinTime, MaxTime]. The zero time means "absent" and passes.
+func CheckTime(field string, t time.Time) error {
+	if t.IsZero() || (!t.Before(MinTime) && !t.After(MaxTime)) {
+		return nil
+	}
+	return &TimeRangeError{Field: field, Time: t}
+}
