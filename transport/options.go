@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
 	"go.uber.org/zap"
 )
 
@@ -218,11 +219,22 @@ func (o Options) mechanism() (sasl.Mechanism, error) {
 	case SASLPlain:
 		return plain.Mechanism{Username: o.SASL.Username, Password: o.SASL.Password}, nil
 	case SASLSCRAMSHA256:
-		return newSCRAM(scramSHA256, o.SASL.Username, o.SASL.Password), nil
+		return scramMechanism(scram.SHA256, o)
 	case SASLSCRAMSHA512:
-		return newSCRAM(scramSHA512, o.SASL.Username, o.SASL.Password), nil
+		return scramMechanism(scram.SHA512, o)
 	}
 	return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not supported", o.SASL.Mechanism)
+}
+
+// scramMechanism prepares the credentials with SASLprep (RFC 4013), so a
+// username or password the broker could never match fails here, naming the
+// key, instead of as an authentication error at the first connection.
+func scramMechanism(algo scram.Algorithm, o Options) (sasl.Mechanism, error) {
+	m, err := scram.Mechanism(algo, o.SASL.Username, o.SASL.Password)
+	if err != nil {
+		return nil, fmt.Errorf("kafka.sasl: %s credentials: %w", o.SASL.Mechanism, err)
+	}
+	return m, nil
 }
 
 // dialer is what the consumer group, EnsureTopics and the tests connect with.

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/changeproof/changeproof/ingest/backfill"
 )
 
@@ -25,11 +27,11 @@ func newBackfillProgress(f *os.File) *backfillProgress {
 	return &backfillProgress{w: f, tty: isTerminal(f)}
 }
 
-// isTerminal reports whether f is a character device (a terminal), without
-// a dependency: pipes and files are not.
+// isTerminal reports whether f is a terminal: the terminal ioctl answers.
+// Being a character device is not enough: /dev/null is one, and a
+// redirected run (cron, `> /dev/null`) must get plain lines, not escapes.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // Report implements backfill.Options.Progress; safe for concurrent use.
