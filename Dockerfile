@@ -25,10 +25,12 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-ARG VERSION=dev
+# The build context has no .git (.dockerignore), so the version comes from
+# here; a build from a git checkout (make build) reads it from the commit.
+ARG VERSION=devel
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.Version=${VERSION}" \
+    CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X github.com/changeproof/changeproof/internal/buildinfo.version=${VERSION}" \
         -o /changeproof ./cmd/changeproof
 
 # ---------------------------------------------------------------------------

@@ -4,8 +4,13 @@
 setup:
 	./scripts/setup.sh
 
+# The binary reports its version from the commit it was built from: the
+# toolchain's VCS stamp (-buildvcs, when .git is a directory) and, for git
+# worktrees and checkouts the toolchain does not stamp, `git describe`.
+BIN ?= bin/changeproof
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 build:
-	go build -o bin/changeproof ./cmd/changeproof
+	go build -buildvcs=auto -ldflags "-X github.com/changeproof/changeproof/internal/buildinfo.version=$(VERSION)" -o $(BIN) ./cmd/changeproof
 
 demo: setup
 	./bin/changeproof demo

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/changeproof/changeproof/audit"
 	"go.uber.org/zap"
 )
@@ -66,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("GET /metrics", s.metricsHandler())
 	if s.Deploys != nil {
 		mux.HandleFunc("POST /v1/deploys", s.guard(writeRoles, s.Deploys.ServeHTTP))
 	}
@@ -83,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
 		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/commit/{sha}", s.read(s.bundleBySHA))
 	}
-	return mux
+	return instrumentRoutes(mux)
 }
 
 var (

@@ -96,6 +96,7 @@ func NewConsumer(o Options, h Handlers) (*Consumer, error) {
 		return nil, errors.New("kafka.group: required to consume")
 	}
 	o = o.withDefaults()
+	registerMetrics()
 	c := &Consumer{o: o, h: h}
 	if h.Deliveries != nil {
 		c.topics = append(c.topics, o.Topic(SourceGitHub))

@@ -37,6 +37,7 @@ func NewProducer(o Options) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	registerMetrics()
 	return &Producer{o: o, w: w}, nil
 }
 

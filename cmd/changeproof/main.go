@@ -6,6 +6,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/changeproof/changeproof/internal/buildinfo"
 )
 
 const usage = `changeproof — evidence that every production change was approved and reviewed
@@ -33,8 +35,9 @@ server with --server URL and --token T (or CHANGEPROOF_TOKEN).
 Every command accepts --config FILE and --data-dir DIR.
 `
 
-// Version is set at build time (-ldflags "-X main.Version=...").
-var Version = "dev"
+// Version is this build's version (module version or VCS revision), as
+// `version`, export manifests and changeproof_build_info report it.
+var Version = buildinfo.Get().Version
 
 func main() {
 	if len(os.Args) < 2 {
@@ -75,7 +78,7 @@ func main() {
 	case "bench":
 		err = runBench(args)
 	case "version", "--version":
-		fmt.Println("changeproof", Version)
+		fmt.Println(buildinfo.Get())
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

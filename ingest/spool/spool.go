@@ -151,7 +151,7 @@ func Open(dir string, o Options) (*Spool, error) {
 			s.loaded = n
 		}
 	}
-	return s, nil
+	return track(s), nil
 }
 
 func (s *Spool) segPath(start int64) string {
@@ -425,6 +425,7 @@ func (s *Spool) Close() error {
 	}
 	s.closed = true
 	s.changed.Broadcast()
+	untrack(s)
 	return s.w.Close()
 }
 
