@@ -1,0 +1,143 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// promtool checks the alerting rules and runs their unit tests (each alert
+// fires on the series that should raise it). The test that every metric
+// they query exists is in cmd/changeproof (it needs the whole binary's
+// collectors).
+func TestPrometheusRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (Debian: apt-get install prometheus); .ci/run installs it")
+	}
+	dir := filepath.Join(root, "deploy", "prometheus")
+	for _, args := range [][]string{
+		{"check", "rules", "changeproof-alerts.yml"},
+		{"test", "rules", "changeproof-alerts.test.yml"},
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// The dashboard imports into any Grafana: the data source is a variable,
+// panel ids are unique, every query panel uses the variable.
+func TestGrafanaDashboard(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "changeproof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		UID        string `json:"uid"`
+		Title      string `json:"title"`
+		Templating struct {
+			List []struct {
+				Name, Type string
+			} `json:"list"`
+		} `json:"templating"`
+		Panels []struct {
+			ID         int    `json:"id"`
+			Type       string `json:"type"`
+			Title      string `json:"title"`
+			Datasource struct {
+				UID string `json:"uid"`
+			} `json:"datasource"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UID == "" || d.Title == "" {
+		t.Errorf("uid %q title %q", d.UID, d.Title)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if vars["datasource"] != "datasource" || vars["instance"] != "query" {
+		t.Errorf("template variables %v, want datasource and instance", vars)
+	}
+	ids := map[int]string{}
+	queries := 0
+	for _, p := range d.Panels {
+		if prev, dup := ids[p.ID]; dup {
+			t.Errorf("panel id %d on %q and %q", p.ID, prev, p.Title)
+		}
+		ids[p.ID] = p.Title
+		if p.Type == "row" {
+			continue
+		}
+		if p.Datasource.UID != "${datasource}" {
+			t.Errorf("panel %q: data source %q, want ${datasource}", p.Title, p.Datasource.UID)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, q := range p.Targets {
+			if q.Expr == "" {
+				t.Errorf("panel %q: empty query", p.Title)
+			}
+			queries++
+		}
+	}
+	if queries < 20 {
+		t.Errorf("%d queries", queries)
+	}
+}
+
+// Every dashboard query parses as PromQL: with Grafana's variables given
+// values, they are checked by promtool as recording rules.
+func TestGrafanaQueriesParse(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool not installed (Debian: apt-get install prometheus); .ci/run installs it")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "grafana", "changeproof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer("$__rate_interval", "5m", "$__range", "6h", "$instance", ".*")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	n := 0
+	for _, p := range d.Panels {
+		for _, q := range p.Targets {
+			n++
+			e, _ := json.Marshal(vars.Replace(q.Expr)) // a JSON string is a YAML string
+			fmt.Fprintf(&rules, "      - record: dashboard:query%d\n        expr: %s\n", n, e)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "dashboard-queries.yml")
+	if err := os.WriteFile(path, []byte(rules.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Errorf("dashboard queries: %v\n%s", err, out)
+	}
+}
