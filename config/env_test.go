@@ -112,7 +112,7 @@ func TestEnvOverridesLists(t *testing.T) {
 func TestEnvOverridesNestedKeysWithDocuments(t *testing.T) {
 	path := writeConfig(t, "server:\n  tokens:\n    - {name: old, role: admin, token: from-the-file}\n")
 	cfg, err := LoadWithEnv(path, []string{
-		`CHANGEPROOF_SERVER_TOKENS=[{"name": "ci", "role": "ingest", "token": "t0k3n"}]`,
+		`CHANGEPROOF_SERVER_TOKENS=[{"name": "ci", "role": "ingest", "token": "t0k3n-0123456789ab"}]`,
 		"CHANGEPROOF_SCOPE_SERVICES=web: {repos: [acme/web]}\napi:\n  repos: [acme/api]\n",
 		"CHANGEPROOF_ACCESS_SYSTEMS={prod-db: {authorized: [alice], break_glass_roles: [dba]}}",
 		"CHANGEPROOF_IDENTITIES=[{name: alice, logins: [alice, alice@acme.io], terminated_at: 2026-04-15}]",
@@ -121,7 +121,7 @@ func TestEnvOverridesNestedKeysWithDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Server.Tokens) != 1 || cfg.Server.Tokens[0] != (Token{Name: "ci", Role: "ingest", Token: "t0k3n"}) {
+	if len(cfg.Server.Tokens) != 1 || cfg.Server.Tokens[0] != (Token{Name: "ci", Role: "ingest", Token: "t0k3n-0123456789ab"}) {
 		t.Errorf("server.tokens = %+v (a document replaces the file's list)", cfg.Server.Tokens)
 	}
 	if len(cfg.Scope.Services) != 2 || cfg.Scope.Services["api"].Repos[0] != "acme/api" {

@@ -114,8 +114,8 @@ func TestLoadFile(t *testing.T) {
 server:
   addr: "127.0.0.1:9090"
   tokens:
-    - {name: ci, role: ingest, token: t0k3n-ci}
-    - {name: audit, role: auditor, token: t0k3n-audit}
+    - {name: ci, role: ingest, token: t0k3n-ci-0123456789}
+    - {name: audit, role: auditor, token: t0k3n-audit-0123456789}
 scope:
   repos: ["acme/payments-*"]
   services:

@@ -41,8 +41,8 @@ func TestSecretFields(t *testing.T) {
 }
 
 func TestSecretsFromFiles(t *testing.T) {
-	gh := writeSecret(t, "gh", "webhook-s3cret\n")
-	ci := writeSecret(t, "ci", "ci-t0k3n\r\n")
+	gh := writeSecret(t, "gh", "webhook-s3cret-0123456789\n")
+	ci := writeSecret(t, "ci", "ci-t0k3n-0123456789\r\n")
 	ch := writeSecret(t, "ch", "pa ss\n\n")
 	slack := writeSecret(t, "slack", "https://hooks.slack.com/services/T/B/x")
 	path := writeConfig(t, `
@@ -51,7 +51,7 @@ github:
 server:
   tokens:
     - {name: ci, role: ingest, token_file: `+ci+`}
-    - {name: admin, role: admin, token: inline}
+    - {name: admin, role: admin, token: inline-0123456789abcdef}
 clickhouse:
   password_file: `+ch+`
 `)
@@ -60,9 +60,9 @@ clickhouse:
 		t.Fatal(err)
 	}
 	for key, c := range map[string]struct{ got, want string }{
-		"github.webhook_secret":                      {cfg.GitHub.WebhookSecret, "webhook-s3cret"},
-		"server.tokens[0].token":                     {cfg.Server.Tokens[0].Token, "ci-t0k3n"},
-		"server.tokens[1].token":                     {cfg.Server.Tokens[1].Token, "inline"},
+		"github.webhook_secret":                      {cfg.GitHub.WebhookSecret, "webhook-s3cret-0123456789"},
+		"server.tokens[0].token":                     {cfg.Server.Tokens[0].Token, "ci-t0k3n-0123456789"},
+		"server.tokens[1].token":                     {cfg.Server.Tokens[1].Token, "inline-0123456789abcdef"},
 		"clickhouse.password":                        {cfg.ClickHouse.Password, "pa ss"},
 		"alerts.slack.webhook_url":                   {cfg.Alerts.Slack.WebhookURL, "https://hooks.slack.com/services/T/B/x"},
 		"github.webhook_secret_file (kept for logs)": {cfg.GitHub.WebhookSecretFile, gh},
@@ -88,7 +88,7 @@ func TestSecretAndFileBothSet(t *testing.T) {
 }
 
 func TestEnvSecretOverridesTheFilesOtherForm(t *testing.T) {
-	gh := writeSecret(t, "gh", "from-file\n")
+	gh := writeSecret(t, "gh", "from-file-0123456789\n")
 	path := writeConfig(t, "github:\n  webhook_secret: inline\n  token_file: "+gh+"\n")
 	cfg, err := LoadWithEnv(path, []string{
 		"CHANGEPROOF_GITHUB_WEBHOOK_SECRET_FILE=" + gh,
@@ -97,7 +97,7 @@ func TestEnvSecretOverridesTheFilesOtherForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.GitHub.WebhookSecret != "from-file" || cfg.GitHub.Token != "from-env" || cfg.GitHub.TokenFile != "" {
+	if cfg.GitHub.WebhookSecret != "from-file-0123456789" || cfg.GitHub.Token != "from-env" || cfg.GitHub.TokenFile != "" {
 		t.Errorf("github = %+v", cfg.GitHub)
 	}
 }

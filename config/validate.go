@@ -30,6 +30,7 @@ func (c Config) Validate() error {
 	p.identities(c.Identities)
 	p.waivers(c.Waivers)
 	p.alerts(c.Alerts)
+	p.secretStrength(c)
 	return errors.Join(p...)
 }
 

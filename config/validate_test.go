@@ -7,7 +7,14 @@ import (
 )
 
 func TestValidateMessages(t *testing.T) {
-	tok := func(name, role, token string) Token { return Token{Name: name, Role: role, Token: token} }
+	// tok pads a non-empty token past MinSecretBytes, so that each case
+	// shows only the problem it is about.
+	tok := func(name, role, token string) Token {
+		if token != "" {
+			token += "-0123456789abcdef"
+		}
+		return Token{Name: name, Role: role, Token: token}
+	}
 	for _, c := range []struct {
 		name   string
 		change func(*Config)
@@ -128,7 +135,7 @@ func TestValidateMessages(t *testing.T) {
 func TestValidateAcceptsAFullConfiguration(t *testing.T) {
 	cfg := Default()
 	cfg.Server.Addr = "0.0.0.0:8080"
-	cfg.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "a"}, {Name: "audit", Role: RoleAuditor, Token: "b"}}
+	cfg.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "a-0123456789abcdef"}, {Name: "audit", Role: RoleAuditor, Token: "b-0123456789abcdef"}}
 	cfg.GitHub.BaseURL = "https://github.acme.io/api/v3/"
 	cfg.Kafka.Brokers = []string{"kafka-1:9092", "[::1]:9092"}
 	cfg.Kafka.SASL = SASL{Mechanism: SASLPlain, Username: "u", Password: "p"}
@@ -152,4 +159,51 @@ func TestValidateReportsAllProblemsInKeyOrder(t *testing.T) {
 	wantError(t, cfg.Validate(), `server.addr: must be host:port such as ":8080", got ""`+"\n"+
 		`policy.min_approvals: must be at least 1, got -1`+"\n"+
 		`alerts.grace: must not be negative, got -1m0s`)
+}
+
+// Secrets anyone could guess are refused, naming the key and never the
+// value: placeholders from examples anywhere, and bearer tokens or the
+// webhook secret shorter than MinSecretBytes.
+func TestValidateRefusesGuessableSecrets(t *testing.T) {
+	good := "9f86d081884c7d659a2feaa0c55ad015"
+	for _, c := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"kustomize placeholder", func(c *Config) { c.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "REPLACE-ME-ingest-token"}} },
+			`server.tokens[0].token: is a placeholder (contains "replaceme"): set a generated secret, e.g. ` + "`openssl rand -hex 32`"},
+		{"changeme", func(c *Config) { c.GitHub.WebhookSecret = "ChangeMe_please_0123456789" },
+			`github.webhook_secret: is a placeholder (contains "changeme")`},
+		{"short token", func(c *Config) { c.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "s3cr3t-tok3n"}} },
+			"server.tokens[0].token: is 12 bytes, shorter than 16: a guessable secret; generate one, e.g. `openssl rand -hex 32`"},
+		{"short webhook secret", func(c *Config) { c.GitHub.WebhookSecret = "hunter2" },
+			"github.webhook_secret: is 7 bytes, shorter than 16"},
+		{"placeholder password", func(c *Config) { c.ClickHouse.Password = "<your-password>" },
+			`clickhouse.password: is a placeholder (contains "yourpassword")`},
+		{"placeholder slack token", func(c *Config) { c.Alerts.Slack = Slack{Token: "xoxb-REPLACE_ME", Channel: "C1"} },
+			`alerts.slack.token: is a placeholder (contains "replaceme")`},
+	} {
+		cfg := Default()
+		cfg.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: good}}
+		c.change(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+			continue
+		}
+		for _, s := range []string{"REPLACE", "ChangeMe", "s3cr3t", "hunter2", "<your"} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%s: the message shows the value: %v", c.name, err)
+			}
+		}
+	}
+	// Short passwords set by other systems are theirs to judge.
+	cfg := Default()
+	cfg.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: good}}
+	cfg.GitHub.WebhookSecret = good
+	cfg.ClickHouse.Password = "short"
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
 }
