@@ -80,7 +80,8 @@ COPY changeproof.example.yaml /etc/changeproof/changeproof.yaml
 USER 10001:10001
 WORKDIR /var/lib/changeproof
 EXPOSE 8080
+# Healthy = ready: the process can accept and durably store events.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD curl -fsS -o /dev/null http://127.0.0.1:8080/healthz || exit 1
+    CMD curl -fsS -o /dev/null http://127.0.0.1:8080/readyz || exit 1
 ENTRYPOINT ["changeproof"]
 CMD ["serve", "--config", "/etc/changeproof/changeproof.yaml", "--data-dir", "/var/lib/changeproof/data"]

@@ -145,8 +145,9 @@ func TestComposeServices(t *testing.T) {
 				t.Errorf("services.%s.depends_on.%s.condition = %q, want service_healthy", name, d, cond)
 			}
 		}
-		if hc := strings.Join(strList(t, mapAt(t, svc, "healthcheck")["test"]), " "); !strings.Contains(hc, "/healthz") {
-			t.Errorf("services.%s healthcheck %q does not probe /healthz", name, hc)
+		// Healthy means ready to take events, which depends_on relies on.
+		if hc := strings.Join(strList(t, mapAt(t, svc, "healthcheck")["test"]), " "); !strings.Contains(hc, "/readyz") {
+			t.Errorf("services.%s healthcheck %q does not probe /readyz", name, hc)
 		}
 	}
 	sort.Strings(roles)
@@ -567,6 +568,13 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("kustomization.yaml lists %s, which does not exist", f)
 		}
 	}
+	// Secrets come from its secretGenerator (files never in git).
+	for name := range generatedSecrets(t, kust) {
+		if byKind["Secret"] == nil {
+			byKind["Secret"] = map[string]manifest{}
+		}
+		byKind["Secret"][name] = kust
+	}
 
 	wantReplicas := map[string]int{"receiver": 2, "pipeline": 2, "rules-api": 1}
 	var roles []string
@@ -726,9 +734,18 @@ func TestKubernetesConfigLoads(t *testing.T) {
 		switch {
 		case m.kind() == "ConfigMap" && m.name() == "changeproof-config":
 			cfgText = str(mapAt(t, m.obj, "data")["changeproof.yaml"])
-		case m.kind() == "Secret" && m.name() == "changeproof-secrets":
-			for k, v := range mapAt(t, m.obj, "stringData") {
-				secretData[k] = str(v)
+		case m.kind() == "Secret":
+			t.Errorf("%s: Secret %s in the manifests: secrets come from the secretGenerator's files", m.file, m.name())
+		case m.kind() == "Kustomization":
+			// The values init-secrets.sh generates, under the keys the
+			// generator gives them.
+			values := initSecrets(t, filepath.Join(root, "deploy", "kubernetes", "init-secrets.sh"))
+			for k, file := range generatedSecrets(t, m)["changeproof-secrets"] {
+				v, ok := values[filepath.Base(file)]
+				if !ok {
+					t.Errorf("init-secrets.sh does not create %s (secretGenerator key %s)", file, k)
+				}
+				secretData[k] = v
 			}
 		case m.kind() == "Deployment":
 			pod := mapAt(t, mapAt(t, mapAt(t, m.obj, "spec"), "template"), "spec")

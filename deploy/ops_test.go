@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,5 +140,74 @@ func TestGrafanaQueriesParse(t *testing.T) {
 	}
 	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
 		t.Errorf("dashboard queries: %v\n%s", err, out)
+	}
+}
+
+// generatedSecrets returns a kustomization's secretGenerator: secret name ->
+// key -> file. A generator with literals or env files fails the test: a
+// value written into the kustomization would be applied as is.
+func generatedSecrets(t *testing.T, kust manifest) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	gens, _ := kust.obj["secretGenerator"].([]any)
+	for _, g := range gens {
+		g := mapOr(g)
+		name := str(g["name"])
+		if g["literals"] != nil || g["envs"] != nil || g["env"] != nil {
+			t.Errorf("%s: secretGenerator %s has literal values", kust.file, name)
+		}
+		out[name] = map[string]string{}
+		for _, f := range strList(t, g["files"]) {
+			k, file, ok := strings.Cut(f, "=")
+			if !ok {
+				k, file = filepath.Base(f), f
+			}
+			if !strings.HasPrefix(file, "secrets/") {
+				t.Errorf("%s: secret file %s outside secrets/ (which git ignores)", kust.file, file)
+			}
+			out[name][k] = file
+		}
+	}
+	return out
+}
+
+// initSecrets runs an init-secrets.sh into a temporary directory and
+// returns what it created, file name -> value.
+func initSecrets(t *testing.T, script string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("sh", script, dir).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = strings.TrimRight(string(b), "\n")
+	}
+	// Kept on a second run.
+	if b, err := exec.Command("sh", script, dir).CombinedOutput(); err != nil || strings.Contains(string(b), "created") {
+		t.Errorf("second run of %s: %v\n%s", script, err, b)
+	}
+	return out
+}
+
+// Real secrets never reach git: secrets/ ignores everything but its README.
+func TestKubernetesSecretsStayOutOfGit(t *testing.T) {
+	for _, dir := range []string{"kubernetes/secrets", "kubernetes/embedded/secrets"} {
+		b, err := os.ReadFile(filepath.Join(root, "deploy", dir, ".gitignore"))
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		if lines := strings.Fields(string(b)); !slices.Contains(lines, "*") || !slices.Contains(lines, "!README.md") {
+			t.Errorf("%s/.gitignore = %q: want * with README.md kept", dir, b)
+		}
 	}
 }
