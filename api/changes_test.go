@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -196,4 +198,52 @@ func TestServiceChangesWithoutScopeFunc(t *testing.T) {
 	if err != nil || len(cs) != 2 || cs[0].Subject != "acme/api#7" || cs[1].Subject != "acme/api@"+sha('d') {
 		t.Fatalf("inclusive bounds: %+v, %v", cs, err)
 	}
+}
+
+// limit and cursor page through the population in subject order: every
+// change once, next empty on the last page, absent without limit.
+func TestChangesPaging(t *testing.T) {
+	e := newEnv(t)
+	seedChanges(t, e)
+	want := []changeJSON{chPR10, chPR7, chPush, chWeb12}
+	for _, limit := range []int{1, 3, 4, 10} {
+		var got []changeJSON
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 10 {
+				t.Fatalf("limit %d: no end", limit)
+			}
+			v := url.Values{"limit": {strconv.Itoa(limit)}}
+			if cursor != "" {
+				v.Set("cursor", cursor)
+			}
+			var p struct {
+				Changes []changeJSON `json:"changes"`
+				Next    *string      `json:"next"`
+			}
+			e.getJSON(t, "/v1/changes?"+v.Encode(), http.StatusOK, &p)
+			if p.Next == nil {
+				t.Fatalf("limit %d: no next", limit)
+			}
+			if len(p.Changes) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(p.Changes))
+			}
+			got = append(got, p.Changes...)
+			if *p.Next == "" {
+				break
+			}
+			cursor = *p.Next
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("limit %d: pages hold %+v", limit, got)
+		}
+	}
+	// Paging composes with the filters.
+	var p changesPage
+	e.getJSON(t, "/v1/changes?in_scope=true&limit=2&cursor="+base64.RawURLEncoding.EncodeToString([]byte(chPR7.Subject)), http.StatusOK, &p)
+	if !reflect.DeepEqual(p.Changes, []changeJSON{chPush}) {
+		t.Errorf("after %s in scope: %+v", chPR7.Subject, p.Changes)
+	}
+	e.wantError(t, "/v1/changes?limit=0", http.StatusBadRequest, "limit: must be a positive integer")
+	e.wantError(t, "/v1/changes?cursor=%25%25", http.StatusBadRequest, "cursor: not a cursor from a previous answer")
 }

@@ -217,12 +217,22 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "to: "+err.Error())
 		return
 	}
+	limit, after, err := pageParams(v)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	cs, err := s.Service.Changes(r.Context(), q)
 	if err != nil {
 		s.serverError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"changes": cs})
+	cs, next := page(cs, func(c ChangeView) string { return c.Subject }, limit, after)
+	out := map[string]any{"changes": cs}
+	if limit > 0 {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) bundleByNumber(w http.ResponseWriter, r *http.Request) {
