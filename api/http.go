@@ -65,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	if s.Deploys != nil {
 		mux.HandleFunc("POST /v1/deploys", s.guard(writeRoles, s.Deploys.ServeHTTP))
 	}
