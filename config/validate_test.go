@@ -171,7 +171,9 @@ func TestValidateRefusesGuessableSecrets(t *testing.T) {
 		change func(*Config)
 		want   string
 	}{
-		{"kustomize placeholder", func(c *Config) { c.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "REPLACE-ME-ingest-token"}} },
+		{"kustomize placeholder", func(c *Config) {
+			c.Server.Tokens = []Token{{Name: "ci", Role: RoleIngest, Token: "REPLACE-ME-ingest-token"}}
+		},
 			`server.tokens[0].token: is a placeholder (contains "replaceme"): set a generated secret, e.g. ` + "`openssl rand -hex 32`"},
 		{"changeme", func(c *Config) { c.GitHub.WebhookSecret = "ChangeMe_please_0123456789" },
 			`github.webhook_secret: is a placeholder (contains "changeme")`},
