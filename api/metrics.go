@@ -25,10 +25,6 @@ var (
 		Help:    "Time to answer an HTTP request, by route.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)},
 		[]string{"route"})
-	findingsGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "changeproof_findings",
-		Help: "Subjects whose current finding has this outcome, by rule and outcome (refreshed from the store at most every 15s, on scrape)."},
-		[]string{"rule", "outcome"})
 	findingsErrors = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "changeproof_findings_refresh_errors_total",
 		Help: "Scrapes whose findings count could not be read from the store (changeproof_findings keeps its last values)."})
@@ -93,13 +89,35 @@ func (s *Server) metricsHandler() http.Handler {
 	})
 }
 
-// findingsRefresh throttles the findings count to one store query per
-// findingsEvery, whichever server of the process is scraped.
+// findingsRefresh holds the last findings count, read from the store at
+// most once per findingsEvery whichever server of the process is scraped.
 var findingsRefresh struct {
 	sync.Mutex
-	at    time.Time
-	store *store.Store
+	at     time.Time
+	store  *store.Store
+	counts []store.FindingCount
 }
+
+var findingsDesc = prometheus.NewDesc("changeproof_findings",
+	"Subjects whose current finding has this outcome, by rule and outcome (read from the store at most every 15s, on scrape).",
+	[]string{"rule", "outcome"}, nil)
+
+// findingsCollector exports the last count as a whole, so a scrape never
+// sees a half-replaced set.
+type findingsCollector struct{}
+
+func (findingsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- findingsDesc }
+
+func (findingsCollector) Collect(ch chan<- prometheus.Metric) {
+	f := &findingsRefresh
+	f.Lock()
+	defer f.Unlock()
+	for _, c := range f.counts {
+		ch <- prometheus.MustNewConstMetric(findingsDesc, prometheus.GaugeValue, float64(c.Count), c.Rule, c.Outcome)
+	}
+}
+
+func init() { prometheus.MustRegister(findingsCollector{}) }
 
 const findingsEvery = 15 * time.Second
 
@@ -133,9 +151,5 @@ func (s *Server) refreshGauges(ctx context.Context) {
 		}
 		return
 	}
-	findingsGauge.Reset()
-	for _, c := range counts {
-		findingsGauge.WithLabelValues(c.Rule, c.Outcome).Set(float64(c.Count))
-	}
-	f.at, f.store = time.Now(), s.Service.Store
+	f.at, f.store, f.counts = time.Now(), s.Service.Store, counts
 }
