@@ -11,7 +11,7 @@ const MinSecretBytes = 16
 
 // placeholders are words that mark a value copied from an example and never
 // replaced. Compared case-insensitively, ignoring "-", "_", " " and ".".
-var placeholders = []string{"replaceme", "changeme", "changethis", "placeholder", "yoursecret", "yourtoken", "yourpassword", "insertsecret", "inserttoken", "xxxxxxxx"}
+var placeholders = []string{"replaceme", "changeme", "changethis", "placeholder", "yoursecret", "yourtoken", "yourpassword", "insertsecret", "inserttoken"}
 
 // placeholder returns the placeholder word s contains ("" for none).
 func placeholder(s string) string {
