@@ -53,3 +53,26 @@ func TestSystemdUnitHardened(t *testing.T) {
 		t.Errorf("exposure %.1f, want at most 3.0:\n%s", score, out)
 	}
 }
+
+// systemd parses every directive of the unit (a misspelt hardening option
+// would be ignored with a warning, silently weakening the sandbox).
+func TestSystemdUnitVerifies(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze not installed (Debian: apt-get install systemd)")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "changeproof.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The binary is not installed here; any executable stands in for it.
+	unit := strings.ReplaceAll(string(b), "/usr/local/bin/changeproof", "/bin/true")
+	path := filepath.Join(t.TempDir(), "changeproof.service")
+	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
