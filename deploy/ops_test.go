@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // promtool checks the alerting rules and runs their unit tests (each alert
@@ -208,6 +211,71 @@ func TestKubernetesSecretsStayOutOfGit(t *testing.T) {
 		}
 		if lines := strings.Fields(string(b)); !slices.Contains(lines, "*") || !slices.Contains(lines, "!README.md") {
 			t.Errorf("%s/.gitignore = %q: want * with README.md kept", dir, b)
+		}
+	}
+}
+
+// kustomize builds both kustomizations once init-secrets.sh has made the
+// files, every secretName then names the generated Secret, and without the
+// files the build fails: nothing can be applied with a missing secret.
+func TestKustomizeBuilds(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not installed: kustomize builds not checked (the manifests are still parsed by the other tests)")
+	}
+	tmp := t.TempDir()
+	if out, err := exec.Command("cp", "-r", filepath.Join(root, "deploy", "kubernetes"), tmp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	k := filepath.Join(tmp, "kubernetes")
+	for _, dir := range []string{k, filepath.Join(k, "embedded")} {
+		// Without the secret files, no build.
+		if out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput(); err == nil {
+			t.Errorf("%s builds without its secret files:\n%.300s", dir, out)
+		}
+		if out, err := exec.Command("sh", filepath.Join(k, "init-secrets.sh"), filepath.Join(dir, "secrets")).CombinedOutput(); err != nil {
+			t.Fatalf("init-secrets.sh: %v\n%s", err, out)
+		}
+		out, err := exec.Command(kubectl, "kustomize", dir).Output()
+		if err != nil {
+			t.Fatalf("kubectl kustomize %s: %v", dir, err)
+		}
+		secrets := map[string]bool{}
+		var refs []string
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if s, ok := v["secretName"].(string); ok {
+					refs = append(refs, s)
+				}
+				for _, x := range v {
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(out))
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); err != nil {
+				break
+			}
+			if doc["kind"] == "Secret" {
+				secrets[str(mapOr(doc["metadata"])["name"])] = true
+			}
+			walk(doc)
+		}
+		if len(secrets) != 1 || len(refs) == 0 {
+			t.Errorf("%s: Secrets %v, references %v", dir, secrets, refs)
+		}
+		for _, r := range refs {
+			if !secrets[r] {
+				t.Errorf("%s: secretName %s is not the generated Secret %v", dir, r, secrets)
+			}
 		}
 	}
 }
