@@ -62,7 +62,8 @@ type Token struct {
 	// events), RoleAuditor (read-only) or RoleAdmin (everything). Required.
 	Role string `yaml:"role"`
 	// Token is the secret the client sends as "Authorization: Bearer ...".
-	// Required, unless TokenFile is set.
+	// Required, unless TokenFile is set; at least MinSecretBytes long and
+	// no placeholder.
 	Token string `yaml:"token" secret:"true"`
 	// TokenFile names a file holding Token (trailing newlines trimmed), so
 	// the secret can live outside the configuration. Default: none.
@@ -73,7 +74,8 @@ type Token struct {
 type GitHub struct {
 	// WebhookSecret is the HMAC secret the GitHub webhook signs deliveries
 	// with (X-Hub-Signature-256). Default: none; the receiver then has no
-	// way to tell a genuine delivery from a forged one.
+	// way to tell a genuine delivery from a forged one. When set, at least
+	// MinSecretBytes long and no placeholder.
 	WebhookSecret string `yaml:"webhook_secret" secret:"true"`
 	// WebhookSecretFile names a file holding WebhookSecret. Default: none.
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
