@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -155,6 +156,14 @@ func TestEmbeddedMetricsHaveNoKafka(t *testing.T) {
 	for _, want := range []string{"changeproof_build_info{", "changeproof_ready 1", "changeproof_spool_backlog_bytes "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %q in /metrics", want)
+		}
+	}
+	// Prometheus' own linter: names, suffixes, units, help texts.
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
 		}
 	}
 }
