@@ -106,6 +106,23 @@ func (s *openAPISpec) schema(t *testing.T, path, method string, code int, ctype 
 	return sch
 }
 
+// requestSchema compiles an operation's documented request body schema for
+// ctype; nil when the operation documents none.
+func (s *openAPISpec) requestSchema(t *testing.T, path, method, ctype string) *jsonschema.Schema {
+	t.Helper()
+	rb, _ := s.operation(path, method)["requestBody"].(map[string]any)
+	content, _ := rb["content"].(map[string]any)
+	if _, ok := content[ctype]; !ok {
+		return nil
+	}
+	ptr := "#/paths/" + pointerToken(path) + "/" + strings.ToLower(method) + "/requestBody/content/" + pointerToken(ctype) + "/schema"
+	sch, err := s.c.Compile(specURL + ptr)
+	if err != nil {
+		t.Fatalf("%s: %v", ptr, err)
+	}
+	return sch
+}
+
 func keysOf(m map[string]any) []string {
 	var out []string
 	for k := range m {
@@ -289,6 +306,18 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 	exercised := map[string]bool{}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %s %d", c.method, c.url, c.want), func(t *testing.T) {
+			// A request the server accepts is one the document describes.
+			if c.want < 300 && strings.HasPrefix(strings.TrimSpace(c.body), "{") && !strings.Contains(strings.TrimSpace(c.body), "\n") {
+				if rb := spec.requestSchema(t, c.path, c.method, "application/json"); rb != nil {
+					v, err := jsonschema.UnmarshalJSON(strings.NewReader(c.body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := rb.Validate(v); err != nil {
+						t.Errorf("accepted request body does not match the document:\n%v", err)
+					}
+				}
+			}
 			req, err := http.NewRequest(c.method, e.srv.URL+c.url, strings.NewReader(c.body))
 			if err != nil {
 				t.Fatal(err)
