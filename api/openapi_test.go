@@ -29,7 +29,6 @@ import (
 	"github.com/changeproof/changeproof/ingest/deploy"
 	"github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/model"
-	"github.com/changeproof/changeproof/store"
 )
 
 const specURL = "https://changeproof.invalid/openapi.json"
@@ -202,20 +201,14 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 }
 
-// opsSink stores what the ingest handlers accept.
-type opsSink struct{ st *store.Store }
+// acceptLog takes what the ingest handlers accept, as the evidence log
+// would: every record durable, none refused.
+type acceptLog struct{ n int }
 
-func (s opsSink) AcceptDeploys(ctx context.Context, ds []model.Deploy) error {
-	return s.st.Write(ctx, model.Batch{Deploys: ds})
+func (l *acceptLog) Append(_ context.Context, ds []model.Delivery) ([]error, error) {
+	l.n += len(ds)
+	return nil, nil
 }
-
-func (s opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) error {
-	return s.st.WriteAccess(ctx, es)
-}
-
-type submitted struct{ n int }
-
-func (s *submitted) Submit(context.Context, model.Delivery) error { s.n++; return nil }
 
 const webhookSecret = "openapi-webhook-secret-0123"
 
@@ -234,12 +227,13 @@ type specCase struct {
 // status, content type and shape: each answer is validated against the
 // document's schema for it, and every operation is exercised.
 func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
+	evlog := &acceptLog{}
 	e := newEnv(t, func(s *api.Server) {
-		s.Webhook = &github.Handler{Secret: func() string { return webhookSecret }, Sink: &submitted{}}
-		s.Deploys = &ingest.DeployHandler{Sink: opsSink{s.Service.Store}, Options: func() deploy.Options {
+		s.Webhook = &github.Handler{Secret: func() string { return webhookSecret }, Sink: evlog}
+		s.Deploys = &ingest.DeployHandler{Sink: evlog, Options: func() deploy.Options {
 			return deploy.Options{Services: map[string][]string{"payments-api": {"acme/api"}}}
 		}}
-		s.Access = &ingest.AccessHandler{Sink: opsSink{s.Service.Store}}
+		s.Access = &ingest.AccessHandler{Sink: evlog}
 		s.Audit = &api.AuditSource{Service: s.Service, IsProduction: func(env string) bool { return env == "production" }}
 		s.Version = "test"
 		s.Ready = func(context.Context) error { return nil }
@@ -260,7 +254,7 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	deployLine := `{"id":"dep-1","service":"payments-api","environment":"production","sha":"` + sha('b') +
 		`","status":"success","actor":"ci","started_at":"2026-03-01T11:00:00Z","finished_at":"2026-03-01T11:05:00Z"}`
-	accessLine := `{"system":"ssh","id":"a-1","principal":"alice","action":"login","at":"2026-03-01T12:00:00Z"}`
+	accessLine := `{"system":"ssh","id":"a-1","principal":"alice","action":"login","result":"success","time":"2026-03-01T12:00:00Z"}`
 
 	cases := []specCase{
 		{path: "/v1/openapi.json", method: "GET", url: "/v1/openapi.json", want: 200},
@@ -282,6 +276,7 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 		{path: "/v1/deploys", method: "POST", url: "/v1/deploys", token: tokAuditor, body: deployLine, want: 403},
 		{path: "/v1/access", method: "POST", url: "/v1/access", token: tokIngest, body: accessLine + "\n", want: 202},
 		{path: "/v1/access", method: "POST", url: "/v1/access?format=nonsense", token: tokIngest, body: accessLine, want: 400},
+		{path: "/v1/access", method: "POST", url: "/v1/access", token: tokIngest, body: "{\"id\":\"bad\"}\n", want: 422},
 		{path: "/v1/samples", method: "POST", url: "/v1/samples", token: tokAuditor,
 			body: `{"from":"2026-03-01","to":"2026-03-31","size":"2","seed":"openapi"}`, want: 200,
 			streamedCheck: func(t *testing.T, b []byte) {
