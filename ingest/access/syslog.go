@@ -139,8 +139,8 @@ func parse5424(s string) (syslogLine, error) {
 			rest = rest[end+1:]
 		}
 	}
-	rest = strings.TrimPrefix(rest, " ")
-	l.msg = strings.TrimPrefix(rest, "\ufeff")
+	// rsyslog writes " " + the message, which starts with a space itself.
+	l.msg = strings.TrimLeft(strings.TrimPrefix(strings.TrimLeft(rest, " "), "\ufeff"), " ")
 	return l, nil
 }
 
