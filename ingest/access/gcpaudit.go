@@ -19,7 +19,8 @@ type gcpEntry struct {
 		MethodName         string `json:"methodName"`
 		ResourceName       string `json:"resourceName"`
 		AuthenticationInfo struct {
-			PrincipalEmail string `json:"principalEmail"`
+			PrincipalEmail   string `json:"principalEmail"`
+			PrincipalSubject string `json:"principalSubject"`
 		} `json:"authenticationInfo"`
 		RequestMetadata struct {
 			CallerIP string `json:"callerIp"`
@@ -55,7 +56,7 @@ func parseGCPAudit(rec []byte, o Options, now time.Time) (model.AccessEvent, err
 		ID:        e.InsertID,
 		System:    o.System,
 		Time:      timeField("timestamp", e.Timestamp, &p),
-		Principal: pp.AuthenticationInfo.PrincipalEmail,
+		Principal: firstNonEmpty(pp.AuthenticationInfo.PrincipalEmail, pp.AuthenticationInfo.PrincipalSubject),
 		Action:    pp.ServiceName + ":" + pp.MethodName,
 		Result:    "success",
 		SourceIP:  ipOnly(pp.RequestMetadata.CallerIP),
