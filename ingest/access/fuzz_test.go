@@ -66,8 +66,10 @@ func FuzzGeneric(f *testing.F) {
 func FuzzSSHD(f *testing.F) {
 	fuzzFormat(f, SSHD, "sshd-auth.log", "sshd-fail2ban.log", "sshd-rsyslog.log", "sshd-rsyslog-5424.log", "sshd-rsyslog-precise.log")
 }
-func FuzzJournald(f *testing.F)   { fuzzFormat(f, Journald, "journald-sshd.ndjson") }
-func FuzzK8sAudit(f *testing.F)   { fuzzFormat(f, K8sAudit, "k8s-audit.ndjson", "k8s-audit-elastic.ndjson") }
+func FuzzJournald(f *testing.F) { fuzzFormat(f, Journald, "journald-sshd.ndjson") }
+func FuzzK8sAudit(f *testing.F) {
+	fuzzFormat(f, K8sAudit, "k8s-audit.ndjson", "k8s-audit-elastic.ndjson")
+}
 func FuzzCloudTrail(f *testing.F) { fuzzFormat(f, CloudTrail, "cloudtrail-elastic.ndjson") }
 func FuzzOkta(f *testing.F)       { fuzzFormat(f, Okta, "okta-elastic.ndjson") }
 func FuzzGCPAudit(f *testing.F)   { fuzzFormat(f, GCPAudit, "gcp-audit-elastic.ndjson") }
