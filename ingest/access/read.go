@@ -127,7 +127,7 @@ func parse(line []byte, o Options) ([]model.AccessEvent, error) {
 	case CloudTrail:
 		return parseRecords(line, o, now, "Records", parseCloudTrail)
 	case Okta:
-		return parseRecords(line, o, now, "", parseOkta)
+		return parseRecords(line, o, now, "data.events", parseOkta)
 	case GCPAudit:
 		return parseRecords(line, o, now, "entries", parseGCPAudit)
 	case Teleport:

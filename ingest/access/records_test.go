@@ -188,6 +188,12 @@ func TestOktaRealSamples(t *testing.T) {
 	if len(evs) != 1 || res.Skipped != 1 || evs[0].Raw != lines[0] {
 		t.Errorf("array: %+v %+v", evs, res)
 	}
+	// An event hook delivers {"eventType":"com.okta.event_hook",...,"data":{"events":[...]}}.
+	hook := `{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","data":{"events":[` + strings.Join(lines, ",") + `]}}`
+	evs, res = readAll(t, hook, Options{Format: Okta, System: "okta", Now: fixedNow}, 10)
+	if len(evs) != 1 || res.Skipped != 1 || evs[0].Raw != lines[0] {
+		t.Errorf("event hook: %+v %+v", evs, res)
+	}
 }
 
 func TestGCPAuditRealSamples(t *testing.T) {
