@@ -55,7 +55,7 @@ func ctAccess(source, name string) bool {
 
 func parseCloudTrail(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var r ctRecord
-	if err := decodeRecord(rec, &r); err != nil {
+	if err := decodeFast(rec, &r, readCloudTrail); err != nil {
 		return model.AccessEvent{}, err
 	}
 	var p ndjson.Problems

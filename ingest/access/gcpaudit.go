@@ -10,35 +10,38 @@ import (
 // The Cloud Logging LogEntry fields this package reads, with an AuditLog
 // protoPayload; the rest are ignored.
 type gcpEntry struct {
-	InsertID     string `json:"insertId"`
-	LogName      string `json:"logName"`
-	Timestamp    string `json:"timestamp"`
-	ProtoPayload *struct {
-		Type               string `json:"@type"`
-		ServiceName        string `json:"serviceName"`
-		MethodName         string `json:"methodName"`
-		ResourceName       string `json:"resourceName"`
-		AuthenticationInfo struct {
-			PrincipalEmail   string `json:"principalEmail"`
-			PrincipalSubject string `json:"principalSubject"`
-		} `json:"authenticationInfo"`
-		RequestMetadata struct {
-			CallerIP string `json:"callerIp"`
-		} `json:"requestMetadata"`
-		Status *struct {
-			Code int `json:"code"`
-		} `json:"status"`
-	} `json:"protoPayload"`
-	Resource struct {
+	InsertID     string    `json:"insertId"`
+	LogName      string    `json:"logName"`
+	Timestamp    string    `json:"timestamp"`
+	ProtoPayload *gcpProto `json:"protoPayload"`
+	Resource     struct {
 		Type string `json:"type"`
 	} `json:"resource"`
+}
+
+// gcpProto is the AuditLog payload.
+type gcpProto struct {
+	Type               string `json:"@type"`
+	ServiceName        string `json:"serviceName"`
+	MethodName         string `json:"methodName"`
+	ResourceName       string `json:"resourceName"`
+	AuthenticationInfo struct {
+		PrincipalEmail   string `json:"principalEmail"`
+		PrincipalSubject string `json:"principalSubject"`
+	} `json:"authenticationInfo"`
+	RequestMetadata struct {
+		CallerIP string `json:"callerIp"`
+	} `json:"requestMetadata"`
+	Status *struct {
+		Code int `json:"code"`
+	} `json:"status"`
 }
 
 const gcpAuditLogType = "type.googleapis.com/google.cloud.audit.AuditLog"
 
 func parseGCPAudit(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e gcpEntry
-	if err := decodeRecord(rec, &e); err != nil {
+	if err := decodeFast(rec, &e, readGCP); err != nil {
 		return model.AccessEvent{}, err
 	}
 	pp := e.ProtoPayload

@@ -21,7 +21,7 @@ type journalEntry struct {
 
 func parseJournald(line []byte, o Options, now time.Time) ([]model.AccessEvent, error) {
 	var e journalEntry
-	if err := decodeRecord(line, &e); err != nil {
+	if err := decodeFast(line, &e, readJournal); err != nil {
 		return nil, err
 	}
 	if !sshdPrograms[journalString(e.Identifier)] {

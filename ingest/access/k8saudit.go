@@ -95,7 +95,7 @@ func parseK8sAudit(line []byte, o Options, now time.Time) ([]model.AccessEvent, 
 		return parseRecords(line, o, now, "", parseK8sRecord)
 	}
 	var e k8sEvent
-	if err := decodeRecord(line, &e); err != nil {
+	if err := decodeFast(line, &e, readK8s); err != nil {
 		return nil, err
 	}
 	if e.Kind == k8sListKind {
@@ -127,7 +127,7 @@ func parseK8sAudit(line []byte, o Options, now time.Time) ([]model.AccessEvent, 
 // parseK8sRecord reads one Event, GKE LogEntry or AKS record.
 func parseK8sRecord(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e k8sEvent
-	if err := decodeRecord(rec, &e); err != nil {
+	if err := decodeFast(rec, &e, readK8s); err != nil {
 		return model.AccessEvent{}, err
 	}
 	return k8sRecord(&e, rec, o, now)
@@ -148,7 +148,7 @@ func k8sRecord(e *k8sEvent, raw []byte, o Options, now time.Time) (model.AccessE
 			inner = []byte(s)
 		}
 		var ie k8sEvent
-		if err := decodeRecord(inner, &ie); err != nil {
+		if err := decodeFast(inner, &ie, readK8s); err != nil {
 			return model.AccessEvent{}, errors.New("properties.log: " + err.Error())
 		}
 		if ie.Kind != k8sKind {

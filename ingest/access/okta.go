@@ -39,7 +39,7 @@ func oktaAccess(t string) bool {
 
 func parseOkta(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e oktaEvent
-	if err := decodeRecord(rec, &e); err != nil {
+	if err := decodeFast(rec, &e, readOkta); err != nil {
 		return model.AccessEvent{}, err
 	}
 	var p ndjson.Problems

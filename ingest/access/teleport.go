@@ -40,7 +40,7 @@ var teleportAccess = map[string]bool{
 
 func parseTeleport(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e teleportEvent
-	if err := decodeRecord(rec, &e); err != nil {
+	if err := decodeFast(rec, &e, readTeleport); err != nil {
 		return model.AccessEvent{}, err
 	}
 	var p ndjson.Problems
