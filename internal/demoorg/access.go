@@ -1,7 +1,8 @@
 package demoorg
 
 // Access events (Options.Operations): who got into production, as the
-// three log formats of POST /v1/access carry it.
+// generic, k8s-audit and sshd formats of POST /v1/access carry it (the
+// other formats are in access_formats.go).
 //
 //   - prod-db, format generic (NDJSON from the database proxy's audit log,
 //     source "pgaudit"): connections with role readonly or readwrite, and
