@@ -14,8 +14,10 @@
 // auditID) are each emitted with their own Raw, and the store decides what a
 // repeated id means.
 //
-// Read streams: it holds at most one batch of events plus the current line,
-// and rejects a line over MaxLineBytes (1 MiB) without buffering it whole.
+// Read streams: it holds at most one batch of events plus the current line
+// (or JSON document), and rejects a line over MaxLineBytes (1 MiB; for the
+// JSON formats, a line or document over MaxDocumentBytes, 64 MiB) without
+// buffering it whole.
 // Every line is accepted (emitted), skipped (valid input that is not an
 // access event, e.g. an sshd "Disconnected" message or a k8s RequestReceived
 // stage) or rejected with its 1-based line number and a reason naming the
@@ -23,7 +25,8 @@
 // "\r" before it is part of the terminator, not of Raw.
 //
 // Every event gets Format, Raw (the line as received, without its
-// terminator), ReceivedAt (Options.Now, UTC) and times in UTC.
+// terminator, or a document's record as received), ReceivedAt (Options.Now,
+// UTC) and times in UTC.
 //
 // # generic
 //
