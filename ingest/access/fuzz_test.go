@@ -64,7 +64,7 @@ func FuzzGeneric(f *testing.F) {
 	fuzzFormat(f, Generic)
 }
 func FuzzSSHD(f *testing.F) {
-	fuzzFormat(f, SSHD, "sshd-auth.log", "sshd-fail2ban.log", "sshd-rsyslog.log", "sshd-rsyslog-5424.log", "sshd-rsyslog-precise.log")
+	fuzzFormat(f, SSHD, "sshd-auth.log", "sshd-devlog.log", "sshd-fail2ban.log", "sshd-rsyslog.log", "sshd-rsyslog-5424.log", "sshd-rsyslog-precise.log")
 }
 func FuzzJournald(f *testing.F) { fuzzFormat(f, Journald, "journald-sshd.ndjson") }
 func FuzzK8sAudit(f *testing.F) {
