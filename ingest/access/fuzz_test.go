@@ -10,7 +10,9 @@ import (
 )
 
 // fuzzFormat fuzzes Read in format f, seeded with the real samples (whole
-// and line by line). Whatever the input: no panic; every event has its
+// and line by line). Run with -fuzzminimizetime 0: minimizing an
+// interesting input built from a whole multi-kilobyte sample takes the
+// worker minutes, during which it reports no executions. Whatever the input: no panic; every event has its
 // format, a time in range, a result, and a Raw that is bytes of the input;
 // every line is accepted, skipped or rejected at most once per event.
 func fuzzFormat(f *testing.F, format Format, samples ...string) {
