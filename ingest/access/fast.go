@@ -28,7 +28,7 @@ func decodeFast[T any](rec []byte, v *T, read func(*jsonscan.Reader, *T)) error 
 // str reads a string into *s (null reads as "").
 func str(r *jsonscan.Reader, s *string) { *s, _ = r.String() }
 
-func strings_(r *jsonscan.Reader) []string {
+func stringList(r *jsonscan.Reader) []string {
 	var out []string
 	r.Array(func() {
 		s, _ := r.String()
@@ -153,7 +153,7 @@ func readK8s(r *jsonscan.Reader, e *k8sEvent) {
 			if k == 0 {
 				str(r, &u.Username)
 			} else {
-				u.Groups = strings_(r)
+				u.Groups = stringList(r)
 			}
 		})
 	}
@@ -179,13 +179,13 @@ func readK8s(r *jsonscan.Reader, e *k8sEvent) {
 				if k == 0 {
 					str(r, &u.Username)
 				} else {
-					u.Groups = strings_(r)
+					u.Groups = stringList(r)
 				}
 			}) {
 				e.ImpersonatedUser = &u
 			}
 		case 8:
-			e.SourceIPs = strings_(r)
+			e.SourceIPs = stringList(r)
 		case 9:
 			var ref k8sObjectRef
 			if r.Object(k8sRefKeys, func(k int) {
@@ -278,7 +278,7 @@ func readTeleport(r *jsonscan.Reader, e *teleportEvent) {
 		case 7:
 			e.ResponseCode = int(r.Int())
 		case 17:
-			e.Roles = strings_(r)
+			e.Roles = stringList(r)
 		default:
 			fields := [...]*string{&e.Event, &e.UID, &e.Time, &e.User, &e.Login, nil, &e.Error, nil, &e.AddrRemote,
 				&e.ServerHostname, &e.ServerID, &e.DBService, &e.AppName, &e.KubeCluster, &e.Verb, &e.RequestPath, &e.Command, nil, &e.Reason}

@@ -48,19 +48,18 @@ const (
 	FormatGCPAudit   = "gcp-audit"
 	FormatJournald   = "journald"
 
-	awsAccount   = "123456789012"
-	DeployRole   = "arn:aws:sts::" + awsAccount + ":assumed-role/deploy-prod/*"
-	gcpDeployer  = "deployer@acme-prod.iam.gserviceaccount.com"
-	emailDomain  = "@acme.io"
-	oktaOrgHost  = "acme.okta.com"
-	journalBoot  = "37d7e4942ca344098667dd8c96ad107e"
-	journalMachi = "3d1219c7c4c5404aaa1f6d2a48adfda4"
+	awsAccount        = "123456789012"
+	DeployRolePattern = "arn:aws:sts::" + awsAccount + ":assumed-role/deploy-prod/*"
+	gcpDeployer       = "deployer@acme-prod.iam.gserviceaccount.com"
+	emailDomain       = "@acme.io"
+	journalBoot       = "37d7e4942ca344098667dd8c96ad107e"
+	journalMachine    = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 )
 
 func awsUser(who string) string { return "arn:aws:iam::" + awsAccount + ":user/" + who }
 
 var formatSystems = map[string]SystemConfig{
-	SystemAWS:      {Authorized: []string{awsUser("alice"), awsUser("bob"), DeployRole}},
+	SystemAWS:      {Authorized: []string{awsUser("alice"), awsUser("bob"), DeployRolePattern}},
 	SystemOkta:     {Authorized: []string{"alice" + emailDomain, "bob" + emailDomain, "carol" + emailDomain}},
 	SystemTeleport: {Authorized: []string{"alice", "frank"}},
 	SystemGCP:      {Authorized: []string{"alice" + emailDomain, gcpDeployer}},
@@ -257,7 +256,7 @@ func (g *gen) journalLine(e *accessEv) []byte {
 		msg = fmt.Sprintf("Failed password for %s from %s port %d ssh2", e.principal, e.ip, port)
 	}
 	us := strconv.FormatInt(e.at.UnixMicro(), 10)
-	b := mustJSON(map[string]string{"_BOOT_ID": journalBoot, "_MACHINE_ID": journalMachi, "_HOSTNAME": "jump-eu-1",
+	b := mustJSON(map[string]string{"_BOOT_ID": journalBoot, "_MACHINE_ID": journalMachine, "_HOSTNAME": "jump-eu-1",
 		"_TRANSPORT": "syslog", "SYSLOG_FACILITY": "4", "PRIORITY": "6", "SYSLOG_IDENTIFIER": "sshd", "SYSLOG_PID": pid,
 		"_PID": pid, "_COMM": "sshd", "_EXE": "/usr/sbin/sshd", "_UID": "0", "_GID": "0", "MESSAGE": msg,
 		"__REALTIME_TIMESTAMP": us, "_SOURCE_REALTIME_TIMESTAMP": us, "__MONOTONIC_TIMESTAMP": strconv.FormatInt(e.at.Unix()%100000000*1000, 10),
