@@ -28,6 +28,7 @@ func decodeFast[T any](rec []byte, v *T, read func(*jsonscan.Reader, *T)) error 
 // str reads a string into *s (null reads as "").
 func str(r *jsonscan.Reader, s *string) { *s, _ = r.String() }
 
+// stringList reads an array of strings (null reads as nil).
 func stringList(r *jsonscan.Reader) []string {
 	var out []string
 	r.Array(func() {
