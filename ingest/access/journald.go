@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/ingest/ndjson"
+	"github.com/changeproof/changeproof/internal/jsonscan"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -50,6 +51,11 @@ func parseJournald(line []byte, o Options, now time.Time) ([]model.AccessEvent, 
 // journalString reads a field written as a string or as an array of bytes
 // (not UTF-8); "" for anything else.
 func journalString(raw json.RawMessage) string {
+	if r := jsonscan.New(raw); len(raw) > 0 && raw[0] == '"' {
+		if s, ok := r.String(); ok && !r.Failed() {
+			return s
+		}
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s
