@@ -222,3 +222,21 @@ func TestRecordsOutOfRangeTime(t *testing.T) {
 		t.Errorf("err %v, want %q", err, want)
 	}
 }
+
+// TestJournaldPretty: `journalctl -o json-pretty` writes each entry over
+// several lines; each is read whole, its Raw the entry as written.
+func TestJournaldPretty(t *testing.T) {
+	lines := strings.Split(strings.TrimRight(readFile(t, "testdata/journald-sshd.ndjson"), "\n"), "\n")
+	var body bytes.Buffer
+	for _, l := range lines[2:4] { // an Accepted publickey entry and a session line
+		if err := json.Indent(&body, []byte(l), "", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		body.WriteByte('\n')
+	}
+	evs, res := readAll(t, body.String(), Options{Format: Journald, System: "jump", Now: fixedNow}, 10)
+	if len(evs) != 1 || res.Skipped != 1 || len(res.Rejected) != 0 || evs[0].Principal != "alice" ||
+		!strings.HasPrefix(evs[0].Raw, "{\n\t\"") || !strings.Contains(body.String(), evs[0].Raw) {
+		t.Fatalf("events %+v result %+v", evs, res)
+	}
+}
