@@ -258,7 +258,8 @@ var aksKeys = []string{"log"}
 
 var (
 	teleportKeys = []string{"event", "uid", "time", "user", "login", "success", "error", "response_code", "addr.remote",
-		"server_hostname", "server_id", "db_service", "app_name", "kubernetes_cluster", "verb", "request_path", "command", "roles", "reason"}
+		"server_hostname", "server_id", "db_service", "app_name", "kubernetes_cluster", "verb", "request_path", "command", "roles", "reason",
+		"id", "access_requests"}
 )
 
 func readTeleport(r *jsonscan.Reader, e *teleportEvent) {
@@ -280,9 +281,11 @@ func readTeleport(r *jsonscan.Reader, e *teleportEvent) {
 			e.ResponseCode = int(r.Int())
 		case 17:
 			e.Roles = stringList(r)
+		case 20:
+			e.AccessRequests = stringList(r)
 		default:
 			fields := [...]*string{&e.Event, &e.UID, &e.Time, &e.User, &e.Login, nil, &e.Error, nil, &e.AddrRemote,
-				&e.ServerHostname, &e.ServerID, &e.DBService, &e.AppName, &e.KubeCluster, &e.Verb, &e.RequestPath, &e.Command, nil, &e.Reason}
+				&e.ServerHostname, &e.ServerID, &e.DBService, &e.AppName, &e.KubeCluster, &e.Verb, &e.RequestPath, &e.Command, nil, &e.Reason, &e.ID}
 			str(r, fields[k])
 		}
 	})

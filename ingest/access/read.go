@@ -108,14 +108,21 @@ func ParseEvents(line []byte, o Options) (evs []model.AccessEvent, skip bool, er
 	if err != nil {
 		return nil, false, err
 	}
-	evs, err = parse(line, o)
+	evs, err = parse(line, o, nil)
 	if err == errSkip {
 		return nil, true, nil
 	}
 	return evs, false, err
 }
 
-func parse(line []byte, o Options) ([]model.AccessEvent, error) {
+// readState is what one Read remembers from line to line: the Teleport
+// access requests seen, so that a session started under one carries its
+// roles and reason. nil remembers nothing (ParseEvents).
+type readState struct {
+	teleport map[string]teleportRequest
+}
+
+func parse(line []byte, o Options, st *readState) ([]model.AccessEvent, error) {
 	now := o.Now()
 	switch o.Format {
 	case K8sAudit:
@@ -131,7 +138,9 @@ func parse(line []byte, o Options) ([]model.AccessEvent, error) {
 	case GCPAudit:
 		return parseRecords(line, o, now, "entries", parseGCPAudit)
 	case Teleport:
-		return parseRecords(line, o, now, "events", parseTeleport)
+		return parseRecords(line, o, now, "events", func(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
+			return parseTeleport(rec, o, now, st)
+		})
 	default:
 		ev, err := parseGeneric(line, o, now)
 		if err != nil {
@@ -170,6 +179,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 	}
 	lr := ndjson.NewLineReader(r, maxLine)
 	var doc jsonDoc // a JSON document spread over several lines
+	st := &readState{}
 	for {
 		line, tooLong, rerr := lr.Next()
 		if rerr == io.EOF {
@@ -212,7 +222,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 		}
 		// A document of records may hold good and bad ones: the good are
 		// emitted, the bad reported together on the document's line.
-		evs, err := parse(line, o)
+		evs, err := parse(line, o, st)
 		switch {
 		case err == errSkip:
 			res.Skipped++

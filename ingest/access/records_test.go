@@ -240,3 +240,25 @@ func TestJournaldPretty(t *testing.T) {
 		t.Fatalf("events %+v result %+v", evs, res)
 	}
 }
+
+// TestTeleportAccessRequest: a session started under an access request
+// (Teleport writes the request ids in the event's access_requests) takes
+// the request's roles as its role when one is a break-glass role, and the
+// request's reason as its ticket.
+func TestTeleportAccessRequest(t *testing.T) {
+	sample := readFile(t, "testdata/teleport-elastic.ndjson")
+	request := lineOf(sample, 6) // access_request.create of 66b827b2-..., roles [admin]
+	request = strings.Replace(request, `"roles":["admin"]`, `"roles":["admin"],"reason":"INC-4711 payments outage"`, 1)
+	session := strings.Replace(lineOf(sample, 4), `"user":"admin@example.com"`,
+		`"user":"admin@example.com","access_requests":["66b827b2-1b0b-512b-965d-6c789388d3c9"]`, 1)
+	o := Options{Format: Teleport, System: "teleport", Now: fixedNow, BreakGlassRoles: []string{"admin"}}
+	evs, res := readAll(t, request+"\n"+session+"\n", o, 10)
+	if len(evs) != 1 || res.Skipped != 1 || evs[0].Role != "admin" || evs[0].Ticket != "INC-4711 payments outage" || evs[0].Raw != session {
+		t.Fatalf("events %+v result %+v", evs, res)
+	}
+	// Without the request in the upload, the session has no role.
+	evs, _ = readAll(t, session+"\n", o, 10)
+	if len(evs) != 1 || evs[0].Role != "" || evs[0].Ticket != "" {
+		t.Fatalf("alone: %+v", evs)
+	}
+}

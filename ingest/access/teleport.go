@@ -30,7 +30,21 @@ type teleportEvent struct {
 	Command        string   `json:"command"`
 	Roles          []string `json:"roles"`
 	Reason         string   `json:"reason"`
+	// ID is an access request's id (access_request.* events);
+	// AccessRequests the ids of the requests a session runs under.
+	ID             string   `json:"id"`
+	AccessRequests []string `json:"access_requests"`
 }
+
+// teleportRequest is what an access request granted: roles, and the
+// requester's reason.
+type teleportRequest struct {
+	roles  []string
+	reason string
+}
+
+// maxTeleportRequests bounds the access requests one upload remembers.
+const maxTeleportRequests = 100_000
 
 // teleportAccess lists the events that are access to a resource.
 var teleportAccess = map[string]bool{
@@ -38,7 +52,7 @@ var teleportAccess = map[string]bool{
 	"db.session.start": true, "app.session.start": true, "kube.request": true,
 }
 
-func parseTeleport(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
+func parseTeleport(rec []byte, o Options, now time.Time, st *readState) (model.AccessEvent, error) {
 	var e teleportEvent
 	if err := decodeFast(rec, &e, readTeleport); err != nil {
 		return model.AccessEvent{}, err
@@ -48,8 +62,33 @@ func parseTeleport(rec []byte, o Options, now time.Time) (model.AccessEvent, err
 		p.Add("event: required")
 		return model.AccessEvent{}, p.Err()
 	}
+	if st != nil && e.ID != "" && (e.Event == "access_request.create" || e.Event == "access_request.update") {
+		if st.teleport == nil {
+			st.teleport = map[string]teleportRequest{}
+		}
+		r, seen := st.teleport[e.ID]
+		if seen || len(st.teleport) < maxTeleportRequests {
+			if len(e.Roles) > 0 {
+				r.roles = e.Roles
+			}
+			if e.Reason != "" && r.reason == "" {
+				r.reason = e.Reason
+			}
+			st.teleport[e.ID] = r
+		}
+	}
 	if !teleportAccess[e.Event] {
 		return model.AccessEvent{}, errSkip
+	}
+	roles, reason := e.Roles, e.Reason
+	if st != nil {
+		for _, id := range e.AccessRequests {
+			r := st.teleport[id]
+			roles = append(append([]string(nil), r.roles...), roles...)
+			if reason == "" {
+				reason = r.reason
+			}
+		}
 	}
 	if e.UID == "" {
 		p.Add("uid: required")
@@ -61,8 +100,8 @@ func parseTeleport(rec []byte, o Options, now time.Time) (model.AccessEvent, err
 		Principal: e.User,
 		Action:    e.Event + teleportTarget(&e),
 		Result:    "success",
-		Role:      breakGlass(e.Roles, o.BreakGlassRoles),
-		Ticket:    e.Reason,
+		Role:      breakGlass(roles, o.BreakGlassRoles),
+		Ticket:    reason,
 		SourceIP:  ipOnly(e.AddrRemote),
 		Source:    "teleport",
 	}
