@@ -53,6 +53,12 @@ func ctAccess(source, name string) bool {
 	return false
 }
 
+// parseCloudTrail maps one CloudTrail record: id eventID, time eventTime,
+// principal userIdentity.arn (else userName, principalId), action
+// "SOURCE:eventName", failure on errorCode or a failed ConsoleLogin, role
+// the assumed role (requestParameters.roleArn, else the session issuer),
+// source "cloudtrail:REGION", source_ip sourceIPAddress when an address.
+// Records that are not access (ctAccess) are skipped.
 func parseCloudTrail(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var r ctRecord
 	if err := decodeFast(rec, &r, readCloudTrail); err != nil {

@@ -39,6 +39,11 @@ type gcpProto struct {
 
 const gcpAuditLogType = "type.googleapis.com/google.cloud.audit.AuditLog"
 
+// parseGCPAudit maps one LogEntry with an AuditLog payload: id insertId,
+// time timestamp, principal authenticationInfo.principalEmail (else
+// principalSubject), action "serviceName:methodName resourceName", failure
+// on a non-zero status.code, source_ip requestMetadata.callerIp. Entries of
+// other logs are skipped.
 func parseGCPAudit(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e gcpEntry
 	if err := decodeFast(rec, &e, readGCP); err != nil {

@@ -20,6 +20,10 @@ type journalEntry struct {
 	Realtime   string          `json:"__REALTIME_TIMESTAMP"`
 }
 
+// parseJournald reads one `journalctl -o json` entry: entries of sshd,
+// sshd-session or sshd-auth are read as the sshd format reads MESSAGE, at
+// __REALTIME_TIMESTAMP (UTC microseconds), with source "sshd@_HOSTNAME";
+// other entries are skipped.
 func parseJournald(line []byte, o Options, now time.Time) ([]model.AccessEvent, error) {
 	var e journalEntry
 	if err := decodeFast(line, &e, readJournal); err != nil {

@@ -37,6 +37,10 @@ func oktaAccess(t string) bool {
 		(strings.HasPrefix(t, "app.") && strings.HasSuffix(t, ".login"))
 }
 
+// parseOkta maps one System Log event: id uuid, time published, principal
+// actor.alternateId, action eventType (and the app signed in to), success
+// for outcome SUCCESS or ALLOW, source_ip client.ipAddress. Events that are
+// not sign-ins (oktaAccess) are skipped.
 func parseOkta(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
 	var e oktaEvent
 	if err := decodeFast(rec, &e, readOkta); err != nil {

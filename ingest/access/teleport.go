@@ -52,6 +52,12 @@ var teleportAccess = map[string]bool{
 	"db.session.start": true, "app.session.start": true, "kube.request": true,
 }
 
+// parseTeleport maps one Teleport audit event: id uid, time time,
+// principal user, action the event and what it reached, failure when
+// success is false, error is set or a kube.request answered 400 or more.
+// Role and ticket come from the access requests the event ran under, as
+// st remembers them from earlier access_request.* events of the upload
+// (and from the event's own roles and reason). Other events are skipped.
 func parseTeleport(rec []byte, o Options, now time.Time, st *readState) (model.AccessEvent, error) {
 	var e teleportEvent
 	if err := decodeFast(rec, &e, readTeleport); err != nil {
