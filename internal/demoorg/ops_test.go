@@ -413,7 +413,7 @@ func cm5Oracle(t *testing.T, h History, ps []payload, got map[string]map[string]
 	return shipped
 }
 
-// accessRec is an access event as a parser of the three formats reads it.
+// accessRec is an access event as the oracle reads it from any format.
 type accessRec struct {
 	id, system, principal, role, ticket string
 	at                                  time.Time
