@@ -16,8 +16,11 @@ import (
 var sshdPrograms = map[string]bool{"sshd": true, "sshd-session": true, "sshd-auth": true}
 
 // maxRepeats bounds rsyslog's "message repeated N times": a larger N is
-// rejected rather than turned into that many events.
-const maxRepeats = 100000
+// rejected rather than turned into that many events, so that one line
+// cannot make an upload a thousand times larger in the store. Repeats of
+// one sshd message come from one connection (the port is in the message),
+// which OpenSSH closes after MaxAuthTries (default 6).
+const maxRepeats = 1000
 
 // sshdAttempt is one authentication attempt read from an sshd message.
 type sshdAttempt struct {
