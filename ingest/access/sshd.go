@@ -52,8 +52,11 @@ func sshdEvents(msg, raw string, t time.Time, source string, f Format, o Options
 	n := 1
 	if rest, ok := strings.CutPrefix(msg, "message repeated "); ok {
 		ns, inner, ok := strings.Cut(rest, " times: [")
-		if !ok || !allDigits(ns) || len(ns) > 6 || !strings.HasSuffix(inner, "]") {
+		if !ok || !allDigits(ns) || !strings.HasSuffix(inner, "]") {
 			return nil, errSkip
+		}
+		if len(ns) > 9 {
+			return nil, errRepeats(ns)
 		}
 		n = atoi(ns)
 		if n < 1 || n > maxRepeats {

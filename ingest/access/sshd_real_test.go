@@ -214,7 +214,7 @@ func TestSSHDRepeatedMessage(t *testing.T) {
 			t.Errorf("%+v", ev)
 		}
 	}
-	for _, bad := range []string{"0", "1001"} {
+	for _, bad := range []string{"0", "1001", "99999999999999999999"} {
 		l := strings.Replace(line, "repeated 2 times", "repeated "+bad+" times", 1)
 		if _, _, err := ParseEvents([]byte(l), sshdOptions()); err == nil ||
 			err.Error() != "message repeated: "+bad+" times is outside 1..1000" {
