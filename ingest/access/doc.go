@@ -89,7 +89,7 @@
 //	ROOT LOGIN REFUSED FROM ADDR [port N]                   -> failure (root)
 //	PAM: Authentication failure for [illegal user ]USER from HOST [via ADDR]
 //	                                                        -> failure
-//	message repeated N times: [ MESSAGE]                    -> N events
+//	message repeated N times: [ MESSAGE]                    -> N events (N <= 1000)
 //
 // prefixed or not by "error: " or Solaris' "[ID 800047 auth.info] ". The
 // action is "ssh login (METHOD)", "ssh login (METHOD, invalid user)", "ssh
