@@ -99,7 +99,7 @@ func runIngest(args []string) error {
 			for name, svc := range cfg.Scope.Services {
 				services[name] = svc.Repos
 			}
-			rep, code = ingest.IngestDeploys(ctx, in, deploy.Options{Services: services}, a.ops)
+			rep, code = ingest.IngestDeploys(ctx, in, deploy.Options{Services: services}, a.intake)
 		} else {
 			f, err := access.ParseFormat(*format)
 			if err != nil {
@@ -113,7 +113,7 @@ func runIngest(args []string) error {
 				return fmt.Errorf("--%w", err)
 			}
 			rep, code = ingest.IngestAccess(ctx, in, access.Options{Format: f, System: *system,
-				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles, Location: loc, Year: y}, a.ops)
+				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles, Location: loc, Year: y}, a.intake)
 		}
 		if err := a.waitIdle(ctx); err != nil {
 			return err

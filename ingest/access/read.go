@@ -235,6 +235,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 				res.Skipped++
 				continue
 			}
+			ev.Line = n // a document's records: the line it starts on
 			err = batches.Add(ev)
 			res.Accepted = batches.Accepted
 			if err != nil {
