@@ -73,5 +73,8 @@ func (a *app) wireAuditor(cfg config.Config, svc *api.Service, src api.AuditSour
 		return err
 	}
 	a.api.Signer = signer
+	if a.api.Report, err = reporter(cfg, svc); err != nil {
+		return err
+	}
 	return nil
 }

@@ -66,6 +66,8 @@ func main() {
 		err = runAlerts(args)
 	case "sample":
 		err = runSample(args)
+	case "report":
+		err = runReport(args)
 	case "verify-export":
 		err = runVerifyExport(args)
 	case "deadletters":
