@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/api/ui"
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/sign"
 	"github.com/changeproof/changeproof/config"
@@ -73,8 +75,15 @@ func (a *app) wireAuditor(cfg config.Config, svc *api.Service, src api.AuditSour
 		return err
 	}
 	a.api.Signer = signer
-	if a.api.Report, err = reporter(cfg, svc); err != nil {
+	rp, err := reporter(cfg, svc)
+	if err != nil {
 		return err
 	}
+	a.api.Report = rp
+	a.api.UI = &ui.Handler{Auth: cfg.Server.RoleOf, Service: svc, Audit: &src, Reporter: rp, Signer: signer,
+		ChainHead: func(ctx context.Context) (string, error) {
+			_, h, err := svc.Store.ChainHead(ctx)
+			return h, err
+		}, Version: Version, Log: a.api.Log.Named("ui")}
 	return nil
 }
