@@ -142,7 +142,7 @@ type MonthResult struct {
 }
 
 // Exception is a finding the auditor must look at: a fail, a waiver, or a
-// fail that was remediated.
+// subject that failed earlier and no longer does.
 type Exception struct {
 	Rule        string        `json:"rule"`
 	Control     string        `json:"control"`
@@ -156,8 +156,11 @@ type Exception struct {
 	// fail in its history.
 	FailReason string        `json:"fail_reason,omitempty"`
 	Waiver     *model.Waiver `json:"waiver"`
-	// Status is the remediation status: "open" (still failing),
-	// "waived" (accepted by a waiver) or "remediated" (passes now).
+	// Status is the remediation status: "open" (still failing, or not
+	// settled since it failed), "waived" (accepted by a waiver),
+	// "remediated" (failed, passes now) or "withdrawn" (failed, then the
+	// control found it does not apply, e.g. a push that was a pull
+	// request's merge).
 	Status string `json:"status"`
 	// Remediation is the control's guidance for a fail.
 	Remediation string `json:"remediation"`
@@ -170,6 +173,7 @@ const (
 	StatusOpen       = "open"
 	StatusWaived     = "waived"
 	StatusRemediated = "remediated"
+	StatusWithdrawn  = "withdrawn"
 )
 
 // Build computes the report. It is a pure function of in: the same input
@@ -220,12 +224,13 @@ func Build(in Input) *Report {
 		fs := byRule[id]
 		sort.Slice(fs, func(i, j int) bool { return fs[i].Subject < fs[j].Subject })
 		for _, f := range fs {
-			remediated, failReason := wasRemediated(f)
+			failReason, failedBefore := earlierFail(f)
+			remediated := failedBefore && f.Outcome == model.Pass
 			c.add(f.Outcome, remediated)
 			if i, ok := monthIdx[f.OccurredAt.UTC().Format("2006-01")]; ok {
 				c.Months[i].add(f.Outcome, remediated)
 			}
-			if e, ok := exception(d, f, remediated, failReason); ok {
+			if e, ok := exception(d, f, failReason, failedBefore); ok {
 				r.Exceptions = append(r.Exceptions, e)
 			}
 		}
@@ -262,21 +267,21 @@ func (c *Counts) finish() {
 	}
 }
 
-// wasRemediated says whether a finding that is neither fail nor waived now
-// failed earlier, with that fail's reason.
-func wasRemediated(f Finding) (bool, string) {
+// earlierFail returns the reason of the last fail in the history of a
+// finding that is neither fail nor waived now; ok false when it never failed.
+func earlierFail(f Finding) (reason string, ok bool) {
 	if f.Outcome == model.Fail || f.Outcome == model.Waived {
-		return false, ""
+		return "", false
 	}
 	for i := len(f.History) - 1; i >= 0; i-- {
 		if f.History[i].Outcome == model.Fail {
-			return true, f.History[i].Reason
+			return f.History[i].Reason, true
 		}
 	}
-	return false, ""
+	return "", false
 }
 
-func exception(d control.Definition, f Finding, remediated bool, failReason string) (Exception, bool) {
+func exception(d control.Definition, f Finding, failReason string, failedBefore bool) (Exception, bool) {
 	e := Exception{Rule: f.Rule, Control: d.Name, Subject: f.Subject, Repo: f.Repo, OccurredAt: f.OccurredAt.UTC(),
 		EvaluatedAt: f.EvaluatedAt.UTC(), Outcome: f.Outcome, Reason: f.Reason, Waiver: f.Waiver,
 		Remediation: d.Remediation, URL: f.Evidence.URL}
@@ -285,10 +290,14 @@ func exception(d control.Definition, f Finding, remediated bool, failReason stri
 		e.Status = StatusOpen
 	case f.Outcome == model.Waived:
 		e.Status = StatusWaived
-	case remediated:
-		e.Status, e.FailReason = StatusRemediated, failReason
-	default:
+	case !failedBefore:
 		return Exception{}, false
+	case f.Outcome == model.Pass:
+		e.Status, e.FailReason = StatusRemediated, failReason
+	case f.Outcome == model.NotApplicable:
+		e.Status, e.FailReason = StatusWithdrawn, failReason
+	default: // pending or error after a fail: not settled
+		e.Status, e.FailReason = StatusOpen, failReason
 	}
 	return e, true
 }

@@ -34,11 +34,13 @@ func input() Input {
 		Expires: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
 	fixed := finding("X-1", "acme/api#4", model.Pass, jan.AddDate(0, 2, 1), "approved by bob")
 	fixed.History = []model.Finding{{Rule: "X-1", Subject: "acme/api#4", Outcome: model.Fail, Reason: "=no approval"}, fixed.Finding}
+	merged := finding("X-1", "acme/api@"+strings.Repeat("c", 40), model.NotApplicable, jan.AddDate(0, 2, 3), "merge of acme/api#4")
+	merged.History = []model.Finding{{Rule: "X-1", Outcome: model.Fail, Reason: "direct push"}, merged.Finding}
 	return Input{From: jan, To: mar, Controls: defs(), GeneratedAt: time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC), ToolVersion: "t",
 		Findings: []Finding{
 			finding("X-1", "acme/api#1", model.Pass, jan.AddDate(0, 0, 3), "approved by bob"),
 			finding("X-1", "acme/api#2", model.Fail, jan.AddDate(0, 0, 9), "no approval: alice approved her own change"),
-			waived, fixed,
+			waived, fixed, merged,
 			finding("X-1", "acme/api#5", model.NotApplicable, jan.AddDate(0, 2, 2), "bot"),
 			finding("X-2", "acme/api#1", model.Pass, jan.AddDate(0, 0, 3), "ACME-1"),
 			finding("Z-9", "acme/api#1", model.Error, jan.AddDate(0, 0, 3), "could not read"),
@@ -52,12 +54,12 @@ func TestBuildCounts(t *testing.T) {
 		t.Fatalf("controls = %+v", r.Controls)
 	}
 	c := r.Controls[0]
-	if c.Population != 5 || c.Tested != 4 || c.Exceptions != 2 || c.ExceptionRate != 0.5 || c.Remediated != 1 ||
-		c.Outcomes[model.Pass] != 2 || c.Outcomes[model.Fail] != 1 || c.Outcomes[model.Waived] != 1 || c.Outcomes[model.NotApplicable] != 1 {
+	if c.Population != 6 || c.Tested != 4 || c.Exceptions != 2 || c.ExceptionRate != 0.5 || c.Remediated != 1 ||
+		c.Outcomes[model.Pass] != 2 || c.Outcomes[model.Fail] != 1 || c.Outcomes[model.Waived] != 1 || c.Outcomes[model.NotApplicable] != 2 {
 		t.Fatalf("X-1 counts = %+v", c.Counts)
 	}
 	if len(c.Months) != 3 || c.Months[0].Month != "2026-01" || c.Months[0].Population != 2 || c.Months[0].ExceptionRate != 0.5 ||
-		c.Months[1].Exceptions != 1 || c.Months[2].Population != 2 || c.Months[2].Tested != 1 || c.Months[2].ExceptionRate != 0 {
+		c.Months[1].Exceptions != 1 || c.Months[2].Population != 3 || c.Months[2].Tested != 1 || c.Months[2].ExceptionRate != 0 {
 		t.Fatalf("X-1 months = %+v", c.Months)
 	}
 	if r.Controls[1].Population != 1 || r.Controls[1].Exceptions != 0 || r.Controls[2].Outcomes[model.Error] != 1 {
@@ -67,7 +69,7 @@ func TestBuildCounts(t *testing.T) {
 	for _, e := range r.Exceptions {
 		got = append(got, e.Subject+" "+e.Status)
 	}
-	if want := "acme/api#2 open|acme/api#3 waived|acme/api#4 remediated"; strings.Join(got, "|") != want {
+	if want := "acme/api#2 open|acme/api#3 waived|acme/api#4 remediated|acme/api@" + strings.Repeat("c", 40) + " withdrawn"; strings.Join(got, "|") != want {
 		t.Fatalf("exceptions = %q, want %q", strings.Join(got, "|"), want)
 	}
 	if r.Exceptions[2].FailReason != "=no approval" || r.Exceptions[0].Remediation != "Review it." {
@@ -124,7 +126,7 @@ func TestExceptionsCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || rows[0][0] != "rule" || rows[2][9] != "incident INC-7" || rows[2][10] != "cto" || rows[2][11] != "2026-12-31T00:00:00Z" {
+	if len(rows) != 5 || rows[0][0] != "rule" || rows[2][9] != "incident INC-7" || rows[2][10] != "cto" || rows[2][11] != "2026-12-31T00:00:00Z" {
 		t.Fatalf("rows = %q", rows)
 	}
 	// A reason that a spreadsheet would run as a formula is neutralised.

@@ -112,7 +112,7 @@ func TestWorkspaceInABrowser(t *testing.T) {
 	}
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			png, err := chromedp.FullScreenshot(90)(ctx, tg)
+			png, err := chromedp.FullScreenshot(100)(ctx, tg) // quality 100: PNG
 			if err != nil {
 				return err
 			}
@@ -199,6 +199,33 @@ func TestWorkspaceInABrowser(t *testing.T) {
 		t.Fatalf("change page of %s lacks the API's %s reason %q:\n%s", subject, rule, apiReason, page)
 	}
 
+	// A review that did not count shows why, as the API says.
+	checked := false
+	for _, f := range allFindings(t, srv.addr, from, to) {
+		if f.Outcome != model.Fail || !strings.Contains(f.Subject, "#") || checked {
+			continue
+		}
+		var b struct {
+			ReviewVerdicts []model.ReviewVerdict `json:"review_verdicts"`
+		}
+		repo, n, _ := strings.Cut(f.Subject, "#")
+		must(t, json.Unmarshal(apiGet(t, base+"/v1/changes/"+repo+"/"+n), &b))
+		for _, v := range b.ReviewVerdicts {
+			if v.Counted || v.Why == "" {
+				continue
+			}
+			do(chromedp.Navigate(base+ui.ChangeLink(f.Subject)), chromedp.WaitVisible(chromedp.ID("reviews")), shot("4b-review-not-counted"))
+			if page := text("main"); !strings.Contains(page, v.Why) || !strings.Contains(page, "not counted") {
+				t.Fatalf("change page of %s lacks why %s's review did not count (%q):\n%s", f.Subject, v.Reviewer, v.Why, page)
+			}
+			checked = true
+			break
+		}
+	}
+	if !checked {
+		t.Fatal("no failing pull request with a review that did not count: the review check proves nothing")
+	}
+
 	// The other pages render.
 	for _, p := range []struct{ name, path, sel string }{
 		{"5-exceptions", "/ui/exceptions?from=" + from + "&to=" + to, "#exceptions"},
@@ -227,6 +254,16 @@ func TestWorkspaceInABrowser(t *testing.T) {
 			t.Errorf("the token appears in a URL: %s", u)
 		}
 	}
+}
+
+// allFindings is GET /v1/findings for the period.
+func allFindings(t *testing.T, addr, from, to string) []model.Finding {
+	t.Helper()
+	var out struct{ Findings []model.Finding }
+	if err := json.Unmarshal(apiGet(t, "http://"+addr+"/v1/findings?from="+from+"&to="+to), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Findings
 }
 
 // findingReason is the API's reason for a finding.
