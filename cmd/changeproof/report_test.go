@@ -1,14 +1,18 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,6 +123,15 @@ func TestReportEqualsTheAPIAndIsSigned(t *testing.T) {
 	sample := filepath.Join(t.TempDir(), "sample")
 	runChild(t, "sample", "--server", "http://"+srv.addr, "--token", testToken, "--from", from, "--to", to,
 		"--size", "2", "--seed", "s1", "--out", sample)
+	// The same sample drawn in the web UI, downloaded as a zip.
+	uiSample := filepath.Join(t.TempDir(), "ui-sample")
+	uiDownload(t, "http://"+srv.addr, "/ui/sample", url.Values{"from": {from}, "to": {to}, "size": {"2"}, "seed": {"s1"},
+		"population": {"changes"}}, uiSample)
+	for _, f := range []string{"population.csv", "sample.csv"} {
+		if !bytes.Equal(readFile(t, filepath.Join(sample, f)), readFile(t, filepath.Join(uiSample, f))) {
+			t.Errorf("%s of the UI's sample differs from the CLI's", f)
+		}
+	}
 	oscalDir := filepath.Join(t.TempDir(), "oscal")
 	runChild(t, "report", "--server", "http://"+srv.addr, "--token", testToken, "--from", from, "--to", to, "--format", "oscal", "--out", oscalDir)
 	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
@@ -176,7 +189,7 @@ func TestReportEqualsTheAPIAndIsSigned(t *testing.T) {
 	}
 
 	// Signatures: verify-export and ssh-keygen accept each export...
-	for _, dir := range []string{remote, local, sample, oscalDir} {
+	for _, dir := range []string{remote, local, sample, oscalDir, uiSample} {
 		out, err := runChildErr("verify-export", dir)
 		if err != nil || !strings.Contains(out, "good \"changeproof\" signature") {
 			t.Fatalf("verify-export %s: %v\n%s", dir, err, out)
@@ -204,6 +217,61 @@ func TestReportEqualsTheAPIAndIsSigned(t *testing.T) {
 	os.WriteFile(p, b, 0o644)
 	if out, err := runChildErr("verify-export", local); err == nil || !strings.Contains(out, "exceptions.csv has SHA-256") {
 		t.Fatalf("verify-export after exceptions.csv changed: %v\n%s", err, out)
+	}
+}
+
+// uiDownload signs in to the web UI as a browser would (a cookie jar, the
+// form's CSRF field), posts the form at path and unpacks the zip it
+// answers with into dir.
+func uiDownload(t *testing.T, base, path string, form url.Values, dir string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	post := func(p string, form url.Values) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+p, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := post("/ui/signin", url.Values{"token": {testToken}})
+	resp.Body.Close()
+	resp, err := c.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]{64})"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("GET %s: %d, no CSRF field:\n%s", path, resp.StatusCode, page)
+	}
+	form.Set("csrf", string(m[1]))
+	resp = post(path, form)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("POST %s: %d %s\n%s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
