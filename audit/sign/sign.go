@@ -195,7 +195,9 @@ func Verify(msg, armored []byte) (ssh.PublicKey, error) {
 
 func unarmor(a []byte) ([]byte, error) {
 	s := strings.TrimSpace(string(a))
-	if !strings.HasPrefix(s, armorBegin) || !strings.HasSuffix(s, armorEnd) {
+	// The length check keeps a text where the markers overlap from
+	// slicing out of range (found by FuzzVerify).
+	if len(s) < len(armorBegin)+len(armorEnd) || !strings.HasPrefix(s, armorBegin) || !strings.HasSuffix(s, armorEnd) {
 		return nil, fmt.Errorf("%w: not an armored SSH signature", ErrBadSignature)
 	}
 	body := strings.Join(strings.Fields(s[len(armorBegin):len(s)-len(armorEnd)]), "")
