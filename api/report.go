@@ -11,7 +11,9 @@ import (
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/oscal"
 	"github.com/changeproof/changeproof/audit/report"
+	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/store"
 )
 
 // Reporter makes the period report (package report) from the findings the
@@ -40,16 +42,29 @@ func (rp *Reporter) Report(ctx context.Context, from, to time.Time) (*report.Rep
 	if to.Before(from) {
 		return nil, fmt.Errorf("period: to is before from")
 	}
-	views, err := rp.Service.Findings(ctx, FindingsQuery{From: from, To: to, History: true})
+	views, err := rp.Service.Findings(ctx, FindingsQuery{From: from, To: to})
 	if err != nil {
 		return nil, err
+	}
+	// Of the history, the report needs only the earlier fails (a subject
+	// that failed and passes now is listed as remediated): those rows
+	// alone, not every verdict ever recorded.
+	fails, err := rp.Service.Store.Findings(ctx, store.FindingQuery{Outcome: string(model.Fail), From: lower(from),
+		To: exclusive(to), History: true})
+	if err != nil {
+		return nil, err
+	}
+	failed := map[[2]string][]model.Finding{}
+	for _, f := range fails {
+		k := [2]string{f.Rule, f.Subject}
+		failed[k] = append(failed[k], f)
 	}
 	in := report.Input{From: from, To: to, Controls: rules.Catalogue(), ToolVersion: rp.Version, GeneratedAt: time.Now()}
 	if rp.Now != nil {
 		in.GeneratedAt = rp.Now()
 	}
 	for _, v := range views {
-		in.Findings = append(in.Findings, report.Finding{Finding: v.Finding, History: v.History})
+		in.Findings = append(in.Findings, report.Finding{Finding: v.Finding, History: failed[[2]string{v.Rule, v.Subject}]})
 	}
 	if rp.System != nil {
 		if in.System, err = rp.System(ctx); err != nil {

@@ -47,9 +47,12 @@ func TestReportEndpoint(t *testing.T) {
 		finding(a, "acme/api#1", model.Pass, ts(t, "2026-01-31T23:59:59.999Z"), ev), // before the period
 		finding(a, "acme/api#2", model.Pass, ts(t, "2026-02-01T00:00:00Z"), ev),
 		finding(a, "acme/api#3", model.Fail, ts(t, "2026-02-15T10:00:00Z"), ev),
-		finding(b, "acme/api#3", model.Fail, ts(t, "2026-02-28T23:59:59.999Z"), ev), // last millisecond of the last day
+		finding(b, "acme/api#3", model.Fail, ts(t, "2026-02-28T23:59:59.999Z"), ev),      // last millisecond of the last day
 		finding(b, "acme/api#4", model.NotApplicable, ts(t, "2026-03-01T00:00:00Z"), ev), // after
+		finding(b, "acme/api#5", model.Fail, ts(t, "2026-02-10T00:00:00Z"), ev.Add(-time.Hour)),
 	)
+	// ... and passes after a second look: remediated.
+	e.findings(t, finding(b, "acme/api#5", model.Pass, ts(t, "2026-02-10T00:00:00Z"), ev))
 	var fromAPI struct{ Findings []model.Finding }
 	e.getJSON(t, "/v1/findings?from=2026-02-01&to=2026-02-28", 200, &fromAPI)
 	want := map[string]map[model.Outcome]int{}
@@ -59,8 +62,8 @@ func TestReportEndpoint(t *testing.T) {
 		}
 		want[f.Rule][f.Outcome]++
 	}
-	if len(fromAPI.Findings) != 3 {
-		t.Fatalf("the findings API returns %d findings for February, want 3", len(fromAPI.Findings))
+	if len(fromAPI.Findings) != 4 {
+		t.Fatalf("the findings API returns %d findings for February, want 4", len(fromAPI.Findings))
 	}
 
 	code, h, body := e.get(t, "/v1/report?from=2026-02-01&to=2026-02-28", tokAuditor)
@@ -78,7 +81,10 @@ func TestReportEndpoint(t *testing.T) {
 			ID       string
 			Outcomes map[model.Outcome]int
 		}
-		Exceptions []struct{ Subject string }
+		Exceptions []struct {
+			Rule, Subject, Status string
+			FailReason            string `json:"fail_reason"`
+		}
 	}
 	if err := json.Unmarshal(files["report.json"], &rep); err != nil {
 		t.Fatal(err)
@@ -93,8 +99,9 @@ func TestReportEndpoint(t *testing.T) {
 			}
 		}
 	}
-	if len(rep.Exceptions) != 2 {
-		t.Fatalf("exceptions = %+v, want the two fails", rep.Exceptions)
+	if len(rep.Exceptions) != 3 || rep.Exceptions[2].Subject != "acme/api#5" || rep.Exceptions[2].Status != "remediated" ||
+		rep.Exceptions[2].FailReason != b+" fail" {
+		t.Fatalf("exceptions = %+v, want the two fails and one remediated", rep.Exceptions)
 	}
 	// Same data, same bytes.
 	_, _, again := e.get(t, "/v1/report?from=2026-02-01&to=2026-02-28", tokAuditor)

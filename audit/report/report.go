@@ -34,7 +34,7 @@ type Input struct {
 	// Controls is the control catalogue, in catalogue order.
 	Controls []control.Definition
 	// Findings are the current findings (one per rule and subject) whose
-	// occurred_at lies in [From, To], each with its earlier outcomes.
+	// occurred_at lies in [From, To], each with its earlier fails.
 	Findings []Finding
 	// System is the system in scope and the policy in force.
 	System System
@@ -47,7 +47,8 @@ type Input struct {
 	GeneratedAt time.Time
 }
 
-// Finding is a current finding with its history (oldest first).
+// Finding is a current finding with its history, oldest first: every
+// earlier verdict, or at least every earlier fail (all the report reads).
 type Finding struct {
 	model.Finding
 	History []model.Finding `json:"history,omitempty"`
