@@ -139,6 +139,9 @@ func TestReportEqualsTheAPIAndIsSigned(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	local := filepath.Join(t.TempDir(), "local")
 	runChild(t, "report", "--config", cfgPath, "--data-dir", dataDir, "--from", from, "--to", to, "--out", local)
+	localSample := filepath.Join(t.TempDir(), "local-sample")
+	runChild(t, "sample", "--config", cfgPath, "--data-dir", dataDir, "--from", from, "--to", to,
+		"--size", "2", "--seed", "s1", "--out", localSample)
 
 	var r reportJSON
 	if err := json.Unmarshal(readFile(t, filepath.Join(remote, "report.json")), &r); err != nil {
@@ -189,7 +192,7 @@ func TestReportEqualsTheAPIAndIsSigned(t *testing.T) {
 	}
 
 	// Signatures: verify-export and ssh-keygen accept each export...
-	for _, dir := range []string{remote, local, sample, oscalDir, uiSample} {
+	for _, dir := range []string{remote, local, sample, oscalDir, uiSample, localSample} {
 		out, err := runChildErr("verify-export", dir)
 		if err != nil || !strings.Contains(out, "good \"changeproof\" signature") {
 			t.Fatalf("verify-export %s: %v\n%s", dir, err, out)
