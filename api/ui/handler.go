@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,8 +48,9 @@ type Handler struct {
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 
-	sessions sessions
-	once     struct{ pages map[string]*template.Template }
+	sessions  sessions
+	pagesOnce sync.Once
+	pageSet   map[string]*template.Template
 }
 
 var pageNames = []string{"signin", "overview", "findings", "change", "access", "exceptions", "sample", "error"}
@@ -92,17 +94,17 @@ var funcs = func() template.FuncMap {
 	return f
 }()
 
+// pages parses the embedded templates once (a broken template is a
+// programming error caught by every test that renders a page).
 func (h *Handler) pages() map[string]*template.Template {
-	if h.once.pages != nil {
-		return h.once.pages
-	}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html"))
-	pages := map[string]*template.Template{}
-	for _, name := range pageNames {
-		pages[name] = template.Must(template.Must(layout.Clone()).ParseFS(assets, "templates/"+name+".html"))
-	}
-	h.once.pages = pages
-	return pages
+	h.pagesOnce.Do(func() {
+		layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html"))
+		h.pageSet = map[string]*template.Template{}
+		for _, name := range pageNames {
+			h.pageSet[name] = template.Must(template.Must(layout.Clone()).ParseFS(assets, "templates/"+name+".html"))
+		}
+	})
+	return h.pageSet
 }
 
 // ServeHTTP routes /ui/...
@@ -138,6 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil || !validCSRF(v, r.PostForm.Get("csrf")) || !sameOrigin(r) {
 			h.log().Warn("ui: form refused (missing or wrong CSRF token, or cross-site)", zap.String("path", r.URL.Path),
 				zap.String("remote", r.RemoteAddr))

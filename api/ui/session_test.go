@@ -194,9 +194,9 @@ func TestChangeLink(t *testing.T) {
 	for subject, want := range map[string]string{
 		"acme/api#12": "/ui/changes/acme/api/12",
 		"acme/api@0123456789abcdef0123456789abcdef01234567": "/ui/changes/acme/api/commit/0123456789abcdef0123456789abcdef01234567",
-		"payments@production@d-1": "",
-		"ssh:evt-1":               "",
-		"acme/api#x":              "",
+		"payments@production@d-1":                           "",
+		"ssh:evt-1":                                         "",
+		"acme/api#x":                                        "",
 	} {
 		if got := ChangeLink(subject); got != want {
 			t.Errorf("ChangeLink(%q) = %q, want %q", subject, got, want)
