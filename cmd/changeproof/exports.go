@@ -75,10 +75,7 @@ func (a *app) wireAuditor(cfg config.Config, svc *api.Service, src api.AuditSour
 		return err
 	}
 	a.api.Signer = signer
-	rp, err := reporter(cfg, svc)
-	if err != nil {
-		return err
-	}
+	rp := reporter(cfg, svc, signer)
 	a.api.Report = rp
 	a.api.UI = &ui.Handler{Auth: cfg.Server.RoleOf, Service: svc, Audit: &src, Reporter: rp, Signer: signer,
 		ChainHead: func(ctx context.Context) (string, error) {

@@ -19,21 +19,19 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )
 
-// reporter is the period report over this configuration and store.
-func reporter(cfg config.Config, svc *api.Service) (*api.Reporter, error) {
-	signer, err := manifestSigner(cfg)
-	if err != nil {
-		return nil, err
-	}
+// reporter is the period report over this configuration and store,
+// signed by signer (nil: unsigned).
+func reporter(cfg config.Config, svc *api.Service, signer audit.ManifestSigner) *api.Reporter {
 	return &api.Reporter{Service: svc, Signer: signer, Version: Version,
 		System:     func(ctx context.Context) (report.System, error) { return systemInScope(ctx, cfg, svc.Store) },
-		ChainHeads: func(ctx context.Context) ([]report.ChainHead, error) { return chainHeads(ctx, svc.Store) }}, nil
+		ChainHeads: func(ctx context.Context) ([]report.ChainHead, error) { return chainHeads(ctx, svc.Store) }}
 }
 
 // chainHeads reads the raw log's chain heads for a report.
@@ -120,11 +118,11 @@ func runReport(args []string) error {
 	defer s.close()
 	var files []report.File
 	if s.svc != nil {
-		rp, err := reporter(s.cfg, s.svc)
+		signer, err := manifestSigner(s.cfg)
 		if err != nil {
 			return err
 		}
-		if files, err = rp.Files(ctx, f, t, *format); err != nil {
+		if files, err = reporter(s.cfg, s.svc, signer).Files(ctx, f, t, *format); err != nil {
 			return err
 		}
 	} else if files, err = fetchReport(ctx, &s, *from, *to, *format); err != nil {
