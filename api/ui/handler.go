@@ -53,7 +53,7 @@ type Handler struct {
 	pageSet   map[string]*template.Template
 }
 
-var pageNames = []string{"signin", "overview", "findings", "change", "access", "exceptions", "sample", "error"}
+var pageNames = []string{"signin", "overview", "findings", "change", "evidence", "access", "exceptions", "sample", "error"}
 
 func (h *Handler) now() time.Time {
 	if h.Now != nil {
@@ -75,7 +75,7 @@ var funcs = func() template.FuncMap {
 		f[k] = v
 	}
 	f["colourOf"] = func(o model.Outcome) template.CSS { return template.CSS(report.Colour(o)) }
-	f["changeLink"] = ChangeLink
+	f["changeLink"] = SubjectLink
 	f["query"] = func(kv ...string) template.URL {
 		v := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -164,6 +164,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.findings(w, r, v)
 	case strings.HasPrefix(p, "/changes/") && r.Method == http.MethodGet:
 		h.change(w, r, v, strings.TrimPrefix(p, "/changes/"))
+	case p == "/evidence" && r.Method == http.MethodGet:
+		h.evidence(w, r, v)
 	case p == "/access" && r.Method == http.MethodGet:
 		h.access(w, r, v)
 	case p == "/exceptions" && r.Method == http.MethodGet:
@@ -496,6 +498,100 @@ func otherFields(c model.Change) []kv {
 			_ = json.Indent(&pretty, val, "", "  ")
 			out = append(out, kv{k, pretty.String()})
 		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Evidence of a deploy or an access event ----------------------------------
+
+type evidencePage struct {
+	Kind   string // "deploy" or "access event"
+	Bundle *api.OtherBundle
+	Record []kv // the deploy's or event's fields
+}
+
+func (e evidencePage) title() string { return "Evidence of " + e.Bundle.Subject }
+
+// SubjectLink is the workspace page of any subject: a change's page, or the
+// evidence page of a deploy (SERVICE@ENV@ID) or an access event (SYSTEM:ID).
+func SubjectLink(subject string) string {
+	if l := ChangeLink(subject); l != "" {
+		return l
+	}
+	if populationOf(subject) == "" {
+		return ""
+	}
+	return "/ui/evidence?" + url.Values{"subject": {subject}}.Encode()
+}
+
+// populationOf says which population a subject that is not a change
+// belongs to, from its shape; "" when neither.
+func populationOf(subject string) string {
+	switch {
+	case strings.Contains(subject, "/"):
+		return ""
+	case strings.Count(subject, "@") == 2:
+		return audit.PopulationDeploys
+	case strings.Contains(subject, ":"):
+		return audit.PopulationAccess
+	}
+	return ""
+}
+
+func (h *Handler) evidence(w http.ResponseWriter, r *http.Request, v *session) {
+	subject := r.URL.Query().Get("subject")
+	if l := ChangeLink(subject); l != "" {
+		http.Redirect(w, r, l, http.StatusSeeOther)
+		return
+	}
+	pop := populationOf(subject)
+	if pop == "" || h.Audit == nil {
+		h.badRequest(w, r, v, "A subject is a change (OWNER/REPO#N, OWNER/REPO@SHA), a deploy (SERVICE@ENVIRONMENT@ID) or an access event (SYSTEM:ID).")
+		return
+	}
+	bs, err := h.Audit.Bundles(r.Context(), pop, []string{subject})
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	b, _ := bs[0].(*api.OtherBundle)
+	if b == nil || (b.Deploy == nil && b.Access == nil && len(b.Findings) == 0) {
+		h.render(w, r, v, http.StatusNotFound, "error", errorPage{Title: "No such subject", Message: "Nothing is recorded about " + subject + "."})
+		return
+	}
+	ep := evidencePage{Bundle: b, Kind: "access event"}
+	var record any = b.Access
+	if pop == audit.PopulationDeploys {
+		ep.Kind, record = "deploy", b.Deploy
+	}
+	if (pop == audit.PopulationDeploys && b.Deploy != nil) || (pop == audit.PopulationAccess && b.Access != nil) {
+		ep.Record = fieldsOf(record)
+	}
+	h.render(w, r, v, http.StatusOK, "evidence", ep)
+}
+
+// fieldsOf lists a record's JSON fields, in name order, empty ones left out.
+func fieldsOf(v any) []kv {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	var out []kv
+	for k, val := range m {
+		if val == nil || val == "" {
+			continue
+		}
+		s, ok := val.(string)
+		if !ok {
+			b, _ := json.Marshal(val)
+			s = string(b)
+		}
+		out = append(out, kv{k, s})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
