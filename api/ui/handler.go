@@ -85,6 +85,12 @@ var funcs = func() template.FuncMap {
 		}
 		return template.URL(v.Encode())
 	}
+	f["plural"] = func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	}
 	f["short"] = func(s string) string {
 		if len(s) > 12 {
 			return s[:12]
