@@ -19,7 +19,7 @@ Usage:
   changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
   changeproof report    --from D --to D --out DIR [--format html|oscal]   SOC 2 period report (signed with signing.key_file)
   changeproof verify-export DIR [--key-fingerprint SHA256:...]   check an export's or report's hashes and signature
-  changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
+  changeproof ingest    deploy --file F | access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]
   changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]... [--org org]...   history from GitHub's REST API
   changeproof alerts    test    send a sample Slack message with the configured transport
   changeproof controls  [--format table|markdown]
