@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -110,8 +111,26 @@ func runServe(args []string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", zap.String("signal", s.String()))
-	a.close()
-	return nil
+	return closeWithin(a, a.shutdownBudget(), log)
+}
+
+// closeWithin closes the app, or gives up after budget: what was accepted
+// is durable (spool or Kafka, alert outbox) and is taken up at the next
+// start, so a stop that hangs on Slack or Kafka need not wait for them.
+func closeWithin(a *app, budget time.Duration, log *zap.Logger) error {
+	closed := make(chan struct{})
+	go func() {
+		a.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(budget):
+		log.Error("shutdown did not finish within server.shutdown_timeout; exiting (queued alerts and accepted events are taken up at the next start)",
+			zap.Duration("shutdown_timeout", budget))
+		return fmt.Errorf("shutdown did not finish within server.shutdown_timeout (%s)", budget)
+	}
 }
 
 // listeningPrefix starts the line serve prints on stdout once it accepts
