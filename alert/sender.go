@@ -94,7 +94,7 @@ type Sender struct {
 	poke     chan struct{}
 	owner    string
 	round    chan struct{} // one Flush at a time: a 1-slot semaphore, so a waiting Flush honours its ctx
-	failures int        // consecutive backoff waits; guarded by round
+	failures int           // consecutive backoff waits; guarded by round
 
 	mu         sync.Mutex
 	pending    []Alert          // decided, not yet in the outbox
