@@ -101,15 +101,19 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		tok = strings.TrimSpace(tok)
 		if !found || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			s.authLog(r, "authentication failed", zap.String("reason", "missing bearer token"))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof"`)
 			httpError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		role, _, ok := "", "", false
+		role, name, ok := "", "", false
 		if s.Auth != nil {
-			role, _, ok = s.Auth(tok)
+			role, name, ok = s.Auth(tok)
 		}
 		if !ok {
+			// The token itself is never logged: a mistyped one is often
+			// one character away from a real one.
+			s.authLog(r, "authentication failed", zap.String("reason", "unknown token"))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof", error="invalid_token"`)
 			httpError(w, http.StatusUnauthorized, "unknown token")
 			return
@@ -119,10 +123,12 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 			if roles[RoleIngest] {
 				what = "cannot ingest events (needs ingest or admin)"
 			}
+			s.authLog(r, "request refused", zap.String("token_name", name), zap.String("role", role))
 			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s %s", role, what))
 			return
 		}
-		h(w, r)
+		s.authLog(r, "request", zap.String("token_name", name), zap.String("role", role))
+		h(w, r.WithContext(WithTokenName(r.Context(), name)))
 	}
 }
 

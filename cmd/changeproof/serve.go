@@ -86,6 +86,10 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	warnReadableConfig(c.configPath, log)
+	if err := secureDataDir(c.dataDir, log); err != nil {
+		return err
+	}
 	a, err := newAppRoles(context.Background(), cfg, c.dataDir, log, r)
 	if err != nil {
 		return err

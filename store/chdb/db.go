@@ -67,7 +67,8 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", opts.DataDir, err)
 	}
-	if err := os.MkdirAll(abs, 0o750); err != nil {
+	// Only this user reads the evidence store.
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	procMu.Lock()
