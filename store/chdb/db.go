@@ -244,6 +244,9 @@ func (db *DB) EncodeInsert(ctx context.Context, table string, rows any) (*Encode
 	if v.Len() == 0 {
 		return nil, nil
 	}
+	if err := checkTimes(table, v); err != nil {
+		return nil, err
+	}
 	if fileInserts {
 		if p := planOf(v.Type().Elem()); p != nil {
 			data, ok := p.encode(insertBuffer(p.size(v)), v)
