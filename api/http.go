@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/model"
 	"go.uber.org/zap"
 )
 
@@ -265,11 +266,19 @@ func (s *Server) bundle(w http.ResponseWriter, r *http.Request, n int, sha strin
 	writeJSON(w, http.StatusOK, b)
 }
 
+// serverError answers a failed read: 400 naming the parameter for a
+// refused filter, else 500 without the store's text (which is the engine's,
+// and says nothing a client can act on); the log has it.
 func (s *Server) serverError(w http.ResponseWriter, err error) {
+	var fe *FilterError
+	if errors.As(err, &fe) {
+		httpError(w, http.StatusBadRequest, fe.Error())
+		return
+	}
 	if s.Log != nil {
 		s.Log.Error("api", zap.Error(err))
 	}
-	httpError(w, http.StatusInternalServerError, "could not read evidence: "+err.Error())
+	httpError(w, http.StatusInternalServerError, "could not read evidence; the server log has the cause")
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {
@@ -311,6 +320,12 @@ func ParseSample(r SampleRequest, version string) (audit.Request, error) {
 	}
 	if req.To, err = ParseBound(r.To, true); err != nil {
 		return req, fmt.Errorf("to: %w", err)
+	}
+	if err := model.CheckTime("from", req.From); err != nil {
+		return req, err
+	}
+	if err := model.CheckTime("to", req.To); err != nil {
+		return req, err
 	}
 	if r.Size == "" && r.Frequency != "" {
 		r.Size = "auto"

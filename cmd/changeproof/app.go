@@ -277,7 +277,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 
 	a.api = &api.Server{Auth: cfg.Server.RoleOf, Version: Version, Log: log.Named("api")}
 	if r.api {
-		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
+		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope, Rules: ruleIDs()}
 		src := auditSource(cfg, svc)
 		a.api.Service, a.api.Audit = svc, &src
 	}

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/rules"
 )
 
 // newHTTPServer is the listener's http.Server with the configured limits:
@@ -39,4 +40,13 @@ func (a *app) shutdownBudget() time.Duration {
 		return d
 	}
 	return config.Default().Server.ShutdownTimeout.Std()
+}
+
+// ruleIDs are the control ids a findings filter may name.
+func ruleIDs() []string {
+	var ids []string
+	for _, d := range rules.Catalogue() {
+		ids = append(ids, d.ID)
+	}
+	return ids
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/changeproof/changeproof/store"
@@ -171,9 +172,22 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 	sort.Strings(names)
 	values := make([]string, len(names))
 	for i, k := range names {
-		values[i] = params[k]
+		values[i] = escapeParam(params[k])
 	}
 	return e.queryParams(query, format, names, values)
+}
+
+// paramEscaper writes a value in the engine's escaped text format, which
+// is how it parses a parameter: without it, a \ in a filter value would
+// start an escape sequence (a\/b matched a/b, and a trailing \ failed the
+// query). Values are taken literally.
+var paramEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
+
+func escapeParam(v string) string {
+	if !strings.ContainsAny(v, "\\\t\n\r\x00") {
+		return v
+	}
+	return paramEscaper.Replace(v)
 }
 
 // Insert implements store.DB: one INSERT statement. Rows of plain structs

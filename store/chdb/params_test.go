@@ -1,0 +1,27 @@
+package chdb_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/store/storetest"
+)
+
+// Parameter values reach the engine literally: no escape sequences, and no
+// value makes the query fail.
+func TestParamsAreLiteral(t *testing.T) {
+	db := storetest.OpenDB(t)
+	for _, v := range []string{`a\/b`, `x\`, `\\`, `\n`, "tab\there", "line\nbreak", "cr\r", "nul\x00", `it's`, `{v:String}`, "ünï ☃", ""} {
+		var got []struct {
+			S string `json:"s"`
+		}
+		if err := db.Query(context.Background(), "SELECT {v:String} AS s", store.Params{"v": v}, &got); err != nil {
+			t.Errorf("%q: %v", v, err)
+			continue
+		}
+		if len(got) != 1 || got[0].S != v {
+			t.Errorf("%q came back as %q", v, got)
+		}
+	}
+}
