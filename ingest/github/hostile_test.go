@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/internal/fixture"
@@ -77,3 +78,27 @@ func (discard) Submit(context.Context, model.Delivery) error { return nil }
 type submitFunc func(model.Delivery)
 
 func (f submitFunc) Submit(_ context.Context, d model.Delivery) error { f(d); return nil }
+
+// A repository full_name with a control character is accepted as received
+// (the raw delivery is evidence) but derives nothing: it is a dead letter
+// with the reason, so no sample ever draws a row it would break.
+func TestControlCharacterInFullNameIsDeadLettered(t *testing.T) {
+	srv, st := newServer(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	repo := fixture.Repo{FullName: "acme/pay\nments", DefaultBranch: "main"}
+	body := fixture.Push(fixture.PushEvent{Repo: repo, Before: fixture.SHA("a"), After: fixture.SHA("b"), Pusher: "dave", PushedAt: at,
+		Commits: []fixture.Commit{{SHA: fixture.SHA("b"), Message: "x", Author: "dave", Timestamp: at}}})
+	h := map[string]string{"X-GitHub-Event": "push", "X-GitHub-Delivery": "d-nl", "Content-Type": "application/json",
+		"X-Hub-Signature-256": fixture.Sign(secret, body)}
+	if got := post(t, srv.URL, h, body); got != http.StatusAccepted {
+		t.Fatalf("status %d, want 202", got)
+	}
+	c := counts(t, st)
+	if c["raw_deliveries"] != 1 || c["dead_letters"] != 1 || c["pushes"] != 0 {
+		t.Fatalf("counts = %v", c)
+	}
+	dl, err := st.DeadLetters(context.Background(), 10)
+	if err != nil || len(dl) != 1 || dl[0].Reason != `push delivery d-nl: malformed payload: repository.full_name "acme/pay\nments" is not owner/name` {
+		t.Fatalf("dead letters = %+v, %v", dl, err)
+	}
+}
