@@ -172,7 +172,11 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 	sort.Strings(names)
 	values := make([]string, len(names))
 	for i, k := range names {
-		values[i] = escapeParam(params[k])
+		values[i] = params[k]
+		if strings.Contains(query, "{"+k+":String}") {
+			// Other types (arrays, times) come formatted by the store.
+			values[i] = escapeParam(values[i])
+		}
 	}
 	return e.queryParams(query, format, names, values)
 }

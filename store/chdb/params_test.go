@@ -25,3 +25,23 @@ func TestParamsAreLiteral(t *testing.T) {
 		}
 	}
 }
+
+// Array(String) parameters, rendered by store.ArrayParam, are literal too.
+func TestArrayParamsAreLiteral(t *testing.T) {
+	db := storetest.OpenDB(t)
+	want := []string{`a\/b`, `x\`, `it's`, "tab\there", "nl\n"}
+	var got []struct {
+		S string `json:"s"`
+	}
+	if err := db.Query(context.Background(), "SELECT arrayJoin({v:Array(String)}) AS s", store.Params{"v": store.ArrayParam(want)}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if got[i].S != want[i] {
+			t.Errorf("%q came back as %q", want[i], got[i].S)
+		}
+	}
+}
