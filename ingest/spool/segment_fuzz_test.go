@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -91,4 +92,20 @@ func FuzzSegment(f *testing.F) {
 			t.Fatalf("validLength %d, but whole records end at %d", n, consumed)
 		}
 	})
+}
+
+// A damaged length in a short segment costs what the segment holds, not
+// the up to 1 GiB it claims.
+func TestDamagedLengthDoesNotAllocateIt(t *testing.T) {
+	h := []byte{0, 0, 0, 0x3f, 0, 0, 0, 0, '{', '}'}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readRecord(bytes.NewReader(h))
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("readRecord: %v, want a torn record", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Errorf("a 10-byte segment claiming a %d-byte record allocated %d bytes", 0x3f<<24, grew)
+	}
 }
