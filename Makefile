@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both run setup.
-.PHONY: setup build demo test bench
+.PHONY: setup build demo test bench fuzz
 
 setup:
 	./scripts/setup.sh
@@ -13,6 +13,11 @@ demo: setup
 test: setup
 	go vet ./...
 	go test -count=1 ./...
+
+# Every fuzz target of a parser of outside input, FUZZTIME (default 5s)
+# each: about a minute in total. `go test` alone runs their seed corpora.
+fuzz:
+	./scripts/fuzz.sh
 
 # Every performance figure of docs/performance.md, each next to its raw
 # limit measured in the same run (under 10 minutes on 2 cores). BENCH_DIR
