@@ -349,6 +349,7 @@ func (s *Server) samples(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	req.RequestedBy = TokenName(r.Context())
 	if _, req.ChainHead, err = s.Service.Store.ChainHead(r.Context()); err != nil {
 		s.serverError(w, err)
 		return
