@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/changeproof/changeproof/store"
@@ -165,6 +164,7 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 		out, _, err := e.query([]byte(query), format)
 		return out, err
 	}
+	params = store.LiteralParams(query, params)
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
@@ -173,25 +173,8 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 	values := make([]string, len(names))
 	for i, k := range names {
 		values[i] = params[k]
-		if strings.Contains(query, "{"+k+":String}") {
-			// Other types (arrays, times) come formatted by the store.
-			values[i] = escapeParam(values[i])
-		}
 	}
 	return e.queryParams(query, format, names, values)
-}
-
-// paramEscaper writes a value in the engine's escaped text format, which
-// is how it parses a parameter: without it, a \ in a filter value would
-// start an escape sequence (a\/b matched a/b, and a trailing \ failed the
-// query). Values are taken literally.
-var paramEscaper = strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`, "\x00", `\0`)
-
-func escapeParam(v string) string {
-	if !strings.ContainsAny(v, "\\\t\n\r\x00") {
-		return v
-	}
-	return paramEscaper.Replace(v)
 }
 
 // Insert implements store.DB: one INSERT statement. Rows of plain structs
