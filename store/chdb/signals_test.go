@@ -85,4 +85,7 @@ func TestGoSignalHandlersSurviveTheEngine(t *testing.T) {
 	if err := db.Query(context.Background(), "SELECT 1 AS n", nil, &one); err != nil || len(one) != 1 {
 		t.Errorf("engine after the panic: %v %v", one, err)
 	}
+	if after := caught(t); after&mask != mask {
+		t.Errorf("queries took handlers away: SigCgt %x, was %x", after, mask)
+	}
 }
