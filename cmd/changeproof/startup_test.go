@@ -42,13 +42,13 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 	}{
 		{"second serve on the data dir", nil, []string{"serve", "--config", cfgPath, "--data-dir", dir, "--addr", "127.0.0.1:0"},
 			"is in use by another process"},
-		{"bad config", nil, []string{"serve", "--config", badCfg, "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"},
+		{"bad config", nil, []string{"serve", "--config", badCfg, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"},
 			`server.read_timeout: must be a duration such as 72h, 90m or 30s, got "3d"`},
-		{"missing config", nil, []string{"serve", "--config", "/nonexistent/changeproof.yaml", "--data-dir", t.TempDir()},
+		{"missing config", nil, []string{"serve", "--config", "/nonexistent/changeproof.yaml", "--data-dir", filepath.Join(t.TempDir(), "data")},
 			"/nonexistent/changeproof.yaml"},
 		{"missing engine", []string{"CHANGEPROOF_CHDB_LIB=/nonexistent/libchdb.so"},
-			[]string{"serve", "--config", cfgPath, "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"}, "/nonexistent/libchdb.so"},
-		{"unreadable TLS key pair", nil, []string{"serve", "--config", tlsCfg, "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"},
+			[]string{"serve", "--config", cfgPath, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, "/nonexistent/libchdb.so"},
+		{"unreadable TLS key pair", nil, []string{"serve", "--config", tlsCfg, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"},
 			"server.tls_cert_file, server.tls_key_file: open /nonexistent/cert.pem"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
