@@ -48,6 +48,8 @@ func TestStartupErrorsAreOneLine(t *testing.T) {
 			"/nonexistent/changeproof.yaml"},
 		{"missing engine", []string{"CHANGEPROOF_CHDB_LIB=/nonexistent/libchdb.so"},
 			[]string{"serve", "--config", cfgPath, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, "/nonexistent/libchdb.so"},
+		{"address in use", nil, []string{"serve", "--config", cfgPath, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", srv.addr},
+			"listen on " + srv.addr + ": "},
 		{"unreadable TLS key pair", nil, []string{"serve", "--config", tlsCfg, "--data-dir", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"},
 			"server.tls_cert_file, server.tls_key_file: open /nonexistent/cert.pem"},
 	} {
