@@ -37,6 +37,7 @@ func TestDeployTimesOutOfRangeRejectedPerLine(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rejected:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	e.settle(t) // stored by the pipeline once the log has them
 	if n, _ := e.a.store.Count(context.Background(), "deploys"); n != 2 {
 		t.Fatalf("deploys stored = %d, want 2", n)
 	}
