@@ -129,8 +129,10 @@ type protectionEvent struct {
 	Repository *ghRepo `json:"repository"`
 }
 
-// parseGitHub is ParseGitHub before the time check.
-func parseGitHub(d model.Delivery, b *model.Batch) error {
+// ParseGitHub adds the canonical records of one GitHub delivery to b.
+// Events the controls do not read (ping, issues, ...) add nothing. An error
+// wraps ErrMalformed and names the missing field.
+func ParseGitHub(d model.Delivery, b *model.Batch) error {
 	switch d.Event {
 	case "pull_request":
 		var e prEvent
