@@ -14,8 +14,9 @@ test: setup
 	go vet ./...
 	go test -count=1 ./...
 
-# Every fuzz target of a parser of outside input, FUZZTIME (default 5s)
-# each: about a minute in total. `go test` alone runs their seed corpora.
+# Every fuzz target (the parsers of outside input), FUZZTIME (default 5s)
+# each: about a minute of fuzzing in all. `go test` alone runs their seed
+# corpora and committed regression inputs.
 fuzz:
 	./scripts/fuzz.sh
 
