@@ -14,7 +14,7 @@ test: setup
 	go vet ./...
 	go test -count=1 ./...
 
-# Every fuzz target (the parsers of outside input), FUZZTIME (default 5s)
+# Every fuzz target (the parsers of outside input), FUZZTIME (default 3s)
 # each: about a minute of fuzzing in all. `go test` alone runs their seed
 # corpora and committed regression inputs.
 fuzz:
