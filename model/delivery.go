@@ -34,6 +34,11 @@ type Batch struct {
 	Protections  []ProtectionEvent
 	Deploys      []Deploy
 	DeadLetters  []DeadLetter
+	// Contributions, Checks and Rulesets: who pushed or wrote code on a
+	// pull request, check results per commit, ruleset states.
+	Contributions []Contribution
+	Checks        []CheckResult
+	Rulesets      []RulesetEvent
 }
 
 // Repos returns the repositories the batch's records touch.
@@ -60,6 +65,15 @@ func (b *Batch) Repos() []string {
 	}
 	for _, d := range b.Deploys {
 		add(d.Repo)
+	}
+	for _, c := range b.Contributions {
+		add(c.Repo)
+	}
+	for _, c := range b.Checks {
+		add(c.Repo)
+	}
+	for _, r := range b.Rulesets {
+		add(r.Repo)
 	}
 	return out
 }
