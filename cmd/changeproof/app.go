@@ -529,6 +529,11 @@ func controlEnv(cfg config.Config) control.Env {
 			BotChanges:                   p.BotChanges,
 			DirectPushExempt:             p.DirectPushExempt,
 			RequireAdminEnforcement:      p.RequireAdminEnforcement,
+			ExcludeContributors:          p.ExcludeContributors,
+			BotMinApprovals:              p.BotMinApprovals,
+			AllowedBypassActors:          p.AllowedBypassActors,
+			RequiredChecks:               p.RequiredChecks,
+			ChecksAllowNeutral:           p.ChecksAllowNeutral,
 		},
 		Identities: model.NewIdentities(ids),
 	}
