@@ -41,13 +41,10 @@ func judge(env control.Env, c model.Change) model.Finding {
 	}
 	a := control.AnalyzeApprovals(env, c)
 	f.Evidence.Reviews = a.Reviews
-	need := control.RequiredApprovals(env.Policy)
+	// Dependency bots and coding agents: policy may want more eyes.
+	need := control.RequiredFor(env.Policy, c.Author)
 	bot := control.IsBot(env.Policy, c.Author)
 	exempt := bot && strings.EqualFold(env.Policy.BotChanges, "exempt")
-	if bot && !exempt {
-		// Dependency bots and coding agents: policy may want more eyes.
-		need = control.RequiredBotApprovals(env.Policy)
-	}
 	if len(a.Approvers) >= need {
 		f.Outcome = model.Pass
 		f.Reason = "approved by " + strings.Join(a.Approvers, ", ")

@@ -202,6 +202,17 @@ func RequiredApprovals(p Policy) int {
 	return max(p.MinApprovals, 1)
 }
 
+// RequiredFor is the qualifying approvals a pull request by author needs:
+// RequiredBotApprovals for a bot's while policy.bot_changes is
+// require_approval, else RequiredApprovals. CM-2 and CM-3 both use it, so
+// that CM-3 judges exactly the pull requests CM-2 passes on approvals.
+func RequiredFor(p Policy, author string) int {
+	if IsBot(p, author) && !strings.EqualFold(p.BotChanges, "exempt") {
+		return RequiredBotApprovals(p)
+	}
+	return RequiredApprovals(p)
+}
+
 // RequiredBotApprovals is what a bot-authored pull request needs:
 // policy.bot_min_approvals, or RequiredApprovals when it is 0.
 func RequiredBotApprovals(p Policy) int {
