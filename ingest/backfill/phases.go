@@ -49,6 +49,11 @@ func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor)
 		if err := r.lookupMergers(ctx, owner, name, merged, c); err != nil {
 			return err
 		}
+		depth, err := r.depth(ctx, owner, name, repo, merged, reviews, now)
+		if err != nil {
+			return err
+		}
+		b.Contributions, b.Checks = depth.Contributions, depth.Checks
 		for i, p := range merged {
 			rec := prRecord(p, repo, c.DefaultBranch, now)
 			if rec.MergedBy == "" {
@@ -246,7 +251,7 @@ func (r *runner) protection(ctx context.Context, owner, name, repo, branch strin
 }
 
 func (r *runner) write(ctx context.Context, b model.Batch) error {
-	if len(b.PullRequests)+len(b.Reviews)+len(b.Pushes)+len(b.Protections) == 0 || r.sink == nil {
+	if len(b.PullRequests)+len(b.Reviews)+len(b.Pushes)+len(b.Protections)+len(b.Contributions)+len(b.Checks)+len(b.Rulesets) == 0 || r.sink == nil {
 		return nil
 	}
 	return r.sink.Write(ctx, b)
