@@ -649,9 +649,8 @@ var reconcileLearned = promauto.NewCounter(prometheus.CounterOpts{
 // missing one.
 func newReconciler(cfg config.Config, st *store.Store, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
 	return &backfill.Reconciler{
-		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token,
-			Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks},
-		State: storeState{st},
+		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks},
+		State:   storeState{st},
 		Sink: backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
 			if err := st.Write(ctx, b); err != nil {
 				return err
