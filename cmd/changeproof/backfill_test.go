@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,6 +69,28 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 	if m := regexp.MustCompile(`; (\d+) requests \((\d+) answered 304`).FindStringSubmatch(again); m == nil || m[1] != m[2] || m[1] == "0" {
 		t.Errorf("re-run: %s", again)
 	}
+	// Requests per merged PR: this run (contributors and CM-7 on), and
+	// one with CM-7 off.
+	requests := func(summary string) int {
+		m := regexp.MustCompile(`; (\d+) requests`).FindStringSubmatch(summary)
+		if m == nil {
+			t.Fatalf("no request count in %q", summary)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	on := float64(requests(summary)) / 40
+	noChecks := filepath.Join(t.TempDir(), "nochecks.yaml")
+	text, err := os.ReadFile(bfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(noChecks, []byte(strings.Replace(string(text), "  required_checks: [ci/test]\n", "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	off := float64(requests(runChild(t, "backfill", "github", "--since", "2026-01-01", "--repo", "acme/ledger", "--config", noChecks,
+		"--data-dir", t.TempDir()))) / 40
+	t.Logf("requests per merged PR: %.2f with CM-7 on, %.2f with it off", on, off)
 	webhookOnly(both)
 	backfill(both)
 
@@ -95,6 +118,8 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 		"CM-1 acme/ledger@",   // direct pushes
 		"AC-3 acme/ledger#28", // merged by carol after she left
 		"CM-2 acme/ledger#11",
+		"CM-2 acme/ledger#5", // approved by bob, who pushed a fix-up: a contributor
+		"CM-7 acme/ledger#6", // ci/test failed on the final head
 	} {
 		found := false
 		for k, v := range w {
@@ -115,7 +140,8 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 // gets no token, so that no reconciliation backfills the webhook-only run.
 func backfillConfig(t *testing.T, baseURL string) (serve, backfill string) {
 	t.Helper()
-	_, serve = testConfigExtra(t, "changeproof", `identities:
+	_, serve = testConfigExtra(t, "changeproof", `  required_checks: [ci/test]
+identities:
   - name: carol
     logins: [carol]
     terminated_at: "2026-01-02T00:00:00Z"
