@@ -194,7 +194,13 @@ func (r *runner) prReviews(ctx context.Context, owner, name, repo string, n int,
 // push per movement of the branch.
 func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Cursor) error {
 	var all []*github.RepositoryCommit
-	opt := &github.CommitsListOptions{SHA: c.DefaultBranch, Since: r.o.Since, ListOptions: github.ListOptions{PerPage: perPage}}
+	// The listing asks from the start of Since's UTC day: reconciliation
+	// moves Since every round, and a listing URL that changed every round
+	// never matched its stored ETag, so an unchanged history cost a full
+	// listing per repository each time. The day's commits before Since are
+	// dropped below, so what is written is what Since asks for.
+	since := r.o.Since.UTC().Truncate(24 * time.Hour)
+	opt := &github.CommitsListOptions{SHA: c.DefaultBranch, Since: since, ListOptions: github.ListOptions{PerPage: perPage}}
 	for {
 		cs, resp, err := r.gh.Repositories.ListCommits(ctx, owner, name, opt)
 		if err != nil {
@@ -204,7 +210,11 @@ func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Curso
 			}
 			return err
 		}
-		all = append(all, cs...)
+		for _, rc := range cs {
+			if !rc.GetCommit().GetCommitter().GetDate().Time.Before(r.o.Since) {
+				all = append(all, rc)
+			}
+		}
 		if resp.NextPage == 0 {
 			break
 		}
