@@ -142,6 +142,12 @@ func FuzzParseGitHubDepth(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		// The REST ruleset (backfill) is read by the same code.
+		if r, err := enrich.ParseRuleset(body); err == nil && r.RulesetID == 0 {
+			t.Fatalf("accepted ruleset without id: %+v", r)
+		} else if err != nil && !errors.Is(err, enrich.ErrMalformed) {
+			t.Fatalf("ParseRuleset error %v is not ErrMalformed", err)
+		}
 		event := events[int(which)%len(events)]
 		var b model.Batch
 		if err := enrich.ParseGitHub(delivery(event, "f", body), &b); err != nil {
