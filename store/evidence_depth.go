@@ -44,8 +44,18 @@ func decodeRuleset(r *binReader) rulesetRow {
 }
 
 var (
+	// Only what can bind to a merged pull request: its own records, and
+	// pushes to a branch that is some merged pull request's head. The
+	// subqueries (no FINAL: any snapshot that says merged) only narrow.
 	evidenceContributions = `SELECT ` + columnList(contributionColumns) + ` FROM contributions FINAL
-WHERE repo IN {repos:Array(String)} ORDER BY repo, head_ref, pr_number, how, login, sha`
+WHERE repo IN {repos:Array(String)} AND (
+    (repo, pr_number) IN (
+        SELECT repo, number FROM pull_requests
+        WHERE repo IN {repos:Array(String)} AND merged AND action = 'closed' AND base_ref = default_branch)
+    OR (pr_number = 0 AND (repo, head_ref) IN (
+        SELECT repo, head_ref FROM pull_requests
+        WHERE repo IN {repos:Array(String)} AND merged AND action = 'closed' AND base_ref = default_branch)))
+ORDER BY repo, head_ref, pr_number, how, login, sha`
 	// Only the merged pull requests' final head commits are read: a
 	// repository's other commits have check results too, by the thousand.
 	evidenceChecks = `SELECT ` + columnList(checkColumns) + ` FROM check_results FINAL
