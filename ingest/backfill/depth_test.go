@@ -123,3 +123,27 @@ func notModifiedMisses(log []string) []string {
 	}
 	return append(out, fmt.Sprint(len(out)))
 }
+
+// TestRerunOfUnprotectedRepository: a branch without protection answers
+// 404, which carries no ETag: the one request an unchanged re-run cannot
+// turn into a 304.
+func TestRerunOfUnprotectedRepository(t *testing.T) {
+	repo := githubfake.Scenario("acme/ledger", 30, 10)
+	repo.Protected = false
+	f := githubfake.New(t, repo)
+	clock := &fakeClock{now: now0}
+	o := opts(f.URL, clock)
+	o.Contributors, o.RequiredChecks = true, []string{"ci/test"}
+	st := &MemState{}
+	if _, err := Run(context.Background(), o, st, &memSink{}, []string{"acme/ledger"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Log())
+	o.Since = since.Add(3 * time.Hour)
+	if _, err := Run(context.Background(), o, st, &memSink{}, []string{"acme/ledger"}); err != nil {
+		t.Fatal(err)
+	}
+	if miss := notModifiedMisses(f.Log()[before:]); len(miss) > 2 {
+		t.Errorf("re-run made more than one request that was not 304: %v", miss)
+	}
+}
