@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/internal/jsonscan"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/chdb"
 	"github.com/changeproof/changeproof/store/storetest"
@@ -25,7 +25,7 @@ import (
 
 // BenchmarkGitHubDeliveries measures GitHub deliveries (push,
 // pull_request, pull_request_review of 5-30 KB, built from the recorded
-// octokit payloads) parsed and stored through enrich.Pipeline and
+// octokit payloads) parsed and stored through pipeline.Deriver and
 // store.Write, in batches of 500 as the Kafka consumer hands them over, and
 // in the same run the limits it is held against:
 //
@@ -78,7 +78,7 @@ func BenchmarkGitHubDeliveries(b *testing.B) {
 			b.Fatal(err)
 		}
 		rec := &recorder{db: rawDB}
-		recPipe := &enrich.Pipeline{Store: store.New(rec)}
+		recPipe := &pipeline.Deriver{Store: store.New(rec)}
 		var stmts [][]statement
 		for j := 0; j < n; j += batch {
 			rec.stmts = nil
@@ -121,7 +121,7 @@ func BenchmarkGitHubDeliveries(b *testing.B) {
 
 		// The pipeline, into its own database.
 		st := storetest.Open(b)
-		pipe := &enrich.Pipeline{Store: st}
+		pipe := &pipeline.Deriver{Store: st}
 		waitMerges(b, rawDB)
 		start, cpu0 = time.Now(), cpuTime()
 		for j := 0; j < n; j += batch {

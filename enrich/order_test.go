@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/rules/control"
 	"github.com/changeproof/changeproof/store"
@@ -177,7 +177,7 @@ func TestFindingsIndependentOfArrivalOrder(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t)
-			pipe := &enrich.Pipeline{Store: st}
+			pipe := &pipeline.Deriver{Store: st}
 			eval := &rules.Evaluator{Controls: rules.Builtin(), Env: env, Store: st}
 			for _, i := range perm {
 				res, err := pipe.Process(ctx, []model.Delivery{steps[i].d})
@@ -345,7 +345,7 @@ func TestDismissalIndependentOfArrivalOrder(t *testing.T) {
 		t.Run(strings.Join(seq, ", "), func(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t)
-			pipe := &enrich.Pipeline{Store: st}
+			pipe := &pipeline.Deriver{Store: st}
 			eval := &rules.Evaluator{Controls: rules.Builtin(), Env: env, Store: st}
 			for _, i := range perm {
 				res, err := pipe.Process(ctx, []model.Delivery{steps[i].d})

@@ -55,12 +55,12 @@ func (c *Committer) Stats() CommitStats {
 }
 
 type submission struct {
-	d    model.Delivery
+	ds   []model.Delivery
 	errc chan error
 }
 
 // NewCommitter starts a committer writing to sink in batches of at most
-// maxBatch (0 = 1000) deliveries.
+// maxBatch (0 = 1000) deliveries (a larger submission goes alone).
 func NewCommitter(sink Sink, maxBatch int) *Committer {
 	if maxBatch <= 0 {
 		maxBatch = 1000
@@ -75,20 +75,35 @@ func NewCommitter(sink Sink, maxBatch int) *Committer {
 // (error: the sender must not be told it was accepted). Cancelling ctx stops
 // the wait, not the write.
 func (c *Committer) Submit(ctx context.Context, d model.Delivery) error {
-	s := &submission{d: d, errc: make(chan error, 1)}
+	wait, err := c.Enqueue(ctx, []model.Delivery{d})
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// Enqueue queues ds for the next write and returns how to wait for it.
+// Submissions are written in the order Enqueue returned: a caller that
+// holds a lock across Enqueue orders its records in the log. It blocks
+// only while the queue is full (or until ctx ends or the committer
+// stops). wait returns nil once ds are durable, or the write's error.
+func (c *Committer) Enqueue(ctx context.Context, ds []model.Delivery) (wait func(ctx context.Context) error, err error) {
+	s := &submission{ds: ds, errc: make(chan error, 1)}
 	select {
 	case c.reqs <- s:
 	case <-c.stop:
-		return ErrStopped
+		return nil, ErrStopped
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
-	select {
-	case err := <-s.errc:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return func(ctx context.Context) error {
+		select {
+		case err := <-s.errc:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}, nil
 }
 
 // Close stops accepting submissions, finishes what was queued and returns.
@@ -102,18 +117,19 @@ func (c *Committer) loop() {
 	batch := make([]*submission, 0, c.maxBatch)
 	for {
 		batch = batch[:0]
+		var n int
 		select {
 		case s := <-c.reqs:
-			batch = append(batch, s)
+			batch, n = append(batch, s), len(s.ds)
 		case <-c.stop:
 			c.drain()
 			return
 		}
 	fill:
-		for len(batch) < c.maxBatch {
+		for n < c.maxBatch {
 			select {
 			case s := <-c.reqs:
-				batch = append(batch, s)
+				batch, n = append(batch, s), n+len(s.ds)
 			default:
 				break fill
 			}
@@ -134,9 +150,13 @@ func (c *Committer) drain() {
 }
 
 func (c *Committer) write(batch []*submission) {
-	ds := make([]model.Delivery, len(batch))
-	for i, s := range batch {
-		ds[i] = s.d
+	var ds []model.Delivery
+	if len(batch) == 1 {
+		ds = batch[0].ds
+	} else {
+		for _, s := range batch {
+			ds = append(ds, s.ds...)
+		}
 	}
 	start := time.Now()
 	// The write is not tied to any one request's context: a sender that gave

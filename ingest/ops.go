@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 
 	"go.uber.org/zap"
 
@@ -13,16 +14,6 @@ import (
 	"github.com/changeproof/changeproof/ingest/deploy"
 	"github.com/changeproof/changeproof/model"
 )
-
-// OpsSink takes deploy and access events.
-//
-// Each method blocks until the events are durable (nil) or returns an error
-// and none of them may be reported accepted; a retry is safe because events
-// are keyed by their ids. Implementations must be safe for concurrent use.
-type OpsSink interface {
-	AcceptDeploys(ctx context.Context, ds []model.Deploy) error
-	AcceptAccess(ctx context.Context, es []model.AccessEvent) error
-}
 
 // MaxAccessBody caps one access upload. Uploads are streamed in batches, so
 // the cap bounds request time, not memory.
@@ -45,7 +36,7 @@ type Report struct {
 
 // DeployHandler serves POST /v1/deploys. Safe for concurrent use.
 type DeployHandler struct {
-	Sink    OpsSink
+	Sink    Log
 	Options func() deploy.Options
 	Log     *zap.Logger
 }
@@ -59,21 +50,43 @@ func (h *DeployHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeReport(w, code, rep)
 }
 
-// IngestDeploys parses and stores a deploy upload: the one path shared by
-// the HTTP endpoint and `changeproof ingest deploy`.
-func IngestDeploys(ctx context.Context, body io.Reader, o deploy.Options, sink OpsSink) (Report, int) {
-	n, rejected, err := deploy.Read(body, o, deployBatch, func(ds []model.Deploy) error {
-		return sink.AcceptDeploys(ctx, ds)
+// IngestDeploys parses a deploy upload and appends every good line to the
+// evidence log: the one path shared by the HTTP endpoint and `changeproof
+// ingest deploy`.
+func IngestDeploys(ctx context.Context, body io.Reader, o deploy.Options, log Log) (Report, int) {
+	var conflicts []deploy.Rejected
+	stored := 0
+	_, rejected, err := deploy.Read(body, o, deployBatch, func(ds []model.Deploy) error {
+		recs := make([]model.Delivery, len(ds))
+		for i, d := range ds {
+			rec, err := model.DeployRecord(d, d.ReceivedAt)
+			if err != nil {
+				return err
+			}
+			recs[i] = rec
+		}
+		refused, err := log.Append(ctx, recs)
+		if err != nil {
+			return err
+		}
+		for i, e := range refused {
+			if e != nil {
+				conflicts = append(conflicts, deploy.Rejected{Line: ds[i].Line, Error: e.Error()})
+			}
+		}
+		stored += len(ds) - countErrs(refused)
+		return nil
 	})
-	rep := Report{Accepted: n, Rejected: nonNilRejected(rejected)}
-	Accepted.WithLabelValues("deploy").Add(float64(n))
+	rejected = mergeRejected(rejected, conflicts)
+	rep := Report{Accepted: stored, Rejected: nonNilRejected(rejected)}
+	Accepted.WithLabelValues("deploy").Add(float64(stored))
 	Rejected.WithLabelValues("deploy", "line").Add(float64(len(rejected)))
 	return rep, finish(&rep, err)
 }
 
 // AccessHandler serves POST /v1/access. Safe for concurrent use.
 type AccessHandler struct {
-	Sink OpsSink
+	Sink Log
 	// BreakGlassRoles returns a system's break-glass roles (access.systems).
 	BreakGlassRoles func(system string) []string
 	Log             *zap.Logger
@@ -113,28 +126,43 @@ func (h *AccessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeReport(w, code, rep)
 }
 
-// IngestAccess parses and stores an access upload in batches: the path
-// shared by the HTTP endpoint and `changeproof ingest access`. Parsing the
-// next batch overlaps storing the previous one; Accepted counts only the
-// events the sink stored.
-func IngestAccess(ctx context.Context, body io.Reader, o access.Options, sink OpsSink) (Report, int) {
+// IngestAccess parses an access upload and appends its events to the
+// evidence log in batches: the path shared by the HTTP endpoint and
+// `changeproof ingest access`. Parsing the next batch overlaps appending
+// the previous one; Accepted counts only the events appended as evidence.
+func IngestAccess(ctx context.Context, body io.Reader, o access.Options, log Log) (Report, int) {
 	batches := make(chan []model.AccessEvent, 1)
-	failed := make(chan struct{}) // closed at the first store error
+	failed := make(chan struct{}) // closed at the first append error
 	stored := 0
+	var conflicts []deploy.Rejected
 	var storeErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for es := range batches {
 			if storeErr != nil {
-				continue // drain: nothing after a failure is stored
+				continue // drain: nothing after a failure is appended
 			}
-			if err := sink.AcceptAccess(ctx, es); err != nil {
-				storeErr = err
+			recs := make([]model.Delivery, len(es))
+			for i, e := range es {
+				if recs[i], storeErr = model.AccessRecord(e, e.ReceivedAt); storeErr != nil {
+					break
+				}
+			}
+			var refused []error
+			if storeErr == nil {
+				refused, storeErr = log.Append(ctx, recs)
+			}
+			if storeErr != nil {
 				close(failed)
 				continue
 			}
-			stored += len(es)
+			for i, e := range refused {
+				if e != nil {
+					conflicts = append(conflicts, deploy.Rejected{Line: es[i].Line, Error: e.Error()})
+				}
+			}
+			stored += len(es) - countErrs(refused)
 		}
 	}()
 	res, err := access.Read(body, o, accessBatch, func(es []model.AccessEvent) error {
@@ -150,19 +178,46 @@ func IngestAccess(ctx context.Context, body io.Reader, o access.Options, sink Op
 	if storeErr != nil {
 		err = storeErr
 	}
-	rep := Report{Accepted: stored, Skipped: res.Skipped, Rejected: nonNilRejected(convert(res.Rejected))}
+	rejected := mergeRejected(convert(res.Rejected), conflicts)
+	rep := Report{Accepted: stored, Skipped: res.Skipped, Rejected: nonNilRejected(rejected)}
 	Accepted.WithLabelValues("access").Add(float64(stored))
-	Rejected.WithLabelValues("access", "line").Add(float64(len(res.Rejected)))
+	Rejected.WithLabelValues("access", "line").Add(float64(len(rejected)))
 	return rep, finish(&rep, err)
+}
+
+func countErrs(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		if e != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// mergeRejected merges two line-ordered lists of rejected lines.
+func mergeRejected(a, b []deploy.Rejected) []deploy.Rejected {
+	if len(b) == 0 {
+		return a
+	}
+	out := append(append(make([]deploy.Rejected, 0, len(a)+len(b)), a...), b...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
 }
 
 var errStoreFailed = errors.New("storing an earlier batch failed")
 
 // finish turns a read or store error into the status: 413 for a body over
 // its cap, 503 when storing failed (what was accepted before stays stored;
-// re-sending the whole upload is safe), 202 otherwise.
+// re-sending the whole upload is safe), 422 when every line was rejected
+// (a conflict included), 202 otherwise.
 func finish(rep *Report, err error) int {
 	if err == nil {
+		if rep.Accepted == 0 && len(rep.Rejected) > 0 {
+			// Nothing of the upload was taken: a 2xx would read as
+			// delivered to a sender that checks only the status.
+			return http.StatusUnprocessableEntity
+		}
 		return http.StatusAccepted
 	}
 	rep.Error = err.Error()

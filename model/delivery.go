@@ -1,16 +1,25 @@
 package model
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
-// Delivery is one accepted event exactly as it arrived. It is stored
-// unchanged in the append-only raw table; everything else is derived from it.
+// Delivery is one accepted event of any source (see the Source*
+// constants) exactly as it arrived: the record of the evidence log. It is
+// stored unchanged in the append-only, hash-chained raw table; everything
+// else is derived from it.
 type Delivery struct {
-	Source     string    `json:"source"`      // "github", "deploy", "access"
-	Event      string    `json:"event"`       // X-GitHub-Event, e.g. "pull_request"
-	DeliveryID string    `json:"delivery_id"` // X-GitHub-Delivery; unique per Source
+	Source     string    `json:"source"`      // SourceGitHub, SourceDeploy, SourceAccess, SourceGitHubREST
+	Event      string    `json:"event"`       // X-GitHub-Event ("pull_request"), "deploy", the access format
+	DeliveryID string    `json:"delivery_id"` // unique per Source: same id + other bytes is a Conflict
 	ReceivedAt time.Time `json:"received_at"`
 	SHA256     string    `json:"sha256"` // hex SHA-256 of Body
 	Body       []byte    `json:"-"`
+	// Meta is what the receiver derived from Body while checking it (a
+	// deploy's or access event's fields, JSON), so the pipeline need not
+	// parse it again; nil for GitHub. Not part of the evidence: Body is.
+	Meta []byte `json:"-"`
 }
 
 // DeadLetter is an accepted delivery that enrichment could not use, kept with
@@ -33,12 +42,24 @@ type Batch struct {
 	Pushes       []Push
 	Protections  []ProtectionEvent
 	Deploys      []Deploy
+	Access       []AccessEvent
 	DeadLetters  []DeadLetter
+	Conflicts    []Conflict
 	// Contributions, Checks and Rulesets: who pushed or wrote code on a
 	// pull request, check results per commit, ruleset states.
 	Contributions []Contribution
 	Checks        []CheckResult
 	Rulesets      []RulesetEvent
+}
+
+// Append adds o's records to b's.
+func (b *Batch) Append(o Batch) {
+	bv, ov := reflect.ValueOf(b).Elem(), reflect.ValueOf(o)
+	for i := 0; i < bv.NumField(); i++ {
+		if f := bv.Field(i); f.Kind() == reflect.Slice && ov.Field(i).Len() > 0 {
+			f.Set(reflect.AppendSlice(f, ov.Field(i)))
+		}
+	}
 }
 
 // Repos returns the repositories the batch's records touch.

@@ -19,6 +19,10 @@ type Deploy struct {
 	URL         string    `json:"url,omitempty"`
 	Version     string    `json:"version,omitempty"`
 	ReceivedAt  time.Time `json:"received_at"`
+	// Raw is the deploy's object as received (its evidence bytes) and Line
+	// the input line it started on; neither is a column of the record.
+	Raw  string `json:"-"`
+	Line int    `json:"-"`
 }
 
 // Deploy statuses (interfaces.md).
@@ -53,8 +57,9 @@ type AccessEvent struct {
 	SourceIP   string    `json:"source_ip,omitempty"`
 	Source     string    `json:"source,omitempty"` // the log it came from, as given
 	Format     string    `json:"format"`           // generic | k8s-audit | sshd
-	Raw        string    `json:"raw"`              // the line as received
+	Raw        string    `json:"raw"`              // the bytes that made the event, as received
 	ReceivedAt time.Time `json:"received_at"`
+	Line       int       `json:"-"` // the input line it came from (1-based; 0 = unknown), for answers only
 }
 
 // Subject is the event's finding subject: SYSTEM:<event id>.

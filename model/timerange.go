@@ -2,6 +2,8 @@ package model
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -33,4 +35,37 @@ func CheckTime(field string, t time.Time) error {
 		return nil
 	}
 	return &TimeRangeError{Field: field, Time: t}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// CheckTimes checks every time of every record in b (each slice of
+// records, each time.Time field, named by its json tag) with CheckTime and
+// returns the first out of range. Reflection, so that a record type added
+// later is held to the range without anyone remembering to.
+func (b *Batch) CheckTimes() error {
+	v := reflect.ValueOf(b).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Struct {
+			continue
+		}
+		et := f.Type().Elem()
+		for j := 0; j < et.NumField(); j++ {
+			sf := et.Field(j)
+			if sf.Type != timeType {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				name = sf.Name
+			}
+			for r := 0; r < f.Len(); r++ {
+				if err := CheckTime(name, f.Index(r).Field(j).Interface().(time.Time)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

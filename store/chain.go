@@ -99,20 +99,47 @@ func (s *Store) link(ctx context.Context, rows []rawRow, ds []model.Delivery) er
 	return nil
 }
 
-// BrokenLink describes the first place a chain does not hold.
+// BrokenLink describes a place a chain does not hold.
 type BrokenLink struct {
-	Chain      string `json:"chain,omitempty"`
-	Seq        uint64 `json:"seq"`
-	DeliveryID string `json:"delivery_id"`
-	Problem    string `json:"problem"`
+	Chain      string `json:"chain"`
+	Seq        uint64 `json:"link"`
+	Source     string `json:"source"`
+	DeliveryID string `json:"id"`
+	Problem    string `json:"why"`
 }
+
+// maxBroken bounds the broken links Verify lists (it counts them all): a
+// store rewritten wholesale would otherwise list every row.
+const maxBroken = 1000
 
 // VerifyResult is what Verify found.
 type VerifyResult struct {
-	Chains int         `json:"chains"`
-	Links  uint64      `json:"links"`
-	Head   string      `json:"head"`
-	Broken *BrokenLink `json:"broken,omitempty"`
+	Chains   int               `json:"chains"`
+	Links    uint64            `json:"links"`
+	BySource map[string]uint64 `json:"by_source"`
+	Head     string            `json:"head"`
+	// Broken lists the broken links in chain order, at most maxBroken of
+	// them; BrokenCount counts them all. Broken[0] is the first.
+	Broken      []BrokenLink `json:"broken"`
+	BrokenCount int          `json:"broken_count"`
+}
+
+// OK says whether every link checked holds.
+func (r VerifyResult) OK() bool { return r.BrokenCount == 0 }
+
+// First returns the first broken link, nil when none.
+func (r VerifyResult) First() *BrokenLink {
+	if len(r.Broken) == 0 {
+		return nil
+	}
+	return &r.Broken[0]
+}
+
+func (r *VerifyResult) broke(b BrokenLink) {
+	r.BrokenCount++
+	if len(r.Broken) < maxBroken {
+		r.Broken = append(r.Broken, b)
+	}
 }
 
 type linkRow struct {
@@ -127,13 +154,15 @@ type linkRow struct {
 	BodySHA    string `json:"body_sha"`
 }
 
-// Verify recomputes every chain over the links received in [from, to] (zero
-// bounds are open), reading a page at a time, and reports the first broken
-// link: a body that no longer matches its SHA-256, a link whose hash does
-// not match its contents, a link that does not follow the one before, or a
-// missing link. Head is ChainHead's summary.
+// Verify recomputes every chain over the links received in [from, to]
+// (zero bounds are open), reading a page at a time, and reports every
+// broken link: a body that no longer matches its SHA-256, a link whose hash
+// does not match its contents, a link that does not follow the one before,
+// or a missing link. After a broken link it goes on from that link's
+// stored hash, so one alteration is one report and the rest of the chain
+// is still checked. Head is ChainHead's summary.
 func (s *Store) Verify(ctx context.Context, from, to time.Time) (VerifyResult, error) {
-	var res VerifyResult
+	res := VerifyResult{BySource: map[string]uint64{}, Broken: []BrokenLink{}}
 	heads, err := s.chainHeads(ctx)
 	if err != nil {
 		return res, err
@@ -147,10 +176,7 @@ func (s *Store) Verify(ctx context.Context, from, to time.Time) (VerifyResult, e
 			continue
 		}
 		res.Chains++
-		n, broken, err := s.verifyChain(ctx, c.Chain, lo, hi)
-		res.Links += n
-		if err != nil || broken != nil {
-			res.Broken = broken
+		if err := s.verifyChain(ctx, c.Chain, lo, hi, &res); err != nil {
 			return res, err
 		}
 	}
@@ -158,21 +184,21 @@ func (s *Store) Verify(ctx context.Context, from, to time.Time) (VerifyResult, e
 	return res, err
 }
 
-func (s *Store) verifyChain(ctx context.Context, chain string, fromSeq, toSeq uint64) (uint64, *BrokenLink, error) {
-	var links uint64
+func (s *Store) verifyChain(ctx context.Context, chain string, fromSeq, toSeq uint64, res *VerifyResult) error {
 	prev := ""
 	if fromSeq > 1 {
 		var rows []chainHead
 		if err := s.db.Query(ctx, "SELECT chain, seq AS head_seq, hash AS head_hash FROM raw_deliveries WHERE chain = {chain:String} AND seq = {seq:UInt64}",
 			Params{"chain": chain, "seq": strconv.FormatUint(fromSeq-1, 10)}, &rows); err != nil {
-			return 0, nil, fmt.Errorf("read link %d: %w", fromSeq-1, err)
+			return fmt.Errorf("read link %d: %w", fromSeq-1, err)
 		}
 		if len(rows) != 1 {
-			return 0, &BrokenLink{Chain: chain, Seq: fromSeq - 1, Problem: fmt.Sprintf("link %d is missing", fromSeq-1)}, nil
+			res.broke(BrokenLink{Chain: chain, Seq: fromSeq - 1, Problem: fmt.Sprintf("link %d is missing", fromSeq-1)})
+		} else {
+			prev = rows[0].Hash
 		}
-		prev = rows[0].Hash
 	}
-	next := fromSeq
+	next, alt := fromSeq, ""
 	const page = 5000
 	for {
 		var rows []linkRow
@@ -182,29 +208,49 @@ FROM raw_deliveries WHERE chain = {chain:String} AND seq >= {from:UInt64} AND ({
 ORDER BY seq LIMIT {n:UInt32}`,
 			Params{"chain": chain, "from": strconv.FormatUint(next, 10), "to": strconv.FormatUint(toSeq, 10), "n": strconv.Itoa(page)}, &rows)
 		if err != nil {
-			return links, nil, fmt.Errorf("read chain from link %d: %w", next, err)
+			return fmt.Errorf("read chain from link %d: %w", next, err)
 		}
 		for _, r := range rows {
+			if r.Seq > next {
+				// Links next .. r.Seq-1 are gone. r is judged on its own:
+				// its prev_hash names the missing link, which cannot be
+				// checked, so one deletion is one report.
+				res.broke(BrokenLink{Chain: chain, Seq: next, Source: r.Source, DeliveryID: r.DeliveryID,
+					Problem: fmt.Sprintf("link %d is missing (next stored link is %d)", next, r.Seq)})
+				next, prev, alt = r.Seq, r.PrevHash, ""
+			}
+			recomputed := LinkHash(prev, r.Seq, r.Source, r.Event, r.DeliveryID, r.ReceivedAt.T(), r.SHA256)
 			var problem string
 			switch {
-			case r.Seq != next:
-				problem = fmt.Sprintf("link %d is missing (next stored link is %d)", next, r.Seq)
+			case r.Seq < next:
+				problem = fmt.Sprintf("link %d is stored more than once", r.Seq)
 			case r.BodySHA != r.SHA256:
 				problem = fmt.Sprintf("body does not match its recorded SHA-256 %s (it hashes to %s)", r.SHA256, r.BodySHA)
-			case r.PrevHash != prev:
+			case r.PrevHash != prev && (alt == "" || r.PrevHash != alt):
 				problem = fmt.Sprintf("prev_hash %s does not match link %d's hash %s", r.PrevHash, next-1, prev)
-			case LinkHash(prev, r.Seq, r.Source, r.Event, r.DeliveryID, r.ReceivedAt.T(), r.SHA256) != r.Hash:
+			case recomputed != r.Hash && (r.PrevHash == prev || LinkHash(alt, r.Seq, r.Source, r.Event, r.DeliveryID, r.ReceivedAt.T(), r.SHA256) != r.Hash):
 				problem = "hash does not match the link's contents"
 			}
 			if problem != "" {
-				return links, &BrokenLink{Chain: chain, Seq: next, DeliveryID: r.DeliveryID, Problem: problem}, nil
+				res.broke(BrokenLink{Chain: chain, Seq: r.Seq, Source: r.Source, DeliveryID: r.DeliveryID, Problem: problem})
 			}
-			prev = r.Hash
-			links++
-			next++
+			if r.Seq < next {
+				continue
+			}
+			// The next link may follow either the stored hash or the one
+			// recomputed here: after an alteration, whichever the
+			// alteration left intact, so one altered link is one report and
+			// the rest of the chain is still checked.
+			prev, alt = r.Hash, ""
+			if problem != "" && recomputed != r.Hash {
+				alt = recomputed
+			}
+			res.Links++
+			res.BySource[r.Source]++
+			next = r.Seq + 1
 		}
 		if len(rows) < page {
-			return links, nil, nil
+			return nil
 		}
 	}
 }

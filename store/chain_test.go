@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestChainVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	seq, head, _ := s2.ChainHead(ctx)
-	if res.Broken != nil || res.Links != 9 || res.Chains != 1 || seq != 9 || res.Head != head {
+	if !res.OK() || res.Links != 9 || res.Chains != 1 || seq != 9 || res.Head != head {
 		t.Fatalf("verify = %+v, head %d %s", res, seq, head)
 	}
 	// The first link is recomputable from its fields alone.
@@ -58,7 +59,7 @@ func TestChainVerifies(t *testing.T) {
 		t.Fatalf("seq range = %d..%d, %v", lo, hi, err)
 	}
 	mid, err := s2.Verify(ctx, delivery(3).ReceivedAt.Truncate(time.Second), delivery(5).ReceivedAt)
-	if err != nil || mid.Links != 3 || mid.Broken != nil {
+	if err != nil || mid.Links != 3 || !mid.OK() {
 		t.Fatalf("verify of a period = %+v, %v", mid, err)
 	}
 	var first []struct {
@@ -94,12 +95,18 @@ func TestVerifyFindsTampering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Broken == nil {
+			if res.OK() {
 				t.Fatalf("tampering not detected: %+v", res)
 			}
-			got := fmt.Sprintf("link %d (%s): %s", res.Broken.Seq, res.Broken.DeliveryID, res.Broken.Problem)
+			b := res.First()
+			got := fmt.Sprintf("link %d (%s): %s", b.Seq, b.DeliveryID, b.Problem)
 			if !strings.HasPrefix(got, c.want) {
 				t.Fatalf("got %q\nwant prefix %q", got, c.want)
+			}
+			// One alteration is one report, and the rest of the chain is
+			// still checked.
+			if res.BrokenCount != 1 || res.Links < 7 {
+				t.Fatalf("broken = %d (%+v), links %d; want 1 broken and the other links verified", res.BrokenCount, res.Broken, res.Links)
 			}
 		})
 	}
@@ -117,7 +124,7 @@ func TestChainPerWriter(t *testing.T) {
 	writeChain(t, w2, 4, 9)
 	writeChain(t, w1, 9, 11)
 	res, err := s.Verify(ctx, time.Time{}, time.Time{})
-	if err != nil || res.Broken != nil || res.Chains != 2 || res.Links != 11 {
+	if err != nil || !res.OK() || res.Chains != 2 || res.Links != 11 {
 		t.Fatalf("verify = %+v, %v", res, err)
 	}
 	seq, head, _ := s.ChainHead(ctx)
@@ -128,7 +135,19 @@ func TestChainPerWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, _ = s.Verify(ctx, time.Time{}, time.Time{})
-	if res.Broken == nil || res.Broken.Chain != "worker-2" || res.Broken.Seq != 3 || res.Broken.DeliveryID != "d-006" {
+	if b := res.First(); b == nil || b.Chain != "worker-2" || b.Seq != 3 || b.DeliveryID != "d-006" {
 		t.Fatalf("tampering in worker-2's chain: %+v", res.Broken)
+	}
+	// Every alteration is reported, in each chain, not just the first.
+	if err := s.DB().Exec(ctx, "ALTER TABLE raw_deliveries UPDATE body = '{}' WHERE delivery_id IN ('d-001', 'd-008') SETTINGS mutations_sync = 2", nil); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = s.Verify(ctx, time.Time{}, time.Time{})
+	var got []string
+	for _, b := range res.Broken {
+		got = append(got, b.Chain+"/"+b.DeliveryID)
+	}
+	if want := []string{"worker-1/d-001", "worker-2/d-006", "worker-2/d-008"}; !slices.Equal(got, want) || res.Links != 11 || res.BySource["github"] != 11 {
+		t.Fatalf("broken = %v (links %d, by source %v), want %v and 11 links", got, res.Links, res.BySource, want)
 	}
 }

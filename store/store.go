@@ -23,6 +23,10 @@ type Store struct {
 	chainLoaded bool
 	chainSeq    uint64
 	chainHash   string
+
+	// keys, when not nil, holds every key of the raw log (EnableKeyFilter).
+	keysMu sync.Mutex
+	keys   *keyFilter
 }
 
 // New wraps db. Call Migrate first.
@@ -92,6 +96,17 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 		}
 		inserts = append(inserts, func() error { return s.db.Insert(ctx, "dead_letters", rows) })
 	}
+	if len(b.Access) > 0 {
+		rows := make([]accessRow, len(b.Access))
+		for i, e := range b.Access {
+			rows[i] = accessToRow(e)
+		}
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "access_events", rows) })
+	}
+	if len(b.Conflicts) > 0 {
+		rows := conflictRows(b.Conflicts)
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "conflicts", rows) })
+	}
 	if err := parallel(inserts); err != nil {
 		return err
 	}
@@ -111,6 +126,13 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 			return err
 		}
 		s.chainSeq, s.chainHash = rows[len(rows)-1].Seq, rows[len(rows)-1].Hash
+		s.keysMu.Lock()
+		if s.keys != nil {
+			for _, d := range b.Deliveries {
+				s.keys.add(keyHash(d.Source, d.DeliveryID))
+			}
+		}
+		s.keysMu.Unlock()
 	}
 	return nil
 }
@@ -171,9 +193,10 @@ func ArrayParam(ss []string) string {
 
 // QuoteString renders s as a ClickHouse string literal.
 func QuoteString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "'" + r.Replace(s) + "'"
+	return "'" + quoter.Replace(s) + "'"
 }
+
+var quoter = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
 
 // Repos lists every repository with stored evidence.
 func (s *Store) Repos(ctx context.Context) ([]string, error) {

@@ -14,20 +14,16 @@ import (
 	"github.com/changeproof/changeproof/model"
 )
 
-// Handlers store what a Consumer reads. Each is called with one batch's
-// events of its kind, in partition order, and must return nil only once
-// they are durable; an error makes the consumer retry the whole batch (a
-// retry repeats only the handlers that had not yet succeeded). Handlers
-// see a redelivered event again after a crash or rebalance, so storing must
-// be idempotent by event id. A nil Deliveries, Deploys or Access handler
-// leaves that topic unconsumed by this consumer.
+// Handlers store what a Consumer reads. Deliveries is called with one
+// batch's records (every source: GitHub deliveries and REST responses,
+// deploys, access events), in partition order, and must return nil only
+// once they are durable; an error makes the consumer retry the whole batch
+// (a retry repeats only the steps that had not yet succeeded). Handlers
+// see a redelivered record again after a crash or rebalance, so storing
+// must be idempotent by source and id (pipeline.Deriver is).
 type Handlers struct {
-	// Deliveries stores GitHub deliveries (cmd: enrich.Pipeline.Process).
+	// Deliveries stores records (cmd: pipeline.Loader.Load).
 	Deliveries func(ctx context.Context, ds []model.Delivery) error
-	// Deploys stores deploys.
-	Deploys func(ctx context.Context, ds []model.Deploy) error
-	// Access stores access events.
-	Access func(ctx context.Context, es []model.AccessEvent) error
 	// DeadLetter stores undecodable messages in the dead-letter table
 	// (DeadLetter.Model gives the row). The consumer also produces them to
 	// <prefix>deadletter. Nil: the topic only.
@@ -98,16 +94,10 @@ func NewConsumer(o Options, h Handlers) (*Consumer, error) {
 	o = o.withDefaults()
 	c := &Consumer{o: o, h: h}
 	if h.Deliveries != nil {
-		c.topics = append(c.topics, o.Topic(SourceGitHub))
-	}
-	if h.Deploys != nil {
-		c.topics = append(c.topics, o.Topic(SourceDeploy))
-	}
-	if h.Access != nil {
-		c.topics = append(c.topics, o.Topic(SourceAccess))
+		c.topics = append(c.topics, o.Topic(SourceGitHub), o.Topic(SourceDeploy), o.Topic(SourceAccess))
 	}
 	if len(c.topics) == 0 {
-		return nil, errors.New("transport: consumer without handlers (set Deliveries, Deploys or Access)")
+		return nil, errors.New("transport: consumer without handlers (set Deliveries)")
 	}
 	return c, nil
 }
@@ -250,41 +240,26 @@ func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader) ([]kafka.Message,
 type batch struct {
 	msgs       []kafka.Message
 	deliveries []model.Delivery
-	deploys    []model.Deploy
-	access     []model.AccessEvent
 	dead       []DeadLetter
 	done       map[string]bool
 }
 
 func (c *Consumer) decode(msgs []kafka.Message) *batch {
 	b := &batch{msgs: msgs, done: map[string]bool{}}
-	seen := map[string]bool{} // a message the producer wrote twice is handled once
-	first := func(kind, id string) bool {
-		k := kind + "\x00" + id
-		if seen[k] {
-			return false
-		}
-		seen[k] = true
-		return true
-	}
+	// A message the producer wrote twice is handled once; the same id with
+	// other bytes is not a repeat but a conflict, which the handler keeps.
+	seen := map[string]bool{}
 	for _, m := range msgs {
 		src := c.o.sourceOf(m.Topic)
 		var err error
 		switch src {
-		case SourceGitHub:
+		case SourceGitHub, SourceDeploy, SourceAccess:
 			var d model.Delivery
-			if d, err = decodeDelivery(m.Value); err == nil && first(src, d.Source+"\x00"+d.DeliveryID) {
-				b.deliveries = append(b.deliveries, d)
-			}
-		case SourceDeploy:
-			var d model.Deploy
-			if d, err = decodeDeploy(m.Value); err == nil && first(src, d.Source+"\x00"+d.ID) {
-				b.deploys = append(b.deploys, d)
-			}
-		case SourceAccess:
-			var a model.AccessEvent
-			if a, err = decodeAccess(m.Value); err == nil && first(src, a.System+"\x00"+a.ID) {
-				b.access = append(b.access, a)
+			if d, err = decodeRecord(src, m.Value); err == nil {
+				if k := d.Source + "\x00" + d.DeliveryID + "\x00" + d.SHA256; !seen[k] {
+					seen[k] = true
+					b.deliveries = append(b.deliveries, d)
+				}
 			}
 		default:
 			err = fmt.Errorf("no handler for topic %s", m.Topic)
@@ -386,9 +361,7 @@ func (c *Consumer) store(ctx context.Context, b *batch, dlw *kafka.Writer) (stri
 		n    int
 		fn   func() error
 	}{
-		{c.o.Topic(SourceGitHub), len(b.deliveries), func() error { return c.h.Deliveries(ctx, b.deliveries) }},
-		{c.o.Topic(SourceDeploy), len(b.deploys), func() error { return c.h.Deploys(ctx, b.deploys) }},
-		{c.o.Topic(SourceAccess), len(b.access), func() error { return c.h.Access(ctx, b.access) }},
+		{"records", len(b.deliveries), func() error { return c.h.Deliveries(ctx, b.deliveries) }},
 		{"deadletter-table", len(b.dead), func() error {
 			if c.h.DeadLetter == nil {
 				return nil

@@ -1,15 +1,21 @@
-// Package transport is the Kafka event log of the distributed mode: the
-// producer the receivers write accepted events to, and the consumer the
-// pipeline workers read them from.
+// Package transport is the Kafka evidence log of the distributed mode: the
+// producer the receivers write accepted records (model.Delivery, every
+// source) to, and the consumer the pipeline workers read them from.
 //
 // # Topics
 //
 // One topic per source, all under Options.TopicPrefix:
 //
-//	<prefix>github      GitHub deliveries, keyed by repository.full_name
-//	                    (the delivery id when the payload names no repository)
-//	<prefix>deploy      deploys, keyed by service
-//	<prefix>access      access events, keyed by system
+//	<prefix>github      GitHub deliveries and REST responses, keyed by
+//	                    repository.full_name (the id when none is named)
+//	<prefix>deploy      deploy records, keyed by deploy id
+//	<prefix>access      access records, keyed by system
+//
+// Every message is one record's envelope: its header as JSON, its body
+// byte for byte (spliced in as JSON when it is JSON that survives the
+// round trip, base64 otherwise) and the receiver's parse (meta). Version 1
+// deploy and access envelopes are still read, as records.
+//
 //	<prefix>deadletter  messages the consumer could not decode, with the reason
 //
 // Keying by subject puts all of one subject's events in one partition, so
@@ -18,7 +24,7 @@
 //
 // # At-least-once in, exactly-once effect
 //
-// Producing: Producer.Accept and friends return only after every message is
+// Producing: Producer.Accept returns only after every message is
 // acknowledged by all in-sync replicas (RequiredAcks: all); only then does a
 // receiver answer 2xx. A failed or timed-out write returns an error, the
 // sender retries, and the event may be in the log twice: the log is
@@ -35,11 +41,12 @@
 // rebalance before the commit, the group redelivers from the last commit.
 // Nothing is lost; a message may be handled more than once.
 //
-// Exactly-once effect comes from the store, not from Kafka: every event
+// Exactly-once effect comes from the store, not from Kafka: every record
 // carries a stable id (GitHub delivery id, deploy id, access event id; for a
-// dead letter its topic/partition/offset) and the tables are
-// ReplacingMergeTree keyed by it, so storing a redelivered batch again has
-// the effect of storing it once. The dead-letter topic itself is
+// dead letter its topic/partition/offset), and the pipeline (pipeline.
+// Deriver) stores a record only when its id is new: the same bytes again
+// are a duplicate, other bytes a conflict kept apart, so storing a
+// redelivered batch again has the effect of storing it once. The dead-letter topic itself is
 // at-least-once; its messages carry the source topic, partition and offset
 // in headers for deduplication.
 //

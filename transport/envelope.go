@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/changeproof/changeproof/internal/jsonscan"
 	"github.com/changeproof/changeproof/model"
@@ -34,9 +33,11 @@ type deliveryEnvelope struct {
 	deliveryHeader
 	Body       json.RawMessage `json:"body"`
 	BodyBase64 []byte          `json:"body_base64"`
+	Meta       json.RawMessage `json:"meta"`
 }
 
-// encodeDelivery writes d's envelope. The body is spliced in by hand:
+// encodeDelivery writes d's envelope: a record of any source, its Meta
+// (the receiver's parse of a deploy or access body) spliced in as JSON. The body is spliced in by hand:
 // encoding/json would compact it and escape HTML in it, and the stored body
 // must be the bytes that arrived (its SHA-256 is evidence).
 func encodeDelivery(d model.Delivery) ([]byte, error) {
@@ -58,6 +59,13 @@ func encodeDelivery(d model.Delivery) ([]byte, error) {
 		}
 		buf.WriteString(`,"body_base64":`)
 		buf.Write(b64)
+	}
+	if len(d.Meta) > 0 {
+		if !json.Valid(d.Meta) {
+			return nil, fmt.Errorf("delivery %s: meta is not JSON", d.DeliveryID)
+		}
+		buf.WriteString(`,"meta":`)
+		buf.Write(d.Meta)
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
@@ -85,6 +93,9 @@ func decodeDelivery(v []byte) (model.Delivery, error) {
 	}
 	d := model.Delivery{Source: e.Source, Event: e.Event, DeliveryID: e.DeliveryID,
 		ReceivedAt: e.ReceivedAt, SHA256: e.SHA256}
+	if len(e.Meta) > 0 && string(e.Meta) != "null" {
+		d.Meta = []byte(e.Meta)
+	}
 	switch {
 	case len(e.Body) > 0 && (e.Body[0] == '{' || e.Body[0] == '['):
 		d.Body = []byte(e.Body)
@@ -119,13 +130,49 @@ func repositoryKey(d model.Delivery) string {
 	return d.DeliveryID
 }
 
+// decodeRecord reads a message of a source's topic as a log record. The
+// deploy and access topics also still carry the envelopes written before
+// every source travelled as a record (version 1 {"deploy": ...} and
+// {"access": ...}); those become records here, so a rolling upgrade loses
+// nothing in flight.
+func decodeRecord(source string, v []byte) (model.Delivery, error) {
+	d, err := decodeDelivery(v)
+	if err == nil || (source != SourceDeploy && source != SourceAccess) || !legacyEnvelope(v) {
+		return d, err
+	}
+	if source == SourceDeploy {
+		dep, lerr := decodeDeploy(v)
+		if lerr != nil {
+			return model.Delivery{}, lerr
+		}
+		raw, lerr := json.Marshal(dep)
+		if lerr != nil {
+			return model.Delivery{}, lerr
+		}
+		dep.Raw = string(raw)
+		return model.DeployRecord(dep, dep.ReceivedAt)
+	}
+	a, lerr := decodeAccess(v)
+	if lerr != nil {
+		return model.Delivery{}, lerr
+	}
+	return model.AccessRecord(a, a.ReceivedAt)
+}
+
+// legacyEnvelope reports a version 1 deploy or access envelope.
+func legacyEnvelope(v []byte) bool {
+	var probe struct {
+		Deploy json.RawMessage `json:"deploy"`
+		Access json.RawMessage `json:"access"`
+	}
+	return json.Unmarshal(v, &probe) == nil && (probe.Deploy != nil || probe.Access != nil)
+}
+
+// deployEnvelope and accessEnvelope are the version 1 deploy and access
+// messages, read for a rolling upgrade only (see decodeRecord).
 type deployEnvelope struct {
 	V      int          `json:"v"`
 	Deploy model.Deploy `json:"deploy"`
-}
-
-func encodeDeploy(d model.Deploy) ([]byte, error) {
-	return json.Marshal(deployEnvelope{V: envelopeVersion, Deploy: d})
 }
 
 func decodeDeploy(v []byte) (model.Deploy, error) {
@@ -148,15 +195,6 @@ type accessEnvelope struct {
 	V         int               `json:"v"`
 	Access    model.AccessEvent `json:"access"`
 	RawBase64 []byte            `json:"raw_base64,omitempty"`
-}
-
-func encodeAccess(a model.AccessEvent) ([]byte, error) {
-	e := accessEnvelope{V: envelopeVersion, Access: a}
-	if !utf8.ValidString(a.Raw) {
-		e.RawBase64 = []byte(a.Raw)
-		e.Access.Raw = ""
-	}
-	return json.Marshal(e)
 }
 
 func decodeAccess(v []byte) (model.AccessEvent, error) {

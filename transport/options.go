@@ -13,6 +13,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"go.uber.org/zap"
+
+	"github.com/changeproof/changeproof/model"
 )
 
 // Sources, the suffixes of the event topics.
@@ -22,6 +24,19 @@ const (
 	SourceAccess     = "access"
 	SourceDeadLetter = "deadletter"
 )
+
+// topicOf is the topic a record of source goes to.
+func (o Options) topicOf(source string) (string, error) {
+	switch source {
+	case model.SourceGitHub, model.SourceGitHubREST:
+		return o.Topic(SourceGitHub), nil
+	case model.SourceDeploy:
+		return o.Topic(SourceDeploy), nil
+	case model.SourceAccess:
+		return o.Topic(SourceAccess), nil
+	}
+	return "", fmt.Errorf("transport: no topic for source %q", source)
+}
 
 // SASL mechanisms accepted in Options.SASL.Mechanism (config.SASL's values).
 const (

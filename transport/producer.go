@@ -12,15 +12,11 @@ import (
 	"github.com/changeproof/changeproof/model"
 )
 
-var (
-	_ ingest.Sink    = (*Producer)(nil)
-	_ ingest.OpsSink = (*Producer)(nil)
-)
+var _ ingest.Sink = (*Producer)(nil)
 
-// Producer writes accepted events to their topics. It implements
-// ingest.Sink and ingest.OpsSink: every method returns nil only after Kafka
-// acknowledged every message on all in-sync replicas. Safe for concurrent
-// use.
+// Producer writes accepted records of every source to their topics. It
+// implements ingest.Sink: Accept returns nil only after Kafka acknowledged
+// every message on all in-sync replicas. Safe for concurrent use.
 type Producer struct {
 	o Options
 	w *kafka.Writer
@@ -65,55 +61,41 @@ func newWriter(o Options) (*kafka.Writer, error) {
 	}, nil
 }
 
-// Accept writes GitHub deliveries to <prefix>github, keyed by repository.
+// Accept writes records to the topic of their source, keyed so that one
+// repository's (GitHub), one system's (access) events stay in order:
+// GitHub deliveries and REST responses to <prefix>github by repository,
+// deploys to <prefix>deploy by id, access events to <prefix>access by
+// system.
 func (p *Producer) Accept(ctx context.Context, ds []model.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	topic := p.o.Topic(SourceGitHub)
-	msgs := make([]kafka.Message, len(ds))
-	for i, d := range ds {
+	byTopic := map[string][]kafka.Message{}
+	var order []string
+	for _, d := range ds {
+		topic, err := p.o.topicOf(d.Source)
+		if err != nil {
+			return err
+		}
 		v, err := encodeDelivery(d)
 		if err != nil {
-			return fmt.Errorf("encode delivery %s: %w", d.DeliveryID, err)
+			return fmt.Errorf("encode %s %s: %w", d.Source, d.DeliveryID, err)
 		}
-		msgs[i] = kafka.Message{Topic: topic, Key: []byte(repositoryKey(d)), Value: v, Time: d.ReceivedAt}
-	}
-	return p.write(ctx, topic, msgs)
-}
-
-// AcceptDeploys writes deploys to <prefix>deploy, keyed by service.
-func (p *Producer) AcceptDeploys(ctx context.Context, ds []model.Deploy) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	topic := p.o.Topic(SourceDeploy)
-	msgs := make([]kafka.Message, len(ds))
-	for i, d := range ds {
-		v, err := encodeDeploy(d)
-		if err != nil {
-			return fmt.Errorf("encode deploy %s: %w", d.ID, err)
+		key := d.DeliveryID
+		if topic == p.o.Topic(SourceGitHub) {
+			key = repositoryKey(d)
 		}
-		msgs[i] = kafka.Message{Topic: topic, Key: []byte(d.Service), Value: v, Time: d.ReceivedAt}
-	}
-	return p.write(ctx, topic, msgs)
-}
-
-// AcceptAccess writes access events to <prefix>access, keyed by system.
-func (p *Producer) AcceptAccess(ctx context.Context, es []model.AccessEvent) error {
-	if len(es) == 0 {
-		return nil
-	}
-	topic := p.o.Topic(SourceAccess)
-	msgs := make([]kafka.Message, len(es))
-	for i, e := range es {
-		v, err := encodeAccess(e)
-		if err != nil {
-			return fmt.Errorf("encode access event %s: %w", e.ID, err)
+		if _, ok := byTopic[topic]; !ok {
+			order = append(order, topic)
 		}
-		msgs[i] = kafka.Message{Topic: topic, Key: []byte(e.System), Value: v, Time: e.ReceivedAt}
+		byTopic[topic] = append(byTopic[topic], kafka.Message{Topic: topic, Key: []byte(d.PartitionKey(key)), Value: v, Time: d.ReceivedAt})
 	}
-	return p.write(ctx, topic, msgs)
+	for _, topic := range order {
+		if err := p.write(ctx, topic, byTopic[topic]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Producer) write(ctx context.Context, topic string, msgs []kafka.Message) error {

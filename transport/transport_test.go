@@ -79,14 +79,27 @@ func TestProducerWritesKeyedAcknowledged(t *testing.T) {
 		{ID: "2", Source: "api", Service: "web", Environment: "production", SHA: strings.Repeat("b", 40), Status: "failure"},
 		{ID: "3", Source: "api", Service: "api", Environment: "staging", SHA: strings.Repeat("c", 40), Status: "success"},
 	}
-	if err := p.AcceptDeploys(ctx, deploys); err != nil {
-		t.Fatal(err)
-	}
 	access := []model.AccessEvent{
 		{ID: "a1", System: "prod-db", Principal: "alice", Action: "login", Result: "success", Format: "generic", Raw: "line 1"},
 		{ID: "a2", System: "bastion", Principal: "bob", Action: "ssh", Result: "failure", Format: "sshd", Raw: "bad \xfe utf8"},
 	}
-	if err := p.AcceptAccess(ctx, access); err != nil {
+	var recs []model.Delivery
+	for _, d := range deploys {
+		d.Raw = `{"id":"` + d.ID + `"}`
+		r, err := model.DeployRecord(d, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	for _, a := range access {
+		r, err := model.AccessRecord(a, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if err := p.Accept(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 
@@ -137,14 +150,18 @@ func TestProducerWritesKeyedAcknowledged(t *testing.T) {
 		t.Fatalf("deploy topic has %d messages", len(dm))
 	}
 	for _, m := range dm {
-		d, err := decodeDeploy(m.Value)
+		r, err := decodeRecord(SourceDeploy, m.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(m.Key) != d.Service {
-			t.Errorf("deploy %s keyed %q", d.ID, m.Key)
+		d, err := r.Deploy()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if d.ID == "1" && !d.StartedAt.Equal(deploys[0].StartedAt) {
+		if string(m.Key) != d.ID || r.Source != model.SourceDeploy {
+			t.Errorf("deploy %s keyed %q (source %s)", d.ID, m.Key, r.Source)
+		}
+		if d.ID == "1" && (!d.StartedAt.Equal(deploys[0].StartedAt) || d.Raw != `{"id":"1"}`) {
 			t.Errorf("deploy changed: %+v", d)
 		}
 	}
@@ -153,14 +170,18 @@ func TestProducerWritesKeyedAcknowledged(t *testing.T) {
 		t.Fatalf("access topic has %d messages", len(am))
 	}
 	for _, m := range am {
-		a, err := decodeAccess(m.Value)
+		r, err := decodeRecord(SourceAccess, m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := r.Access()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(m.Key) != a.System {
 			t.Errorf("access %s keyed %q", a.ID, m.Key)
 		}
-		if a.ID == "a2" && a.Raw != access[1].Raw {
+		if a.ID == "a2" && (a.Raw != access[1].Raw || string(r.Body) != access[1].Raw) {
 			t.Errorf("raw line changed: %q", a.Raw)
 		}
 	}
@@ -174,10 +195,22 @@ func TestConsumerStoresCommitsAndResumes(t *testing.T) {
 
 	rec := newRecorder()
 	var deploys atomic.Int32
-	h := Handlers{
-		Deliveries: func(_ context.Context, ds []model.Delivery) error { rec.add(ds); return nil },
-		Deploys:    func(_ context.Context, ds []model.Deploy) error { deploys.Add(int32(len(ds))); return nil },
+	// Records of every source reach the one handler.
+	split := func(rec *recorder) func(context.Context, []model.Delivery) error {
+		return func(_ context.Context, ds []model.Delivery) error {
+			var gh []model.Delivery
+			for _, d := range ds {
+				if d.Source == model.SourceDeploy {
+					deploys.Add(1)
+				} else {
+					gh = append(gh, d)
+				}
+			}
+			rec.add(gh)
+			return nil
+		}
 	}
+	h := Handlers{Deliveries: split(rec)}
 	c1 := start(t, o, h)
 	waitFor(t, "60 deliveries", 20*time.Second, func() bool { return rec.count() == 60 })
 	end := endOffsets(t, o, "cp.github")
@@ -193,12 +226,16 @@ func TestConsumerStoresCommitsAndResumes(t *testing.T) {
 	// new deliveries and none of the committed ones again.
 	produce(t, o, deliveries(60, 20))
 	p, _ := NewProducer(o)
-	if err := p.AcceptDeploys(context.Background(), []model.Deploy{{ID: "d1", Service: "api"}}); err != nil {
+	dep, err := model.DeployRecord(model.Deploy{ID: "d1", Service: "api", Raw: `{"id":"d1"}`}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Accept(context.Background(), []model.Delivery{dep}); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
 	rec2 := newRecorder()
-	h.Deliveries = func(_ context.Context, ds []model.Delivery) error { rec2.add(ds); return nil }
+	h.Deliveries = split(rec2)
 	start(t, o, h)
 	waitFor(t, "20 more deliveries", 20*time.Second, func() bool { return rec2.count() == 20 })
 	waitFor(t, "the deploy", 5*time.Second, func() bool { return deploys.Load() == 1 })
@@ -424,11 +461,18 @@ func TestUndecodableMessageIsDeadLettered(t *testing.T) {
 	var dead []DeadLetter
 	var deploys int
 	start(t, o, Handlers{
-		Deliveries: func(_ context.Context, ds []model.Delivery) error { rec.add(ds); return nil },
-		Deploys: func(_ context.Context, ds []model.Deploy) error {
-			mu.Lock()
-			deploys += len(ds)
-			mu.Unlock()
+		Deliveries: func(_ context.Context, ds []model.Delivery) error {
+			var gh []model.Delivery
+			for _, d := range ds {
+				if d.Source == model.SourceDeploy {
+					mu.Lock()
+					deploys++
+					mu.Unlock()
+				} else {
+					gh = append(gh, d)
+				}
+			}
+			rec.add(gh)
 			return nil
 		},
 		DeadLetter: func(_ context.Context, dl []DeadLetter) error {

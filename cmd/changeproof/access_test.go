@@ -137,6 +137,7 @@ func TestLargeAccessUpload(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(string(body), fmt.Sprintf(`{"accepted":%d,"rejected":[]}`, n)) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
+	e.settle(t)
 	stored, _ := e.a.store.Count(context.Background(), "access_events")
 	if stored != n {
 		t.Fatalf("stored %d of %d", stored, n)

@@ -22,13 +22,13 @@ import (
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/config"
-	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/ingest/deploy"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/ingest/spool"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/rules/control"
 	"github.com/changeproof/changeproof/store"
@@ -87,11 +87,13 @@ type app struct {
 	db         store.DB // nil for a receiver that only produces to Kafka
 	store      *store.Store
 	committer  *ingest.Committer // the receiver's group commit, into Kafka or the spool
-	spool      *spool.Spool      // embedded: the receiver's durable log, loaded into the pipeline
+	intake     *pipeline.Intake  // the receivers' way into the log (every source)
+	spool      *spool.Spool      // embedded: the durable log, loaded into the pipeline
 	spoolRan   chan struct{}
 	producer   *transport.Producer
 	consumer   *transport.Consumer
-	ops        *opsSink
+	loader     *pipeline.Loader // the log's consumer side: derive, store, have judged
+	judges     *pipeline.Judges // nil unless this process runs the rules
 	eval       *rules.Evaluator
 	runner     *rules.Runner
 	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
@@ -179,6 +181,15 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		}
 	}
 	st := a.store
+	if st != nil && cfg.ClickHouse.Addr == "" {
+		// The embedded engine is this process's alone (the data dir is
+		// locked), so every write of its raw log passes through st: it can
+		// keep the log's keys in memory and ask the engine only about ids
+		// that may be stored.
+		if err := st.EnableKeyFilter(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if st != nil && distributed && r.pipeline {
 		// Several pipeline workers write the raw log: each keeps its own
 		// hash chain, named for this process, so none forks another's.
@@ -227,38 +238,50 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 				}
 			}
 		}
-		if r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
-			a.reconciler = newReconciler(cfg, st, a.runner, log.Named("reconcile"))
+		// What the pipeline stores is judged here when this process runs
+		// the rules; otherwise the rules process polls for it.
+		var judge pipeline.Judge
+		if r.rules {
+			runner := a.runner
+			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateAccess, func(fs []model.Finding) {
+				if runner.OnFindings != nil {
+					runner.OnFindings(fs)
+				}
+			}, log.Named("access"))
+			judge = a.judges
 		}
-		// Access events are judged where they are stored, when this process
-		// also runs the rules; otherwise the rules process polls for them.
-		a.ops = newOpsSink(st, a.runner, a.eval, r.rules, log.Named("access"))
+		a.loader = &pipeline.Loader{Deriver: &pipeline.Deriver{Store: st, ServiceOf: serviceOf(cfg)}, Judge: judge,
+			Log: log.Named("pipeline")}
 	}
 
-	// The receiver's sinks: Kafka, or straight into this process's pipeline.
-	var sink ghingest.Submitter
-	var opsIn ingest.OpsSink
+	// The receivers append every source to one durable log: Kafka, or the
+	// spool that this process's pipeline loads.
 	switch {
 	case r.receiver && distributed:
 		if a.producer, err = transport.NewProducer(kopts); err != nil {
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.producer, 1000)
-		sink, opsIn = a.committer, a.producer
+		a.intake = &pipeline.Intake{Log: a.committer}
+		if st != nil {
+			a.intake.Known = st.KnownSHA
+		}
 	case r.receiver:
 		// A 202 waits for an fsync of the spool, not for the engine: the
-		// loader moves deliveries into the pipeline in large batches.
+		// loader moves records into the pipeline in large batches.
 		if a.spool, err = spool.Open(filepath.Join(dataDir, "spool"), spool.Options{}); err != nil {
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.spool, 1000)
-		sink, opsIn = a.committer, a.ops
+		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true}
+		a.loader.Intake = a.intake
+	}
+	if st != nil && r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
+		a.reconciler = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile"))
 	}
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
-			Deliveries: a.processDeliveries,
-			Deploys:    a.ops.AcceptDeploys,
-			Access:     a.ops.AcceptAccess,
+			Deliveries: a.loader.Load,
 			DeadLetter: func(ctx context.Context, dls []transport.DeadLetter) error {
 				var b model.Batch
 				for _, d := range dls {
@@ -284,10 +307,10 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		for name, svc := range cfg.Scope.Services {
 			services[name] = svc.Repos
 		}
-		a.api.Webhook = &ghingest.Handler{Secret: func() string { return secret }, Sink: sink, Log: log.Named("webhook")}
-		a.api.Deploys = &ingest.DeployHandler{Sink: opsIn, Options: func() deploy.Options { return deploy.Options{Services: services} },
+		a.api.Webhook = &ghingest.Handler{Secret: func() string { return secret }, Sink: a.intake, Log: log.Named("webhook")}
+		a.api.Deploys = &ingest.DeployHandler{Sink: a.intake, Options: func() deploy.Options { return deploy.Options{Services: services} },
 			Log: log.Named("deploys")}
-		a.api.Access = &ingest.AccessHandler{Sink: opsIn, BreakGlassRoles: func(system string) []string {
+		a.api.Access = &ingest.AccessHandler{Sink: a.intake, BreakGlassRoles: func(system string) []string {
 			return cfg.Access.Systems[system].BreakGlassRoles
 		}, Log: log.Named("access")}
 	}
@@ -295,26 +318,14 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	return a, nil
 }
 
-// processDeliveries is the pipeline: enrich and store, then have the
-// touched repositories judged.
-func (a *app) processDeliveries(ctx context.Context, ds []model.Delivery) error {
-	pipe := enrich.Pipeline{Store: a.store, ServiceOf: serviceOf(a.cfg)}
-	res, err := pipe.Process(ctx, ds)
-	if err != nil {
-		return err
-	}
-	if res.Dead > 0 {
-		a.log.Warn("deliveries stored as dead letters", zap.Int("count", res.Dead))
-	}
-	if a.roles.rules {
-		a.runner.Notify(res.Repos...)
-	}
-	return nil
-}
-
-// ready answers /readyz: the store answers, and Kafka is reachable when
-// this process produces to it.
+// ready answers /readyz: the store answers, the pipeline is storing what
+// the log holds, and Kafka is reachable when this process produces to it.
 func (a *app) ready(ctx context.Context) error {
+	if a.loader != nil {
+		if err := a.loader.Ready(); err != nil {
+			return err
+		}
+	}
 	if a.db != nil {
 		var one []struct {
 			N int `json:"n"`
@@ -366,7 +377,7 @@ func (a *app) startRules() {
 		a.spoolRan = make(chan struct{})
 		go func() {
 			defer close(a.spoolRan)
-			if err := a.spool.Run(ctx, a.processDeliveries); err != nil && !errors.Is(err, context.Canceled) {
+			if err := a.spool.Run(ctx, a.loader.Load); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("spool loader stopped", zap.Error(err))
 			}
 		}()
@@ -432,8 +443,8 @@ func (a *app) waitIdle(ctx context.Context) error {
 			return err
 		}
 	}
-	if a.ops != nil {
-		a.ops.pending.Wait()
+	if a.judges != nil {
+		a.judges.Wait()
 	}
 	if a.runner == nil {
 		return nil
@@ -472,9 +483,9 @@ func (a *app) close() {
 	if a.spoolRan != nil {
 		<-a.spoolRan
 	}
-	if a.ops != nil {
-		a.ops.close() // judges what is queued, which may queue alerts
-		a.ops = nil
+	if a.judges != nil {
+		a.judges.Close() // judges what is queued, which may queue alerts
+		a.judges = nil
 	}
 	if a.alertsOff != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -497,8 +508,8 @@ func (a *app) closeParts() {
 	if a.producer != nil {
 		_ = a.producer.Close()
 	}
-	if a.ops != nil {
-		a.ops.close()
+	if a.judges != nil {
+		a.judges.Close()
 	}
 	if a.db != nil {
 		a.db.Close()
@@ -567,73 +578,6 @@ func serviceOf(cfg config.Config) func(repo string) string {
 	}
 }
 
-// opsSink stores deploy and access events and has them judged: deploys by
-// re-evaluating their repositories, access events by a worker that judges
-// each stored batch. Judging is off the upload's path: a stored event is
-// judged even if the process dies first, by the full access evaluation at
-// the next start.
-type opsSink struct {
-	store   *store.Store
-	runner  *rules.Runner
-	eval    *rules.Evaluator
-	log     *zap.Logger
-	judging bool // false: a rules process elsewhere polls for the events
-	queue   chan []model.AccessEvent
-	pending sync.WaitGroup
-	stopped chan struct{}
-}
-
-func newOpsSink(st *store.Store, runner *rules.Runner, eval *rules.Evaluator, judge bool, log *zap.Logger) *opsSink {
-	o := &opsSink{store: st, runner: runner, eval: eval, log: log, judging: judge,
-		queue: make(chan []model.AccessEvent, 4), stopped: make(chan struct{})}
-	go o.judge()
-	return o
-}
-
-func (o *opsSink) judge() {
-	defer close(o.stopped)
-	for es := range o.queue {
-		changed, err := o.eval.EvaluateAccess(context.Background(), es)
-		if err != nil {
-			o.log.Error("judge access events (judged again at the next start)", zap.Int("events", len(es)), zap.Error(err))
-		} else if o.runner.OnFindings != nil && len(changed) > 0 {
-			o.runner.OnFindings(changed)
-		}
-		o.pending.Done()
-	}
-}
-
-// close judges what is queued and stops the worker.
-func (o *opsSink) close() {
-	close(o.queue)
-	<-o.stopped
-}
-
-func (o *opsSink) AcceptDeploys(ctx context.Context, ds []model.Deploy) error {
-	b := model.Batch{Deploys: ds}
-	if err := o.store.Write(ctx, b); err != nil {
-		return err
-	}
-	if o.judging {
-		o.runner.Notify(b.Repos()...)
-	}
-	return nil
-}
-
-// AcceptAccess stores the events and queues them for judging; a full queue
-// holds the upload back, so judging never falls unboundedly behind.
-func (o *opsSink) AcceptAccess(ctx context.Context, es []model.AccessEvent) error {
-	if err := o.store.WriteAccess(ctx, es); err != nil {
-		return err
-	}
-	if !o.judging {
-		return nil
-	}
-	o.pending.Add(1)
-	o.queue <- es
-	return nil
-}
-
 // migrate applies the migrations; on a cluster each statement is rewritten
 // for replicated tables with distributed fronts.
 func migrate(ctx context.Context, db store.DB, cfg config.Config) error {
@@ -647,10 +591,11 @@ var reconcileLearned = promauto.NewCounter(prometheus.CounterOpts{
 // newReconciler backfills the in-scope repositories every
 // github.reconcile_every, so a lost webhook is a late finding, not a
 // missing one.
-func newReconciler(cfg config.Config, st *store.Store, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
+func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
+	st := state.st
 	return &backfill.Reconciler{
 		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks},
-		State:   storeState{st},
+		State:   state,
 		Sink: backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
 			if err := st.Write(ctx, b); err != nil {
 				return err

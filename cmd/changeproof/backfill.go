@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
@@ -20,38 +21,48 @@ import (
 
 // storeState keeps backfill's ETag cache and cursors in the store, so a
 // re-run costs 304s and an interrupted run resumes.
-type storeState struct{ st *store.Store }
+type storeState struct {
+	st *store.Store
+	// log takes the REST responses into the evidence log; nil in a
+	// process without a receiver (a rules process elsewhere), which
+	// writes them to the raw log itself.
+	log ingest.Log
+}
 
 func (s storeState) ETag(ctx context.Context, url string) (string, []byte, bool, error) {
 	return s.st.GitHubETag(ctx, url)
 }
 
 // PutETag stores the validator and body for conditional requests, after
-// appending the response to the hash-chained raw log (source
-// "github-rest", delivery id "rest:<url>@<etag>", body: the Link header
-// line, then the response body as GitHub sent it), so that what a backfill
-// learned is as tamper-evident as a webhook delivery and can be
-// re-derived. A response already logged under that id is not logged
-// again; an unchanged re-run answers 304 and logs nothing.
+// appending the response to the evidence log (source "github-rest",
+// delivery id "rest:<url>@<etag>", body: the Link header line, then the
+// response body as GitHub sent it), so that what a backfill learned is as
+// tamper-evident as a webhook delivery and can be re-derived. A response
+// already logged under that id is a duplicate with no effect; an unchanged
+// re-run answers 304 and logs nothing.
 func (s storeState) PutETag(ctx context.Context, url, etag string, body []byte) error {
-	id := "rest:" + url + "@" + etag
-	known, err := s.st.KnownDeliveries(ctx, restSource, []string{id})
+	sum := sha256.Sum256(body)
+	d := model.Delivery{Source: model.SourceGitHubREST, Event: "rest", DeliveryID: "rest:" + url + "@" + etag, ReceivedAt: time.Now().UTC(),
+		SHA256: hex.EncodeToString(sum[:]), Body: body}
+	if s.log != nil {
+		// A conflict (another body under the same ETag) is kept by the
+		// pipeline as evidence of the attempt; the cache takes this body.
+		if _, err := s.log.Append(ctx, []model.Delivery{d}); err != nil {
+			return fmt.Errorf("log GitHub response %s: %w", url, err)
+		}
+		return s.st.PutGitHubETag(ctx, url, etag, body)
+	}
+	known, err := s.st.KnownSHA(ctx, d.Source, []string{d.DeliveryID})
 	if err != nil {
 		return err
 	}
-	if !known[id] {
-		sum := sha256.Sum256(body)
-		d := model.Delivery{Source: restSource, Event: "rest", DeliveryID: id, ReceivedAt: time.Now().UTC(),
-			SHA256: hex.EncodeToString(sum[:]), Body: body}
+	if _, ok := known[d.DeliveryID]; !ok {
 		if err := s.st.Write(ctx, model.Batch{Deliveries: []model.Delivery{d}}); err != nil {
 			return fmt.Errorf("log GitHub response %s: %w", url, err)
 		}
 	}
 	return s.st.PutGitHubETag(ctx, url, etag, body)
 }
-
-// restSource is the raw log's source for GitHub REST responses.
-const restSource = "github-rest"
 
 func (s storeState) Cursor(ctx context.Context, repo string) (backfill.Cursor, bool, error) {
 	var c backfill.Cursor
@@ -120,7 +131,7 @@ func runBackfill(args []string) error {
 	progress := newBackfillProgress(os.Stderr)
 	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
 		Progress: progress.Report, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks}
-	state := storeState{a.store}
+	state := storeState{st: a.store, log: a.intake}
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs
 	}

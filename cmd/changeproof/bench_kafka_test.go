@@ -17,6 +17,7 @@ import (
 	"github.com/changeproof/changeproof/ingest/access"
 	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store/storetest"
 	"github.com/changeproof/changeproof/transport"
 )
@@ -58,8 +59,15 @@ func benchKafka(b *testing.B, kind string, n int) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			for _, e := range events {
+				r, err := model.AccessRecord(e, e.ReceivedAt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				deliveries = append(deliveries, r)
+			}
 			for j := 0; j < n; j += 5000 {
-				if err := p.AcceptAccess(ctx, events[j:j+5000]); err != nil {
+				if err := p.Accept(ctx, deliveries[j:j+5000]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -93,12 +101,12 @@ func benchKafka(b *testing.B, kind string, n int) {
 		// Raw insert: the same rows straight into the engine.
 		start := time.Now()
 		if kind == "access" {
+			// What the pipeline stores per access event: its row and its
+			// link in the raw log.
+			raw := storetest.Open(b)
 			for j := 0; j < n; j += 5000 {
-				evs := append([]model.AccessEvent(nil), events[j:j+5000]...)
-				for k := range evs {
-					evs[k].System = "raw"
-				}
-				if err := st.WriteAccess(ctx, evs); err != nil {
+				batch := model.Batch{Access: events[j : j+5000], Deliveries: deliveries[j : j+5000]}
+				if err := raw.Write(ctx, batch); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -123,16 +131,8 @@ func benchKafka(b *testing.B, kind string, n int) {
 		var stored atomic.Int64
 		var begin atomic.Int64 // first handler call, after the group join
 		mark := func() { begin.CompareAndSwap(0, time.Now().UnixNano()) }
-		pipe := &enrich.Pipeline{Store: st}
+		pipe := &pipeline.Deriver{Store: st}
 		c, err := transport.NewConsumer(o, transport.Handlers{
-			Access: func(ctx context.Context, es []model.AccessEvent) error {
-				mark()
-				if err := st.WriteAccess(ctx, es); err != nil {
-					return err
-				}
-				stored.Add(int64(len(es)))
-				return nil
-			},
 			Deliveries: func(ctx context.Context, ds []model.Delivery) error {
 				mark()
 				res, err := pipe.Process(ctx, ds)

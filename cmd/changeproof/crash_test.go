@@ -103,6 +103,24 @@ func fetchFindings(addr string) ([]verdict, error) {
 	return vs, nil
 }
 
+// settledTo polls the findings until they equal want, or returns the last
+// ones after 90 seconds.
+func settledTo(t *testing.T, addr string, want []verdict) []verdict {
+	t.Helper()
+	var last []verdict
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		vs, err := fetchFindings(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reflect.DeepEqual(vs, want) {
+			return vs
+		}
+		last = vs
+	}
+	return last
+}
+
 // settled polls the findings until they stop changing.
 func settled(t *testing.T, addr string) []verdict {
 	t.Helper()
@@ -114,7 +132,7 @@ func settled(t *testing.T, addr string) []verdict {
 			t.Fatal(err)
 		}
 		if len(vs) > 0 && reflect.DeepEqual(vs, last) {
-			if same++; same == 4 {
+			if same++; same == 12 {
 				return vs
 			}
 		} else {

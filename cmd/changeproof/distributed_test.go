@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/changeproof/changeproof/internal/demoorg"
 	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/model"
 )
 
 // TestDistributedReceiversKafkaWorker runs the distributed mode for real:
@@ -34,7 +36,7 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	}
 	defer cluster.Close()
 	hist := demoorg.Generate(demoorg.Options{Seed: 5, Now: time.Now().UTC(), PRs: 60})
-	_, embedded := testConfig(t, "changeproof")
+	_, embedded := testConfigExtra(t, "changeproof", accessConfig)
 	distributed := filepath.Join(t.TempDir(), "distributed.yaml")
 	base, err := os.ReadFile(embedded)
 	if err != nil {
@@ -69,10 +71,57 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	if _, err := sendAll(ctx, "http://"+recv[1].addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {
 		t.Fatal(err)
 	}
-	got := settled(t, worker.addr)
+	// The restarted worker joins the group only once the killed member's
+	// session has expired: wait for the embedded run's findings, not just
+	// for findings that stopped changing.
+	got := settledTo(t, worker.addr, want)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("distributed findings differ from the embedded run:\n%s", diffVerdicts(got, want))
 	}
+	// Every source through Kafka: access events and deploys through one
+	// receiver, a rewrite of one of each through the other (a receiver
+	// without a store cannot tell; the pipeline keeps the first and the
+	// attempt), and a delivery the store cannot hold, which must not stop
+	// the partition behind it.
+	access := `{"id":"k-1","time":"2026-03-02T10:15:03Z","principal":"alice","system":"prod-db","action":"login","result":"success"}
+{"id":"k-2","time":"2026-03-02T10:16:03Z","principal":"bob","system":"prod-db","action":"login","result":"success"}
+`
+	rewrite := `{"id":"k-2","time":"2026-03-02T10:16:03Z","principal":"mallory","system":"prod-db","action":"login","result":"success"}
+`
+	deploy := deployLine("kd-1", "production", fixture.SHA("kd"), "success", time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	deployRewrite := deployLine("kd-1", "production", fixture.SHA("kd"), "failure", time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	for _, p := range []struct {
+		addr, path, body string
+	}{
+		{recv[0].addr, "/v1/access", access}, {recv[0].addr, "/v1/deploys", deploy},
+		{recv[1].addr, "/v1/access", rewrite}, {recv[1].addr, "/v1/deploys", deployRewrite},
+	} {
+		if code, body := postAs(t, "http://"+p.addr+p.path, ingestToken, "", []byte(p.body)); code != http.StatusAccepted {
+			t.Fatalf("POST %s: %d %s", p.path, code, body)
+		}
+	}
+	if code, err := fixture.Post(ctx, http.DefaultClient, "http://"+recv[0].addr+"/webhooks/github", testSecret, yearZeroPush("k-poison")); err != nil || code != http.StatusAccepted {
+		t.Fatalf("poison push: %d %v", code, err)
+	}
+	after := fixture.Delivery{Event: "ping", ID: "after-poison", Body: fixture.Ping(fixture.Repo{FullName: "acme/ledger"})}
+	if code, err := fixture.Post(ctx, http.DefaultClient, "http://"+recv[0].addr+"/webhooks/github", testSecret, after); err != nil || code != http.StatusAccepted {
+		t.Fatalf("delivery after the poison: %d %v", code, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		f := findingOf(t, worker.addr, "AC-1", "prod-db:k-2")
+		if f.Outcome != "" {
+			if f.Outcome != model.Pass {
+				t.Fatalf("AC-1 for k-2 = %s (%s): the first event must stay the evidence", f.Outcome, f.Reason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("access events sent through Kafka were not judged")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// With Kafka gone, a receiver must not answer 202: nothing it could
 	// not hand over is acknowledged.
 	cluster.Close()
@@ -89,13 +138,25 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 		_ = c.cmd.Wait()
 	}
 	rows, stored := parseStats(t, runChild(t, "stats", "--config", embedded, "--data-dir", dir))
-	for table, n := range wantRows(t, hist.Deliveries) {
+	wantN := wantRows(t, hist.Deliveries)
+	// Besides the history: 2 access events, 1 deploy, the poison push and
+	// the ping after it; one dead letter, two conflicts.
+	wantN["raw_deliveries"] += 5
+	wantN["dead_letters"], wantN["access_events"], wantN["deploys"], wantN["conflicts"] = 1, 2, 1, 2
+	for table, n := range wantN {
 		if rows[table] != n {
 			t.Errorf("%s has %d rows, want %d", table, rows[table], n)
 		}
 	}
-	if stored["raw_deliveries"] != uint64(len(hist.Deliveries)) {
-		t.Errorf("raw_deliveries stores %d rows for %d deliveries", stored["raw_deliveries"], len(hist.Deliveries))
+	if stored["raw_deliveries"] != wantN["raw_deliveries"] {
+		t.Errorf("raw_deliveries stores %d rows for %d records", stored["raw_deliveries"], wantN["raw_deliveries"])
+	}
+	var rep verifyReport
+	if err := json.Unmarshal([]byte(runChild(t, "verify", "--config", embedded, "--data-dir", dir, "--format", "json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || rep.BySource["access"] != 2 || rep.BySource["deploy"] != 1 || rep.Conflicts != 2 {
+		t.Errorf("verify = %+v", rep)
 	}
 }
 

@@ -90,7 +90,7 @@ func runIngest(args []string) error {
 			for name, svc := range cfg.Scope.Services {
 				services[name] = svc.Repos
 			}
-			rep, code = ingest.IngestDeploys(ctx, in, deploy.Options{Services: services}, a.ops)
+			rep, code = ingest.IngestDeploys(ctx, in, deploy.Options{Services: services}, a.intake)
 		} else {
 			f, err := access.ParseFormat(*format)
 			if err != nil {
@@ -100,7 +100,7 @@ func runIngest(args []string) error {
 				return fmt.Errorf("--system: required for format %s", f)
 			}
 			rep, code = ingest.IngestAccess(ctx, in, access.Options{Format: f, System: *system,
-				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles}, a.ops)
+				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles}, a.intake)
 		}
 		if err := a.waitIdle(ctx); err != nil {
 			return err

@@ -21,8 +21,9 @@ Usage:
   changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]... [--org org]...   history from GitHub's REST API
   changeproof alerts    test    send a sample Slack message with the configured transport
   changeproof controls  [--format table|markdown]
-  changeproof deadletters [--limit N]       accepted events that could not be used, with the reason
-  changeproof verify    [--from D] [--to D]   recompute the raw log's hash chain, report the first broken link
+  changeproof deadletters [--limit N]       accepted events that could not be derived, with the reason
+  changeproof conflicts [--format table|json|csv]   events refused because their id held other bytes (kept as evidence)
+  changeproof verify    [--from D] [--to D] [--format text|json]   recompute the raw log's hash chains (every source), report every broken link
   changeproof stats     rows per table in the local store (after replacement)
   changeproof engine    check the embedded ClickHouse engine (libchdb.so) loads
   changeproof bench     generate|rules [flags]   generate an organisation at scale, measure against raw engine limits
@@ -66,6 +67,8 @@ func main() {
 		err = runSample(args)
 	case "deadletters":
 		err = runDeadletters(args)
+	case "conflicts":
+		err = runConflicts(args)
 	case "verify":
 		err = runVerify(args)
 	case "stats":

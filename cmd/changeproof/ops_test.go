@@ -251,6 +251,7 @@ func TestDeployLinesRejectedWithReasons(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rejected:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	e.settle(t) // stored by the pipeline once the log has them
 	n, _ := e.a.store.Count(context.Background(), "deploys")
 	if n != 2 {
 		t.Fatalf("deploys stored = %d, want 2", n)

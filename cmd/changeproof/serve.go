@@ -85,6 +85,11 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught before the listening line is printed: a SIGTERM
+	// that follows it at once must shut down cleanly (the spool loaded,
+	// alerts flushed), not kill the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	a, err := newAppRoles(context.Background(), cfg, c.dataDir, log, r)
 	if err != nil {
 		return err
@@ -106,8 +111,6 @@ func runServe(args []string) error {
 	}
 	log.Info("serving", zap.String("addr", bound), zap.String("data_dir", c.dataDir),
 		zap.Int("tokens", len(cfg.Server.Tokens)), zap.Bool("webhook_secret_set", cfg.GitHub.WebhookSecret != ""))
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", zap.String("signal", s.String()))
 	a.close()

@@ -7,7 +7,7 @@ import (
 )
 
 // statsTables are the tables `changeproof stats` counts.
-var statsTables = []string{"raw_deliveries", "pull_requests", "reviews", "pushes", "protection_events", "deploys", "access_events", "dead_letters", "findings", "waivers"}
+var statsTables = []string{"raw_deliveries", "pull_requests", "reviews", "pushes", "protection_events", "deploys", "access_events", "dead_letters", "conflicts", "findings", "waivers"}
 
 // runStats prints, per table of the local store, the number of distinct rows
 // and of stored rows before replacement (re-written derived rows collapse;

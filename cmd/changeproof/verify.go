@@ -2,12 +2,35 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"sort"
+	"time"
+
+	"github.com/changeproof/changeproof/store"
 )
 
-// runVerify recomputes the raw log's hash chain and reports the first
+// verifyReport is `verify --format json`: every source's links, the
+// conflicts kept, and the first broken link (all of them under "broken").
+type verifyReport struct {
+	OK          bool               `json:"ok"`
+	Links       uint64             `json:"links"`
+	Chains      int                `json:"chains"`
+	BySource    map[string]uint64  `json:"by_source"`
+	Conflicts   uint64             `json:"conflicts"`
+	Head        string             `json:"head"`
+	FirstBroken *store.BrokenLink  `json:"first_broken"`
+	BrokenCount int                `json:"broken_count"`
+	Broken      []store.BrokenLink `json:"broken"`
+}
+
+// errChainBroken makes verify exit non-zero once its report is printed.
+var errChainBroken = errors.New("raw log chain broken")
+
+// runVerify recomputes the raw log's hash chains (every source: GitHub
+// deliveries, deploys, access events, REST responses) and reports every
 // broken link; it exits non-zero when there is one.
 func runVerify(args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -15,11 +38,14 @@ func runVerify(args []string) error {
 	c.register(fs)
 	var p period
 	p.register(fs)
-	format := fs.String("format", "table", "table|json")
+	format := fs.String("format", "text", "text|json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if err := checkFormat(*format, "table", "json"); err != nil {
+	if *format == "table" {
+		*format = "text"
+	}
+	if err := checkFormat(*format, "text", "json"); err != nil {
 		return err
 	}
 	from, to, err := p.parse()
@@ -32,24 +58,59 @@ func runVerify(args []string) error {
 		return err
 	}
 	defer closeStore()
-	res, err := st.Verify(ctx, from, to)
+	rep, err := verifyReportOf(ctx, st, from, to)
 	if err != nil {
 		return err
 	}
-	if res.Chains == 0 && res.Broken == nil {
-		fmt.Println("no deliveries were received in that period: nothing to verify")
-		return nil
-	}
 	if *format == "json" {
-		if err := renderJSON(os.Stdout, res); err != nil {
+		if err := renderJSON(os.Stdout, rep); err != nil {
 			return err
 		}
-	} else if res.Broken == nil {
-		fmt.Printf("raw log intact: %d links in %d chain(s) verified; head %s\n", res.Links, res.Chains, res.Head)
+		if !rep.OK {
+			return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q", errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain)
+		}
+		return nil
 	}
-	if res.Broken != nil {
-		return fmt.Errorf("raw log chain %q broken at link %d (delivery %s): %s (%d links before it verified)",
-			res.Broken.Chain, res.Broken.Seq, res.Broken.DeliveryID, res.Broken.Problem, res.Links)
+	if rep.Chains == 0 && rep.OK {
+		fmt.Println("no events were received in that period: nothing to verify")
+		return nil
 	}
-	return nil
+	sources := make([]string, 0, len(rep.BySource))
+	for s := range rep.BySource {
+		sources = append(sources, s)
+	}
+	sort.Strings(sources)
+	for _, s := range sources {
+		fmt.Printf("%-12s %d links\n", s, rep.BySource[s])
+	}
+	if rep.Conflicts > 0 {
+		fmt.Printf("%d conflicting event(s) refused and kept (changeproof conflicts)\n", rep.Conflicts)
+	}
+	if rep.OK {
+		fmt.Printf("raw log intact: %d links in %d chain(s) verified; head %s\n", rep.Links, rep.Chains, rep.Head)
+		return nil
+	}
+	for _, b := range rep.Broken {
+		fmt.Printf("BROKEN chain %q link %d (%s %s): %s\n", b.Chain, b.Seq, b.Source, b.DeliveryID, b.Problem)
+	}
+	if rep.BrokenCount > len(rep.Broken) {
+		fmt.Printf("... and %d more\n", rep.BrokenCount-len(rep.Broken))
+	}
+	return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q (%d links verified)",
+		errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain, rep.Links)
+}
+
+// verifyReportOf verifies the raw log's chains over [from, to] and counts
+// the conflicts kept.
+func verifyReportOf(ctx context.Context, st *store.Store, from, to time.Time) (verifyReport, error) {
+	res, err := st.Verify(ctx, from, to)
+	if err != nil {
+		return verifyReport{}, err
+	}
+	conflicts, err := st.Count(ctx, "conflicts")
+	if err != nil {
+		return verifyReport{}, err
+	}
+	return verifyReport{OK: res.OK(), Links: res.Links, Chains: res.Chains, BySource: res.BySource, Conflicts: conflicts,
+		Head: res.Head, FirstBroken: res.First(), BrokenCount: res.BrokenCount, Broken: res.Broken}, nil
 }

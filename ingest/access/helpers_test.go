@@ -30,6 +30,15 @@ func readAll(t *testing.T, input string, o Options, batchSize int) ([]model.Acce
 	if res.Accepted != len(evs) {
 		t.Errorf("Accepted = %d, emitted %d", res.Accepted, len(evs))
 	}
+	// Every event names the input line it came from (answers about it,
+	// such as a conflict, cite that line); the tests compare the rest.
+	lines := strings.Split(input, "\n")
+	for i := range evs {
+		if n := evs[i].Line; n < 1 || n > len(lines) || strings.TrimPrefix(strings.TrimRight(lines[n-1], "\r"), "\ufeff") != evs[i].Raw {
+			t.Errorf("event %d: Line %d does not hold its raw bytes %q", i, n, evs[i].Raw)
+		}
+		evs[i].Line = 0
+	}
 	return evs, res
 }
 

@@ -150,6 +150,7 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: err.Error()})
 			continue
 		}
+		ev.Line = lr.N()
 		err = batches.Add(ev)
 		res.Accepted = batches.Accepted
 		if err != nil {

@@ -43,6 +43,9 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.Deploy) error
 			rejected = append(rejected, Rejected{Line: line, Error: err.Error()})
 			return nil
 		}
+		// The object's bytes as received are its evidence (a copy: the
+		// reader reuses its buffer).
+		d.Raw, d.Line = string(b), line
 		err = batches.Add(d)
 		accepted = batches.Accepted
 		return err

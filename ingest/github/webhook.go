@@ -5,7 +5,6 @@ package github
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,16 +26,11 @@ import (
 // MaxBody is GitHub's cap on a webhook payload (25 MiB).
 const MaxBody = 25 << 20
 
-// Submitter makes one delivery durable; see ingest.Committer.Submit.
-type Submitter interface {
-	Submit(ctx context.Context, d model.Delivery) error
-}
-
 // Handler serves POST /webhooks/github. Safe for concurrent use.
 type Handler struct {
 	// Secret returns the webhook secret; a func so a reloaded config applies.
 	Secret func() string
-	Sink   Submitter
+	Sink   ingest.Log
 	Log    *zap.Logger
 	// Now is the receipt clock; nil = time.Now.
 	Now func() time.Time
@@ -108,11 +102,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256(payload)
 	d := model.Delivery{Source: "github", Event: event, DeliveryID: id, ReceivedAt: now().UTC(),
 		SHA256: hex.EncodeToString(sum[:]), Body: payload}
-	if err := h.Sink.Submit(r.Context(), d); err != nil {
+	refused, err := h.Sink.Append(r.Context(), []model.Delivery{d})
+	if err != nil {
 		if h.Log != nil {
 			h.Log.Error("delivery not stored", zap.String("delivery", id), zap.String("event", event), zap.Error(err))
 		}
 		h.reject(w, http.StatusServiceUnavailable, "store", "delivery could not be stored; retry")
+		return
+	}
+	if len(refused) == 1 && refused[0] != nil {
+		// Another body under a delivery id already accepted: the first
+		// stays the evidence; this one is kept as a conflict.
+		if h.Log != nil {
+			h.Log.Warn("delivery id re-used with another body", zap.String("delivery", id), zap.String("event", event), zap.Error(refused[0]))
+		}
+		h.reject(w, http.StatusConflict, "conflict", refused[0].Error())
 		return
 	}
 	ingest.Accepted.WithLabelValues("github").Inc()

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
 )
@@ -25,13 +25,13 @@ var tables = []string{"raw_deliveries", "pull_requests", "reviews", "pushes", "p
 func newServer(t *testing.T) (*httptest.Server, *store.Store) {
 	t.Helper()
 	st := storetest.Open(t)
-	pipe := &enrich.Pipeline{Store: st}
+	pipe := &pipeline.Deriver{Store: st}
 	c := ingest.NewCommitter(ingest.SinkFunc(func(ctx context.Context, ds []model_Delivery) error {
 		_, err := pipe.Process(ctx, ds)
 		return err
 	}), 100)
 	t.Cleanup(c.Close)
-	h := &ghingest.Handler{Secret: func() string { return secret }, Sink: c}
+	h := &ghingest.Handler{Secret: func() string { return secret }, Sink: &pipeline.Intake{Log: c, Known: st.KnownSHA}}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, st

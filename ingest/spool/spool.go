@@ -1,6 +1,7 @@
-// Package spool is the embedded receiver's durable log: accepted webhook
-// deliveries are appended to local segment files and fsynced before the
-// sender is answered, and a loader moves them into the store in large
+// Package spool is the embedded mode's durable log: accepted events of
+// every source (webhook deliveries, deploy lines, access events) are
+// appended to local segment files and fsynced before the sender is
+// answered, and a loader moves them into the store in large
 // batches afterwards. It does for one machine what Kafka does for a
 // cluster: a 202 costs one sequential write and one fsync instead of the
 // engine's part creation for every table a delivery touches (which, at
@@ -11,12 +12,14 @@
 //
 //	uint32 length | uint32 CRC-32C of payload | payload
 //
-// with the payload one delivery (see encode). A torn tail (a crash during
-// a write) fails its length or checksum and is cut off at Open; nothing
-// before it was acknowledged. The loader's position is kept in "loaded"
-// (written after each successful load, without fsync: losing it replays
-// deliveries the store already has, which the pipeline drops by delivery
-// id). Segments wholly loaded are deleted.
+// with the payload one record of the evidence log, any source (see
+// appendRecord): source, event, id, sha256, receipt time, body, and the
+// receiver's parse of the body (Meta) when there is one. A torn tail (a
+// crash during a write) fails its length or checksum and is cut off at
+// Open; nothing before it was acknowledged. The loader's position is kept
+// in "loaded" (written after each successful load, without fsync: losing
+// it replays records the store already has, which the pipeline drops as
+// duplicates by source and id). Segments wholly loaded are deleted.
 package spool
 
 import (
@@ -439,6 +442,10 @@ func appendRecord(buf []byte, d model.Delivery) []byte {
 	buf = binary.AppendVarint(buf, d.ReceivedAt.UnixNano())
 	buf = binary.AppendUvarint(buf, uint64(len(d.Body)))
 	buf = append(buf, d.Body...)
+	if len(d.Meta) > 0 {
+		buf = binary.AppendUvarint(buf, uint64(len(d.Meta)))
+		buf = append(buf, d.Meta...)
+	}
 	payload := buf[start+8:]
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, castagnoli))
@@ -482,9 +489,16 @@ func readRecord(r io.Reader) (model.Delivery, error) {
 	d.ReceivedAt = time.Unix(0, ns).UTC()
 	p = p[k:]
 	l, k := binary.Uvarint(p)
-	if k <= 0 || uint64(len(p)-k) != l {
+	if k <= 0 || uint64(len(p)-k) < l {
 		return model.Delivery{}, errCorrupt
 	}
-	d.Body = p[k:]
+	d.Body, p = p[k:k+int(l)], p[k+int(l):]
+	if len(p) > 0 { // Meta, absent from records written before it existed
+		l, k := binary.Uvarint(p)
+		if k <= 0 || uint64(len(p)-k) != l {
+			return model.Delivery{}, errCorrupt
+		}
+		d.Meta = p[k:]
+	}
 	return d, nil
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,6 +27,11 @@ var (
 	// (memfile.go); probed once per process.
 	fileInserts, fileInsertsProbed bool
 )
+
+// ErrNotExact is returned by Insert for rows holding bytes that are not
+// UTF-8 where the engine cannot read memory files (not Linux): the only
+// other way in, JSON, would replace those bytes.
+var ErrNotExact = errors.New("rows hold bytes that are not UTF-8 and memory-file inserts are unavailable: refusing to store them altered")
 
 // Options say where the engine lives.
 type Options struct {
@@ -246,13 +252,19 @@ func (db *DB) EncodeInsert(ctx context.Context, table string, rows any) (*Encode
 	if fileInserts {
 		if p := planOf(v.Type().Elem()); p != nil {
 			data, ok := p.encode(insertBuffer(p.size(v)), v)
-			if ok && len(data) >= fileInsertMin {
+			// Rows holding bytes that are not UTF-8 go as RowBinary
+			// whatever their size: JSON would replace those bytes, and a
+			// raw event must be stored exactly as it arrived.
+			if ok && (len(data) >= fileInsertMin || p.hasInvalidUTF8(v)) {
 				sql := "INSERT INTO " + quoteIdent(table) + " " + p.columns + " SELECT * FROM file('"
 				return &EncodedInsert{table: table, rows: v.Len(), sql: []byte(sql),
 					tail: "', 'RowBinary', '" + p.structure + "')", data: data}, nil
 			}
 			putInsertBuffer(data)
 		}
+	}
+	if p := planOf(v.Type().Elem()); p != nil && p.hasInvalidUTF8(v) {
+		return nil, fmt.Errorf("insert into %s: %w", table, ErrNotExact)
 	}
 	var buf bytes.Buffer
 	buf.Grow(64 + v.Len()*256)

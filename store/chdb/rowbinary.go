@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/changeproof/changeproof/store"
 )
@@ -111,6 +112,29 @@ var (
 	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// hasInvalidUTF8 reports whether a string value of rows is not UTF-8.
+func (p *binaryPlan) hasInvalidUTF8(rows reflect.Value) bool {
+	for r := 0; r < rows.Len(); r++ {
+		row := rows.Index(r)
+		for _, f := range p.fields {
+			switch f.kind {
+			case binString:
+				if !utf8.ValidString(row.Field(f.index).String()) {
+					return true
+				}
+			case binStrings:
+				v := row.Field(f.index)
+				for i := 0; i < v.Len(); i++ {
+					if !utf8.ValidString(v.Index(i).String()) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
 
 // size is an upper bound of the RowBinary size of rows, so that encode
 // writes into one allocation.

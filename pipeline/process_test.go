@@ -1,7 +1,8 @@
-package enrich_test
+package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -9,14 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/internal/fixture"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
 )
 
 var (
+	ledger   = fixture.Repo{FullName: "acme/ledger", DefaultBranch: "trunk"}
 	billing  = fixture.Repo{FullName: "acme/billing", DefaultBranch: "main"}
 	pipeTime = time.Date(2026, 2, 10, 12, 0, 0, 0, time.UTC)
 )
@@ -36,7 +38,15 @@ func pipeDeliveries() (pr, review, push, rule, ping model.Delivery) {
 	return
 }
 
-func process(t *testing.T, p *enrich.Pipeline, ds ...model.Delivery) enrich.Result {
+var recv = time.Date(2026, 2, 10, 12, 30, 0, 0, time.UTC)
+
+// delivery is a GitHub delivery whose recorded SHA-256 stands for its
+// bytes: the same id and sha are the same bytes.
+func delivery(event, id string, body []byte) model.Delivery {
+	return model.Delivery{Source: "github", Event: event, DeliveryID: id, ReceivedAt: recv, SHA256: "sha-" + id, Body: body}
+}
+
+func process(t *testing.T, p *pipeline.Deriver, ds ...model.Delivery) pipeline.Result {
 	t.Helper()
 	res, err := p.Process(context.Background(), ds)
 	if err != nil {
@@ -46,7 +56,7 @@ func process(t *testing.T, p *enrich.Pipeline, ds ...model.Delivery) enrich.Resu
 	return res
 }
 
-func wantResult(t *testing.T, got, want enrich.Result) {
+func wantResult(t *testing.T, got, want pipeline.Result) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Result = %+v, want %+v", got, want)
@@ -79,12 +89,12 @@ func wantCounts(t *testing.T, st *store.Store, want map[string]uint64) {
 
 func TestPipelineStoresEachDeliveryOnce(t *testing.T) {
 	st := storetest.Open(t)
-	p := &enrich.Pipeline{Store: st}
+	p := &pipeline.Deriver{Store: st}
 	pr, review, push, rule, ping := pipeDeliveries()
 
 	// Repeats inside one batch: GitHub redelivers, the committer batches.
 	res := process(t, p, pr, review, pr, push, ping, review, rule, pr)
-	wantResult(t, res, enrich.Result{Stored: 5, Duplicates: 3, Repos: []string{"acme/billing", "acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 5, Duplicates: 3, Repos: []string{"acme/billing", "acme/ledger"}})
 	// The review delivery adds its own PR snapshot.
 	counts := map[string]uint64{"raw_deliveries": 5, "pull_requests": 2, "reviews": 1, "pushes": 1, "protection_events": 1}
 	wantCounts(t, st, counts)
@@ -92,9 +102,9 @@ func TestPipelineStoresEachDeliveryOnce(t *testing.T) {
 	// The same deliveries in later batches: no second effect, nothing to
 	// evaluate.
 	res = process(t, p, rule, ping, pr)
-	wantResult(t, res, enrich.Result{Duplicates: 3})
+	wantResult(t, res, pipeline.Result{Duplicates: 3})
 	res = process(t, p, push, review, pr, rule, ping)
-	wantResult(t, res, enrich.Result{Duplicates: 5})
+	wantResult(t, res, pipeline.Result{Duplicates: 5})
 	wantCounts(t, st, counts)
 
 	// A new delivery among known ones is stored; its repeat is not.
@@ -102,7 +112,7 @@ func TestPipelineStoresEachDeliveryOnce(t *testing.T) {
 		fixture.ReviewEvent{PR: fixture.PR{Repo: ledger, Number: 5, Author: "alice", HeadSHA: fixture.SHA("pipe head")},
 			ReviewID: 77, Reviewer: "bob", SubmittedAt: pipeTime.Add(-time.Hour), Sender: "alice"}))
 	res = process(t, p, pr, dismissed, review, dismissed)
-	wantResult(t, res, enrich.Result{Stored: 1, Duplicates: 3, Repos: []string{"acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 1, Duplicates: 3, Repos: []string{"acme/ledger"}})
 	counts["raw_deliveries"], counts["pull_requests"], counts["reviews"] = 6, 3, 2
 	wantCounts(t, st, counts)
 
@@ -116,18 +126,27 @@ func TestPipelineStoresEachDeliveryOnce(t *testing.T) {
 
 	// A ping stores the delivery but touches no repository's evidence.
 	res = process(t, p, delivery("ping", "pipe-ping-2", fixture.Ping(ledger)))
-	wantResult(t, res, enrich.Result{Stored: 1})
+	wantResult(t, res, pipeline.Result{Stored: 1})
 }
 
 func TestPipelineDeadLetters(t *testing.T) {
 	st := storetest.Open(t)
-	p := &enrich.Pipeline{Store: st}
+	p := &pipeline.Deriver{Store: st}
 	pr, review, push, _, _ := pipeDeliveries()
-	noAfter := delivery("push", "pipe-bad-push", delJSON(t, push.Body, "after"))
+	var m map[string]any
+	if err := json.Unmarshal(push.Body, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "after")
+	noAfterBody, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noAfter := delivery("push", "pipe-bad-push", noAfterBody)
 	notJSON := delivery("pull_request", "pipe-bad-json", []byte(`{"action": "closed",`))
 
 	res := process(t, p, pr, noAfter, push, notJSON, review)
-	wantResult(t, res, enrich.Result{Stored: 5, Dead: 2, Repos: []string{"acme/billing", "acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 5, Dead: 2, Repos: []string{"acme/billing", "acme/ledger"}})
 	// Dead letters are accepted deliveries too: in the raw log, not in the
 	// derived tables.
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 5, "pull_requests": 2, "reviews": 1, "pushes": 1, "dead_letters": 2})
@@ -180,12 +199,12 @@ func TestPipelineDeadLetters(t *testing.T) {
 
 	// A redelivered dead letter is a duplicate, not a second dead letter.
 	res = process(t, p, noAfter, notJSON)
-	wantResult(t, res, enrich.Result{Duplicates: 2})
+	wantResult(t, res, pipeline.Result{Duplicates: 2})
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 5, "pull_requests": 2, "reviews": 1, "pushes": 1, "dead_letters": 2})
 
 	// A source the pipeline cannot enrich is kept as a dead letter too.
 	res = process(t, p, model.Delivery{Source: "carrier-pigeon", Event: "coo", DeliveryID: "pipe-odd", ReceivedAt: recv, Body: []byte(`{}`)})
-	wantResult(t, res, enrich.Result{Stored: 1, Dead: 1})
+	wantResult(t, res, pipeline.Result{Stored: 1, Dead: 1})
 	dead, err = st.DeadLetters(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -203,19 +222,19 @@ func TestPipelineDeadLetters(t *testing.T) {
 
 // fakeWriter is a Writer that records what it is asked and can fail.
 type fakeWriter struct {
-	known     map[string]bool // as KnownDeliveries reports it, per source-less id
+	known     map[string]string // as KnownSHA reports it, per source-less id
 	knownErr  error
 	writeErr  error
 	knownArgs [][]string
 	writes    []model.Batch
 }
 
-func (f *fakeWriter) KnownDeliveries(_ context.Context, source string, ids []string) (map[string]bool, error) {
+func (f *fakeWriter) KnownSHA(_ context.Context, source string, ids []string) (map[string]string, error) {
 	f.knownArgs = append(f.knownArgs, append([]string{source}, ids...))
 	if f.knownErr != nil {
 		return nil, f.knownErr
 	}
-	out := map[string]bool{}
+	out := map[string]string{}
 	for _, id := range ids {
 		if v, ok := f.known[id]; ok {
 			out[id] = v
@@ -232,18 +251,18 @@ func (f *fakeWriter) Write(_ context.Context, b model.Batch) error {
 func TestPipelineWriteFailure(t *testing.T) {
 	pr, review, push, _, _ := pipeDeliveries()
 	diskFull := errors.New("disk full")
-	w := &fakeWriter{known: map[string]bool{"pipe-push": true}, writeErr: diskFull}
-	p := &enrich.Pipeline{Store: w}
+	w := &fakeWriter{known: map[string]string{"pipe-push": "sha-pipe-push"}, writeErr: diskFull}
+	p := &pipeline.Deriver{Store: w}
 	bad := delivery("push", "pipe-bad", []byte(`[]`))
 	res, err := p.Process(context.Background(), []model.Delivery{pr, push, review, bad, pr})
 	if !errors.Is(err, diskFull) {
 		t.Fatalf("Process error = %v, want one wrapping %v", err, diskFull)
 	}
-	if want := "store 3 deliveries: disk full"; err.Error() != want {
+	if want := "store 3 events: disk full"; err.Error() != want {
 		t.Errorf("error = %q, want %q", err, want)
 	}
 	// Nothing may be acknowledged: the result reports nothing stored.
-	wantResult(t, res, enrich.Result{})
+	wantResult(t, res, pipeline.Result{})
 	if len(w.writes) != 1 {
 		t.Fatalf("Write called %d times, want 1", len(w.writes))
 	}
@@ -268,12 +287,12 @@ func TestPipelineKnownDeliveriesFailure(t *testing.T) {
 	pr, _, _, _, _ := pipeDeliveries()
 	down := errors.New("engine down")
 	w := &fakeWriter{knownErr: down}
-	p := &enrich.Pipeline{Store: w}
+	p := &pipeline.Deriver{Store: w}
 	res, err := p.Process(context.Background(), []model.Delivery{pr})
 	if !errors.Is(err, down) {
 		t.Fatalf("Process error = %v, want %v", err, down)
 	}
-	wantResult(t, res, enrich.Result{})
+	wantResult(t, res, pipeline.Result{})
 	if len(w.writes) != 0 {
 		t.Errorf("Write called %d times after the lookup failed", len(w.writes))
 	}
@@ -281,12 +300,12 @@ func TestPipelineKnownDeliveriesFailure(t *testing.T) {
 
 func TestPipelineNothingNewWritesNothing(t *testing.T) {
 	pr, review, _, _, _ := pipeDeliveries()
-	w := &fakeWriter{known: map[string]bool{"pipe-pr": true, "pipe-review": true}}
-	p := &enrich.Pipeline{Store: w}
+	w := &fakeWriter{known: map[string]string{"pipe-pr": "sha-pipe-pr", "pipe-review": "sha-pipe-review"}}
+	p := &pipeline.Deriver{Store: w}
 	res := process(t, p, pr, review, pr)
-	wantResult(t, res, enrich.Result{Duplicates: 3})
+	wantResult(t, res, pipeline.Result{Duplicates: 3})
 	res = process(t, p)
-	wantResult(t, res, enrich.Result{})
+	wantResult(t, res, pipeline.Result{})
 	if len(w.writes) != 0 {
 		t.Errorf("Write called %d times with nothing new", len(w.writes))
 	}
@@ -297,16 +316,16 @@ func TestPipelineNothingNewWritesNothing(t *testing.T) {
 func TestPipelineRetryAfterWriteFailure(t *testing.T) {
 	st := storetest.Open(t)
 	failing := &failOnce{Store: st, err: errors.New("timeout")}
-	p := &enrich.Pipeline{Store: failing}
+	p := &pipeline.Deriver{Store: failing}
 	pr, review, push, rule, _ := pipeDeliveries()
 	batch := []model.Delivery{pr, review, push, rule}
 	if _, err := p.Process(context.Background(), batch); err == nil {
 		t.Fatal("first Process did not fail")
 	}
 	res := process(t, p, batch...)
-	wantResult(t, res, enrich.Result{Stored: 4, Repos: []string{"acme/billing", "acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 4, Repos: []string{"acme/billing", "acme/ledger"}})
 	res = process(t, p, batch...)
-	wantResult(t, res, enrich.Result{Duplicates: 4})
+	wantResult(t, res, pipeline.Result{Duplicates: 4})
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 4, "pull_requests": 2, "reviews": 1, "pushes": 1, "protection_events": 1})
 }
 
@@ -322,19 +341,6 @@ func (f *failOnce) Write(ctx context.Context, b model.Batch) error {
 		return f.err
 	}
 	return f.Store.Write(ctx, b)
-}
-
-// KnownDeliveries returns a map[string]bool; a Writer that reports unknown
-// ids as false (rather than leaving them out) must not have them dropped.
-func TestPipelineKnownFalseIsNotKnown(t *testing.T) {
-	pr, _, _, _, _ := pipeDeliveries()
-	w := &fakeWriter{known: map[string]bool{"pipe-pr": false}}
-	p := &enrich.Pipeline{Store: w}
-	res := process(t, p, pr)
-	wantResult(t, res, enrich.Result{Stored: 1, Repos: []string{"acme/ledger"}})
-	if len(w.writes) != 1 {
-		t.Errorf("Write called %d times, want 1", len(w.writes))
-	}
 }
 
 // crashAfterDerived stores a batch's derived rows but fails before its raw
@@ -361,7 +367,7 @@ func (c *crashAfterDerived) Write(ctx context.Context, b model.Batch) error {
 // replayed derived rows must replace themselves, not double.
 func TestPipelineRetryAfterCrashBetweenInserts(t *testing.T) {
 	st := storetest.Open(t)
-	p := &enrich.Pipeline{Store: &crashAfterDerived{Store: st}}
+	p := &pipeline.Deriver{Store: &crashAfterDerived{Store: st}}
 	pr, review, push, rule, _ := pipeDeliveries()
 	bad := delivery("push", "pipe-bad", []byte(`{}`))
 	batch := []model.Delivery{pr, review, push, rule, bad}
@@ -370,7 +376,7 @@ func TestPipelineRetryAfterCrashBetweenInserts(t *testing.T) {
 	}
 	wantCounts(t, st, map[string]uint64{"pull_requests": 2, "reviews": 1, "pushes": 1, "protection_events": 1, "dead_letters": 1})
 	res := process(t, p, batch...)
-	wantResult(t, res, enrich.Result{Stored: 5, Dead: 1, Repos: []string{"acme/billing", "acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 5, Dead: 1, Repos: []string{"acme/billing", "acme/ledger"}})
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 5, "pull_requests": 2, "reviews": 1, "pushes": 1, "protection_events": 1, "dead_letters": 1})
 	ctx := context.Background()
 	ev, err := st.RepoEvidence(ctx, "acme/ledger")
@@ -386,7 +392,7 @@ func TestPipelineRetryAfterCrashBetweenInserts(t *testing.T) {
 // stored as evidence but are not changes (controls.md, "Change").
 func TestPipelineNonChangePushes(t *testing.T) {
 	st := storetest.Open(t)
-	p := &enrich.Pipeline{Store: st}
+	p := &pipeline.Deriver{Store: st}
 	x, y := fixture.SHA("nc x"), fixture.SHA("nc y")
 	commit := []fixture.Commit{{SHA: y, Message: "LED-3 work", Author: "dave", Timestamp: pipeTime}}
 	pushes := []fixture.PushEvent{
@@ -401,7 +407,7 @@ func TestPipelineNonChangePushes(t *testing.T) {
 		ds = append(ds, delivery("push", fmt.Sprint("nc-", i), fixture.Push(e)))
 	}
 	res := process(t, p, ds...)
-	wantResult(t, res, enrich.Result{Stored: 5, Repos: []string{"acme/ledger"}})
+	wantResult(t, res, pipeline.Result{Stored: 5, Repos: []string{"acme/ledger"}})
 	wantCounts(t, st, map[string]uint64{"raw_deliveries": 5, "pushes": 5})
 	rows, err := st.Changes(context.Background(), store.ChangeQuery{Repo: "acme/ledger"})
 	if err != nil {
