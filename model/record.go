@@ -3,7 +3,6 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -23,35 +22,30 @@ const (
 // received are the body, the parsed deploy travels beside them (Meta), so
 // the pipeline stores what the receiver checked without parsing it again.
 func DeployRecord(d Deploy, receivedAt time.Time) (Delivery, error) {
-	return record(SourceDeploy, "deploy", d.ID, []byte(d.Raw), receivedAt, d)
+	return record(SourceDeploy, "deploy", d.ID, []byte(d.Raw), receivedAt, deployMeta(d)), nil
 }
 
 // AccessRecord is the log record of an access event: the bytes that made
-// it are the body, the parsed event (without Raw, which is the body) is Meta.
+// it are the body, the parsed event (without Raw, which is the body) is
+// Meta.
 func AccessRecord(e AccessEvent, receivedAt time.Time) (Delivery, error) {
-	raw := e.Raw
-	e.Raw = ""
-	return record(SourceAccess, e.Format, e.Subject(), []byte(raw), receivedAt, e)
+	return record(SourceAccess, e.Format, e.Subject(), []byte(e.Raw), receivedAt, accessMeta(e)), nil
 }
 
-func record(source, event, id string, body []byte, receivedAt time.Time, meta any) (Delivery, error) {
-	m, err := json.Marshal(meta)
-	if err != nil {
-		return Delivery{}, fmt.Errorf("encode %s %s: %w", source, id, err)
-	}
+func record(source, event, id string, body []byte, receivedAt time.Time, meta []byte) Delivery {
 	if body == nil {
 		body = []byte{}
 	}
 	sum := sha256.Sum256(body)
 	return Delivery{Source: source, Event: event, DeliveryID: id, ReceivedAt: receivedAt.UTC(),
-		SHA256: hex.EncodeToString(sum[:]), Body: body, Meta: m}, nil
+		SHA256: hex.EncodeToString(sum[:]), Body: body, Meta: meta}
 }
 
 // Deploy decodes a deploy record's Meta. An error means the record cannot
 // be derived (a poison event: dead-lettered with the error as reason).
 func (d Delivery) Deploy() (Deploy, error) {
-	var dep Deploy
-	if err := json.Unmarshal(d.Meta, &dep); err != nil {
+	dep, err := readDeployMeta(d.Meta)
+	if err != nil {
 		return dep, fmt.Errorf("deploy record %s: %w", d.DeliveryID, err)
 	}
 	if dep.ID == "" || dep.ID != d.DeliveryID {
@@ -72,8 +66,8 @@ func (d Delivery) Deploy() (Deploy, error) {
 // Access decodes an access record's Meta, with the body as its Raw. An
 // error means the record cannot be derived.
 func (d Delivery) Access() (AccessEvent, error) {
-	var e AccessEvent
-	if err := json.Unmarshal(d.Meta, &e); err != nil {
+	e, err := readAccessMeta(d.Meta)
+	if err != nil {
 		return e, fmt.Errorf("access record %s: %w", d.DeliveryID, err)
 	}
 	if e.ID == "" || e.System == "" || e.Subject() != d.DeliveryID {

@@ -51,14 +51,15 @@ func TestPoisonDeliveryIsDeadLetteredAndTheRestStored(t *testing.T) {
 // while it answers otherwise, like an engine refusing one row's value.
 type refusing struct {
 	*store.Store
-	down   bool
-	writes int
+	down    bool
+	refuses int // how many writes holding "bad" are refused; 0 = all
+	refused int
 }
 
 func (r *refusing) Write(ctx context.Context, b model.Batch) error {
-	r.writes++
 	for _, d := range b.Deliveries {
-		if d.DeliveryID == "bad" && len(b.DeadLetters) == 0 {
+		if d.DeliveryID == "bad" && len(b.DeadLetters) == 0 && (r.refuses == 0 || r.refused < r.refuses) {
+			r.refused++
 			return errors.New("Code: 69. DB::Exception: value out of bounds")
 		}
 	}
@@ -103,6 +104,20 @@ func TestRefusedRecordIsFoundAndDeadLettered(t *testing.T) {
 	}
 	if n, _ := st2.Count(context.Background(), "dead_letters"); n != 0 {
 		t.Errorf("%d dead letters while the store was down", n)
+	}
+}
+
+// A refusal that passes (the engine's, not the record's) is retried, and
+// the record stored, not dead-lettered.
+func TestPassingRefusalIsNotADeadLetter(t *testing.T) {
+	st := storetest.Open(t)
+	p := &pipeline.Deriver{Store: &refusing{Store: st, refuses: 3}}
+	pr, review, _, _, _ := pipeDeliveries()
+	bad := delivery("ping", "bad", fixture.Ping(ledger))
+	res := process(t, p, pr, bad, review)
+	wantResult(t, res, pipeline.Result{Stored: 3, Repos: []string{"acme/ledger"}})
+	if n, _ := st.Count(context.Background(), "dead_letters"); n != 0 {
+		t.Errorf("%d dead letters for a refusal that passed", n)
 	}
 }
 

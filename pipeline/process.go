@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/changeproof/changeproof/enrich"
+	"github.com/changeproof/changeproof/internal/clock"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -23,6 +25,10 @@ var (
 	conflicts = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "changeproof_conflicts_total", Help: "Events refused because their id holds other bytes (kept as evidence of the attempt), by source."}, []string{"source"})
 )
+
+// retryRefused is the wait before a record the store refused is tried
+// again on its own.
+var retryRefused = 200 * time.Millisecond
 
 // Writer is the part of the store the pipeline needs.
 type Writer interface {
@@ -109,6 +115,17 @@ func (p *Deriver) Process(ctx context.Context, ds []model.Delivery) (Result, err
 	// write: halve the batch until the one record is found. What was
 	// written before the failure is written again with the same effect.
 	if len(ds) == 1 {
+		// One record the store refuses while it answers: try it twice
+		// more, a moment apart, so that a passing engine hiccup is not
+		// taken for the record's fault, then keep it as a dead letter.
+		for range 2 {
+			if err := clock.Sleep(ctx, retryRefused); err != nil {
+				return Result{}, err
+			}
+			if res, err = p.process(ctx, ds); err == nil {
+				return res, nil
+			}
+		}
 		return p.deadLetter(ctx, ds[0], fmt.Sprintf("store refused the derived rows: %v", err))
 	}
 	half := len(ds) / 2

@@ -13,7 +13,7 @@
 //
 // Every message is one record's envelope: its header as JSON, its body
 // byte for byte (spliced in as JSON when it is JSON that survives the
-// round trip, base64 otherwise) and the receiver's parse (meta). Version 1
+// round trip, base64 otherwise) and the receiver's parse (meta, base64). Version 1
 // deploy and access envelopes are still read, as records.
 //
 //	<prefix>deadletter  messages the consumer could not decode, with the reason

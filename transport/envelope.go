@@ -33,11 +33,11 @@ type deliveryEnvelope struct {
 	deliveryHeader
 	Body       json.RawMessage `json:"body"`
 	BodyBase64 []byte          `json:"body_base64"`
-	Meta       json.RawMessage `json:"meta"`
+	Meta       []byte          `json:"meta"` // base64, as encoding/json writes []byte
 }
 
-// encodeDelivery writes d's envelope: a record of any source, its Meta
-// (the receiver's parse of a deploy or access body) spliced in as JSON. The body is spliced in by hand:
+// encodeDelivery writes d's envelope: a record of any source, with its
+// Meta (the receiver's parse of a deploy or access body) as base64. The body is spliced in by hand:
 // encoding/json would compact it and escape HTML in it, and the stored body
 // must be the bytes that arrived (its SHA-256 is evidence).
 func encodeDelivery(d model.Delivery) ([]byte, error) {
@@ -61,11 +61,12 @@ func encodeDelivery(d model.Delivery) ([]byte, error) {
 		buf.Write(b64)
 	}
 	if len(d.Meta) > 0 {
-		if !json.Valid(d.Meta) {
-			return nil, fmt.Errorf("delivery %s: meta is not JSON", d.DeliveryID)
+		m, err := json.Marshal(d.Meta)
+		if err != nil {
+			return nil, err
 		}
 		buf.WriteString(`,"meta":`)
-		buf.Write(d.Meta)
+		buf.Write(m)
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
@@ -93,8 +94,8 @@ func decodeDelivery(v []byte) (model.Delivery, error) {
 	}
 	d := model.Delivery{Source: e.Source, Event: e.Event, DeliveryID: e.DeliveryID,
 		ReceivedAt: e.ReceivedAt, SHA256: e.SHA256}
-	if len(e.Meta) > 0 && string(e.Meta) != "null" {
-		d.Meta = []byte(e.Meta)
+	if len(e.Meta) > 0 {
+		d.Meta = e.Meta
 	}
 	switch {
 	case len(e.Body) > 0 && (e.Body[0] == '{' || e.Body[0] == '['):

@@ -185,8 +185,10 @@ func runDemo(args []string) error {
 			fmt.Println("  | " + line)
 		}
 	}
-	raw, _ := a.store.Count(ctx, "raw_deliveries")
-	fmt.Printf("\nStored: %d raw deliveries (append-only, SHA-256 per body). Done in %s.\n\n", raw, time.Since(start).Round(time.Millisecond))
+	if v, err := a.store.Verify(ctx, time.Time{}, time.Time{}); err == nil {
+		fmt.Printf("\nEvidence log: %d records, every source hash-chained (%d GitHub deliveries, %d deploys, %d access events); verify: %s. Done in %s.\n\n",
+			v.Links, v.BySource[model.SourceGitHub], v.BySource[model.SourceDeploy], v.BySource[model.SourceAccess], okWord(v.OK()), time.Since(start).Round(time.Millisecond))
+	}
 	bin := os.Args[0]
 	if rel, err := filepath.Rel(".", bin); err == nil && !strings.HasPrefix(rel, "..") && !strings.HasPrefix(bin, "/tmp") {
 		bin = "./" + rel
@@ -347,4 +349,11 @@ func sendOperations(ctx context.Context, base, token string, hist demoorg.Histor
 		access += n
 	}
 	return deploys, access, nil
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "intact"
+	}
+	return "BROKEN"
 }

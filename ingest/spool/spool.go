@@ -23,6 +23,7 @@
 package spool
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -364,7 +365,9 @@ func (s *Spool) next(ctx context.Context) ([]model.Delivery, int64, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("spool: %w", err)
 		}
-		r := &countingReader{r: io.NewSectionReader(f, pos-segs[i], segEnd-pos)}
+		// Buffered: a record is two reads (header, payload), and access
+		// records are a few hundred bytes each.
+		r := &countingReader{r: bufio.NewReaderSize(io.NewSectionReader(f, pos-segs[i], segEnd-pos), 1<<20)}
 		for pos < segEnd && !full() {
 			d, err := readRecord(r)
 			if err != nil {
