@@ -13,7 +13,10 @@
 // silently leaving a control at its default.
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Config is the whole configuration. Build it with Default or Load: its zero
 // value is not the defaults.
@@ -264,6 +267,22 @@ type System struct {
 	// BreakGlassRoles are roles whose use is emergency access, judged by
 	// AC-2 instead of AC-1 and always alerted.
 	BreakGlassRoles []string `yaml:"break_glass_roles"`
+	// Timezone is the IANA time zone ("Europe/Berlin") of the system's
+	// classic syslog timestamps, which carry none. Default: UTC.
+	Timezone string `yaml:"timezone"`
+}
+
+// Location returns the system's time zone (UTC when Timezone is empty), or
+// an error naming the bad value.
+func (s System) Location() (*time.Location, error) {
+	if s.Timezone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q (want an IANA name such as Europe/Berlin)", s.Timezone)
+	}
+	return loc, nil
 }
 
 // Identity is one person and the logins and principals they own. A login

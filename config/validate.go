@@ -9,6 +9,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -27,6 +28,7 @@ func (c Config) Validate() error {
 	p.clickhouse(c.ClickHouse)
 	p.scope(c.Scope)
 	p.policy(c.Policy)
+	p.access(c.Access)
 	p.identities(c.Identities)
 	p.waivers(c.Waivers)
 	p.alerts(c.Alerts)
@@ -170,6 +172,27 @@ func (p *problems) globs(key string, patterns []string) {
 			p.add(k, "bad glob pattern %q: %v", g, err)
 		} else if strings.Count(g, "/") != 1 {
 			p.add(k, `must match "owner/name", such as "acme/payments-*", got %q`, g)
+		}
+	}
+}
+
+// access checks each system's time zone and the glob patterns among its
+// authorized principals.
+func (p *problems) access(a Access) {
+	names := make([]string, 0, len(a.Systems))
+	for name := range a.Systems {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s := a.Systems[name]
+		if _, err := s.Location(); err != nil {
+			p.add("access.systems."+name+".timezone", "%v", err)
+		}
+		for i, entry := range s.Authorized {
+			if open := strings.LastIndexByte(entry, '['); open >= 0 && !strings.Contains(entry[open+1:], "]") {
+				p.add(fmt.Sprintf("access.systems.%s.authorized[%d]", name, i), `unclosed "[" in pattern %q`, entry)
+			}
 		}
 	}
 }

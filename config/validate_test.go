@@ -94,6 +94,16 @@ func TestValidateMessages(t *testing.T) {
 			c.Identities = []Identity{{Name: "alice", Logins: []string{"ali"}}, {Name: "ali", Logins: []string{"ali2"}}}
 		},
 			[]string{`identities[1].name: "ali" already belongs to identities[0] (alice)`}},
+		{"access system timezone and pattern", func(c *Config) {
+			c.Access.Systems = map[string]System{
+				"bastion": {Timezone: "Mars/Olympus", Authorized: []string{"alice", "ops-[ab"}},
+				"aws":     {Timezone: "Europe/Berlin", Authorized: []string{"arn:aws:sts::1:assumed-role/deploy-*"}},
+			}
+		},
+			[]string{
+				`access.systems.bastion.timezone: unknown time zone "Mars/Olympus" (want an IANA name such as Europe/Berlin)`,
+				`access.systems.bastion.authorized[1]: unclosed "[" in pattern "ops-[ab"`,
+			}},
 		{"waiver fields", func(c *Config) { c.Waivers = []Waiver{{}} },
 			[]string{
 				`waivers[0].rule: empty`,

@@ -89,7 +89,11 @@ type AccessHandler struct {
 	Sink Log
 	// BreakGlassRoles returns a system's break-glass roles (access.systems).
 	BreakGlassRoles func(system string) []string
-	Log             *zap.Logger
+	// Timezone returns a system's configured time zone name
+	// (access.systems.<system>.timezone), for syslog timestamps; ?timezone=
+	// overrides it. nil or "" = UTC.
+	Timezone func(system string) string
+	Log      *zap.Logger
 }
 
 func (h *AccessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -118,8 +122,18 @@ func (h *AccessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.BreakGlassRoles != nil {
 		roles = h.BreakGlassRoles(system)
 	}
+	var tz string
+	if h.Timezone != nil {
+		tz = h.Timezone(system)
+	}
+	loc, year, err := access.TimeOptions(r.URL.Query().Get("timezone"), r.URL.Query().Get("year"), tz)
+	if err != nil {
+		Rejected.WithLabelValues("access", "time").Inc()
+		writeReport(w, http.StatusBadRequest, Report{Rejected: []deploy.Rejected{}, Error: err.Error()})
+		return
+	}
 	rep, code := IngestAccess(r.Context(), http.MaxBytesReader(w, r.Body, MaxAccessBody),
-		access.Options{Format: f, System: system, BreakGlassRoles: roles}, h.Sink)
+		access.Options{Format: f, System: system, BreakGlassRoles: roles, Location: loc, Year: year}, h.Sink)
 	if code != http.StatusAccepted && h.Log != nil {
 		h.Log.Error("access upload failed", zap.String("error", rep.Error), zap.Int("accepted", rep.Accepted))
 	}

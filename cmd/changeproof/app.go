@@ -312,7 +312,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			Log: log.Named("deploys")}
 		a.api.Access = &ingest.AccessHandler{Sink: a.intake, BreakGlassRoles: func(system string) []string {
 			return cfg.Access.Systems[system].BreakGlassRoles
-		}, Log: log.Named("access")}
+		}, Timezone: func(system string) string { return cfg.Access.Systems[system].Timezone }, Log: log.Named("access")}
 	}
 	a.api.Ready = a.ready
 	return a, nil

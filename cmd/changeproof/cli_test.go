@@ -165,6 +165,24 @@ func TestIngestCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"accepted": 1`) {
 		t.Fatalf("ingest access: %v\n%s", err, out)
 	}
+	berlin := "Feb  2 12:00:02 bastion sshd[4243]: Accepted publickey for carol from 10.0.0.7 port 52812 ssh2: ED25519 SHA256:Zm9vYmFy"
+	if err := os.WriteFile(auth, []byte(berlin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runChildErr("ingest", "access", "--file", auth, "--format", "syslog", "--system", "bastion", "--timezone", "Europe/Berlin",
+		"--year", "1850", "--config", cfgPath, "--data-dir", dir)
+	if err == nil || !strings.Contains(out, `--year: want a year from 1970 to 2299, got "1850"`) {
+		t.Fatalf("ingest access --year 1850: %v\n%s", err, out)
+	}
+	out, err = runChildErr("ingest", "access", "--file", auth, "--format", "syslog", "--system", "bastion", "--timezone", "Europe/Berlin",
+		"--year", "2025", "--config", cfgPath, "--data-dir", dir)
+	if err != nil || !strings.Contains(out, `"accepted": 1`) {
+		t.Fatalf("ingest access --timezone --year: %v\n%s", err, out)
+	}
+	out = runChild(t, "findings", "--rule", "AC-1", "--format", "json", "--config", cfgPath, "--data-dir", dir)
+	if !strings.Contains(out, "2025-02-02T11:00:02Z") {
+		t.Fatalf("the Berlin line is not at 2025-02-02T11:00:02Z:\n%s", out)
+	}
 	out = runChild(t, "findings", "--rule", "AC-1", "--format", "csv", "--config", cfgPath, "--data-dir", dir)
 	if !strings.Contains(out, "bastion:"+sshdID("bastion", line)+",pass,carol is authorized on bastion") {
 		t.Fatalf("AC-1 after ingest access:\n%s", out)

@@ -24,15 +24,17 @@ import (
 // server (--server) or the local data dir.
 func runIngest(args []string) error {
 	if len(args) == 0 || (args[0] != "deploy" && args[0] != "access") {
-		return errors.New("usage: changeproof ingest deploy|access --file F [--format generic|k8s-audit|sshd] [--system S]")
+		return errors.New("usage: changeproof ingest deploy|access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]")
 	}
 	kind := args[0]
 	fs := flag.NewFlagSet("ingest "+kind, flag.ContinueOnError)
 	var s source
 	s.register(fs)
 	file := fs.String("file", "", "file to ingest (- = standard input)")
-	format := fs.String("format", "generic", "access format: generic|k8s-audit|sshd")
-	system := fs.String("system", "", "access: the system the events are from (required for k8s-audit and sshd)")
+	format := fs.String("format", "generic", "access format: generic|sshd|syslog|journald|k8s-audit|cloudtrail|okta|gcp-audit|teleport")
+	system := fs.String("system", "", "access: the system the events are from (required for every format but generic)")
+	timezone := fs.String("timezone", "", "access: IANA time zone of classic syslog timestamps (default: access.systems.<system>.timezone, else UTC)")
+	year := fs.String("year", "", "access: year of classic syslog timestamps (default: the latest not in the future)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -57,7 +59,14 @@ func runIngest(args []string) error {
 		}
 		path := "/v1/deploys"
 		if kind == "access" {
-			path = "/v1/access?" + url.Values{"format": {*format}, "system": {*system}}.Encode()
+			q := url.Values{"format": {*format}, "system": {*system}}
+			if *timezone != "" {
+				q.Set("timezone", *timezone)
+			}
+			if *year != "" {
+				q.Set("year", *year)
+			}
+			path = "/v1/access?" + q.Encode()
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.server, "/")+path, in)
 		if err != nil {
@@ -99,8 +108,12 @@ func runIngest(args []string) error {
 			if f != access.Generic && *system == "" {
 				return fmt.Errorf("--system: required for format %s", f)
 			}
+			loc, y, err := access.TimeOptions(*timezone, *year, cfg.Access.Systems[*system].Timezone)
+			if err != nil {
+				return fmt.Errorf("--%w", err)
+			}
 			rep, code = ingest.IngestAccess(ctx, in, access.Options{Format: f, System: *system,
-				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles}, a.intake)
+				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles, Location: loc, Year: y}, a.intake)
 		}
 		if err := a.waitIdle(ctx); err != nil {
 			return err

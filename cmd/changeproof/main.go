@@ -17,7 +17,7 @@ Usage:
   changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
   changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
-  changeproof ingest    deploy --file F | access --file F [--format generic|k8s-audit|sshd] [--system S]
+  changeproof ingest    deploy --file F | access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]
   changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]... [--org org]...   history from GitHub's REST API
   changeproof alerts    test    send a sample Slack message with the configured transport
   changeproof controls  [--format table|markdown]

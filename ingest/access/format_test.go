@@ -18,6 +18,13 @@ func TestParseFormat(t *testing.T) {
 		"application/vnd.changeproof.sshd":                 SSHD,
 		"application/vnd.changeproof.generic+json":         Generic,
 		"Application/Vnd.Changeproof.SSHD+text; charset=x": SSHD,
+		"syslog":                                Syslog,
+		"journald":                              Journald,
+		"cloudtrail":                            CloudTrail,
+		"okta":                                  Okta,
+		"gcp-audit":                             GCPAudit,
+		"teleport":                              Teleport,
+		"application/vnd.changeproof.okta+json": Okta,
 	}
 	for in, want := range good {
 		got, err := ParseFormat(in)
@@ -26,12 +33,12 @@ func TestParseFormat(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"text/plain":                            "cannot tell the format from Content-Type text/plain: add ?format=generic, ?format=k8s-audit or ?format=sshd",
-		"text/plain; charset=utf-8":             "cannot tell the format from Content-Type text/plain: add ?format=generic, ?format=k8s-audit or ?format=sshd",
-		"application/octet-stream":              "cannot tell the format from Content-Type application/octet-stream: add ?format=generic, ?format=k8s-audit or ?format=sshd",
-		"syslog":                                `unknown format "syslog": use generic, k8s-audit or sshd`,
-		"application/vnd.changeproof.okta+json": `unknown format "okta" in Content-Type "application/vnd.changeproof.okta+json": use generic, k8s-audit or sshd`,
-		"text/":                                 `bad Content-Type "text/": mime: expected token after slash; say the format with ?format=generic, k8s-audit or sshd`,
+		"text/plain":                           "cannot tell the format from Content-Type text/plain: add ?format= (generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport)",
+		"text/plain; charset=utf-8":            "cannot tell the format from Content-Type text/plain: add ?format= (generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport)",
+		"application/octet-stream":             "cannot tell the format from Content-Type application/octet-stream: add ?format= (generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport)",
+		"csv":                                  `unknown format "csv": use generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport`,
+		"application/vnd.changeproof.csv+json": `unknown format "csv" in Content-Type "application/vnd.changeproof.csv+json": use generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport`,
+		"text/":                                `bad Content-Type "text/": mime: expected token after slash; say the format with ?format= (generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport)`,
 	}
 	for in, want := range bad {
 		got, err := ParseFormat(in)
@@ -48,7 +55,9 @@ func TestOptionsErrors(t *testing.T) {
 	}{
 		{Options{Format: SSHD}, "format sshd needs a system: give ?system= (or configure the cluster name)"},
 		{Options{Format: K8sAudit}, "format k8s-audit needs a system: give ?system= (or configure the cluster name)"},
-		{Options{Format: "csv"}, `unknown format "csv": use generic, k8s-audit or sshd`},
+		{Options{Format: "csv"}, `unknown format "csv": use generic, sshd, syslog, journald, k8s-audit, cloudtrail, okta, gcp-audit, teleport`},
+		{Options{Format: CloudTrail}, "format cloudtrail needs a system: give ?system= (or configure the cluster name)"},
+		{Options{Format: SSHD, System: "s", Year: 1969}, "year: 1969 is outside 1970..2299"},
 	}
 	for _, c := range cases {
 		res, err := Read(failReader{t}, c.o, 10, nil)

@@ -170,5 +170,9 @@ func parseTime(name, s string, p *ndjson.Problems) time.Time {
 		p.Add("%s: not RFC 3339: %s", name, ndjson.Quote(s))
 		return time.Time{}
 	}
+	if err := model.CheckTime(name, t); err != nil {
+		p.Add("%v", err)
+		return time.Time{}
+	}
 	return t.UTC()
 }

@@ -1,10 +1,13 @@
 package access
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/changeproof/changeproof/ingest/ndjson"
+	"fmt"
 	"net/url"
+
+	"github.com/changeproof/changeproof/ingest/ndjson"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +31,34 @@ type k8sEvent struct {
 	ResponseStatus           *k8sStatus        `json:"responseStatus"`
 	RequestReceivedTimestamp string            `json:"requestReceivedTimestamp"`
 	Annotations              map[string]string `json:"annotations"`
+
+	// An EventList (the webhook backend's body): its events.
+	Items []json.RawMessage `json:"items"`
+	// A GKE Cloud Audit LogEntry for k8s.io.
+	InsertID     string            `json:"insertId"`
+	Timestamp    string            `json:"timestamp"`
+	Labels       map[string]string `json:"labels"`
+	ProtoPayload *gkeAudit         `json:"protoPayload"`
+	// An AKS diagnostic record: the Event in properties.log, as an object
+	// or as a JSON string.
+	Properties *struct {
+		Log json.RawMessage `json:"log"`
+	} `json:"properties"`
+}
+
+type gkeAudit struct {
+	ServiceName        string `json:"serviceName"`
+	MethodName         string `json:"methodName"`
+	ResourceName       string `json:"resourceName"`
+	AuthenticationInfo struct {
+		PrincipalEmail string `json:"principalEmail"`
+	} `json:"authenticationInfo"`
+	RequestMetadata struct {
+		CallerIP string `json:"callerIp"`
+	} `json:"requestMetadata"`
+	Status *struct {
+		Code int `json:"code"`
+	} `json:"status"`
 }
 
 type k8sUser struct {
@@ -49,7 +80,9 @@ type k8sStatus struct {
 // Kubernetes audit constants.
 const (
 	k8sKind       = "Event"
+	k8sListKind   = "EventList"
 	k8sAPIVersion = "audit.k8s.io/v1"
+	k8sV1beta1    = "audit.k8s.io/v1beta1"
 
 	// AnnotationDecision is the authorizer's decision, "allow" or "forbid".
 	AnnotationDecision = "authorization.k8s.io/decision"
@@ -57,28 +90,92 @@ const (
 	AnnotationTicket = "changeproof.io/ticket"
 )
 
-func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, error) {
-	var e k8sEvent
-	if err := json.Unmarshal(line, &e); err != nil {
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &te) && te.Field == "":
-			return model.AccessEvent{}, errors.New("not a JSON object, got " + te.Value)
-		case errors.As(err, &te):
-			return model.AccessEvent{}, errors.New(ndjson.TypeError(te))
-		case errors.As(err, &se):
-			return model.AccessEvent{}, errors.New("not JSON: " + se.Error())
-		default:
-			return model.AccessEvent{}, errors.New("not JSON: " + strings.TrimPrefix(err.Error(), "json: "))
-		}
+func parseK8sAudit(line []byte, o Options, now time.Time) ([]model.AccessEvent, error) {
+	if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '[' {
+		return parseRecords(line, o, now, "", parseK8sRecord)
 	}
+	var e k8sEvent
+	if err := decodeFast(line, &e, readK8s); err != nil {
+		return nil, err
+	}
+	if e.Kind == k8sListKind {
+		if e.APIVersion != k8sAPIVersion && e.APIVersion != k8sV1beta1 {
+			return nil, fmt.Errorf("apiVersion: must be %q or %q, got %s", k8sAPIVersion, k8sV1beta1, ndjson.Quote(e.APIVersion))
+		}
+		evs := make([]model.AccessEvent, 0, len(e.Items))
+		var p ndjson.Problems
+		for i, item := range e.Items {
+			ev, err := parseK8sRecord(item, o, now)
+			switch {
+			case err == errSkip:
+				evs = append(evs, model.AccessEvent{}) // counted as skipped
+			case err != nil:
+				p.Add("items[%d]: %v", i, err)
+			default:
+				evs = append(evs, ev)
+			}
+		}
+		return evs, p.Err()
+	}
+	ev, err := k8sRecord(&e, line, o, now)
+	if err != nil {
+		return nil, err
+	}
+	return []model.AccessEvent{ev}, nil
+}
+
+// parseK8sRecord reads one Event, GKE LogEntry or AKS record.
+func parseK8sRecord(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
+	var e k8sEvent
+	if err := decodeFast(rec, &e, readK8s); err != nil {
+		return model.AccessEvent{}, err
+	}
+	return k8sRecord(&e, rec, o, now)
+}
+
+// k8sRecord maps a decoded record; raw is the record's bytes.
+func k8sRecord(e *k8sEvent, raw []byte, o Options, now time.Time) (model.AccessEvent, error) {
+	switch {
+	case e.Kind == "" && e.ProtoPayload != nil:
+		return gkeRecord(e, raw, o, now)
+	case e.Kind == "" && e.Properties != nil && len(e.Properties.Log) > 0:
+		inner := []byte(e.Properties.Log)
+		if inner[0] == '"' { // AKS writes the Event as a JSON string
+			var s string
+			if err := json.Unmarshal(inner, &s); err != nil {
+				return model.AccessEvent{}, errors.New("properties.log: " + jsonError(err).Error())
+			}
+			inner = []byte(s)
+		}
+		var ie k8sEvent
+		if err := decodeFast(inner, &ie, readK8s); err != nil {
+			return model.AccessEvent{}, errors.New("properties.log: " + err.Error())
+		}
+		if ie.Kind != k8sKind {
+			return model.AccessEvent{}, errSkip // another diagnostic log (guard, autoscaler)
+		}
+		ev, err := k8sEventRecord(&ie, o, now)
+		if err != nil {
+			return ev, fmt.Errorf("properties.log: %w", err)
+		}
+		ev.Raw = string(raw)
+		return ev, nil
+	}
+	ev, err := k8sEventRecord(e, o, now)
+	if err != nil {
+		return ev, err
+	}
+	ev.Raw = string(raw)
+	return ev, nil
+}
+
+func k8sEventRecord(e *k8sEvent, o Options, now time.Time) (model.AccessEvent, error) {
 	var p ndjson.Problems
 	if e.Kind != k8sKind {
 		p.Add("kind: must be %q, got %s", k8sKind, ndjson.Quote(e.Kind))
 	}
-	if e.APIVersion != k8sAPIVersion {
-		p.Add("apiVersion: must be %q, got %s", k8sAPIVersion, ndjson.Quote(e.APIVersion))
+	if e.APIVersion != k8sAPIVersion && e.APIVersion != k8sV1beta1 {
+		p.Add("apiVersion: must be %q or %q, got %s", k8sAPIVersion, k8sV1beta1, ndjson.Quote(e.APIVersion))
 	}
 	if err := p.Err(); err != nil {
 		return model.AccessEvent{}, err // not an audit event: the rest is noise
@@ -105,9 +202,9 @@ func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, er
 		ID:        e.AuditID,
 		System:    o.System,
 		Principal: e.User.Username,
-		Action:    k8sAction(&e),
+		Action:    k8sAction(e),
 		Result:    "success",
-		Role:      k8sRole(&e, o.BreakGlassRoles),
+		Role:      k8sRole(e, o.BreakGlassRoles),
 		Ticket:    e.Annotations[AnnotationTicket],
 		Source:    string(K8sAudit),
 		Format:    string(K8sAudit),
@@ -127,9 +224,40 @@ func parseK8sAudit(line []byte, o Options, now time.Time) (model.AccessEvent, er
 	if len(e.SourceIPs) > 0 {
 		ev.SourceIP = e.SourceIPs[0]
 	}
-	ev.Raw = string(line)
 	ev.ReceivedAt = now.UTC()
 	return ev, nil
+}
+
+// gkeRecord maps a GKE Cloud Audit LogEntry of service k8s.io: id insertId,
+// time timestamp, principal authenticationInfo.principalEmail, action
+// methodName and resourceName, failure on a non-zero status.code or a
+// "forbid" decision label.
+func gkeRecord(e *k8sEvent, raw []byte, o Options, now time.Time) (model.AccessEvent, error) {
+	pp := e.ProtoPayload
+	if pp.ServiceName != "k8s.io" {
+		return model.AccessEvent{}, errSkip // another service's audit log
+	}
+	var p ndjson.Problems
+	if e.InsertID == "" {
+		p.Add("insertId: required")
+	}
+	if pp.MethodName == "" {
+		p.Add("protoPayload.methodName: required")
+	}
+	ev := model.AccessEvent{
+		ID:        e.InsertID,
+		System:    o.System,
+		Time:      timeField("timestamp", e.Timestamp, &p),
+		Principal: pp.AuthenticationInfo.PrincipalEmail,
+		Action:    strings.TrimSpace(pp.MethodName + " " + pp.ResourceName),
+		Result:    "success",
+		SourceIP:  ipOnly(pp.RequestMetadata.CallerIP),
+		Source:    string(K8sAudit),
+	}
+	if (pp.Status != nil && pp.Status.Code != 0) || e.Labels[AnnotationDecision] == "forbid" {
+		ev.Result = "failure"
+	}
+	return finish(ev, raw, K8sAudit, now, &p)
 }
 
 // k8sAction describes the request: verb, resource[/subresource], then

@@ -82,12 +82,13 @@ func TestK8sAuditErrors(t *testing.T) {
 	cases := []struct{ name, line, want string }{
 		{"not JSON", `{"kind":"Event",`, `not JSON: unexpected end of JSON input`},
 		{"text", `I0302 10:00:00.000000 1 audit.go:1] not an event`, `not JSON: invalid character 'I' looking for beginning of value`},
-		{"array", `[{"kind":"Event"}]`, `not a JSON object, got array`},
+		{"array", `[{"kind":"Event"}]`, `record 1: apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got ""`},
 		{"wrong kind", r(`"kind":"Event"`, `"kind":"Pod"`), `kind: must be "Event", got "Pod"`},
 		{"kind missing", r(`"kind":"Event",`, ``), `kind: must be "Event", got ""`},
-		{"old apiVersion", r(`audit.k8s.io/v1"`, `audit.k8s.io/v1beta1"`), `apiVersion: must be "audit.k8s.io/v1", got "audit.k8s.io/v1beta1"`},
-		{"core Event", `{"kind":"Event","apiVersion":"v1","metadata":{"name":"x"},"reason":"Scheduled"}`, `apiVersion: must be "audit.k8s.io/v1", got "v1"`},
-		{"both wrong", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","items":[]}`, `kind: must be "Event", got "EventList"; apiVersion: must be "audit.k8s.io/v1", got "audit.k8s.io/v1beta1"`},
+		{"other apiVersion", r(`audit.k8s.io/v1"`, `audit.k8s.io/v2"`), `apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "audit.k8s.io/v2"`},
+		{"core Event", `{"kind":"Event","apiVersion":"v1","metadata":{"name":"x"},"reason":"Scheduled"}`, `apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "v1"`},
+		{"both wrong", `{"kind":"List","apiVersion":"v1","items":[]}`, `kind: must be "Event", got "List"; apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "v1"`},
+		{"list of wrong version", `{"kind":"EventList","apiVersion":"v1","items":[]}`, `apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "v1"`},
 		{"auditID missing", r(`"auditID":"id-1",`, ``), `auditID: required`},
 		{"username missing", r(`"username":"alice",`, ``), `user.username: required`},
 		{"user missing", r(`"user":{"username":"alice","groups":["g"]},`, ``), `user.username: required`},
@@ -134,7 +135,7 @@ func TestK8sAuditReadRejectsWithLineNumbers(t *testing.T) {
 		t.Fatalf("events %+v result %+v", evs, res)
 	}
 	want := []Rejected{
-		{2, `kind: must be "Event", got "Pod"; apiVersion: must be "audit.k8s.io/v1", got "v1"`},
+		{2, `kind: must be "Event", got "Pod"; apiVersion: must be "audit.k8s.io/v1" or "audit.k8s.io/v1beta1", got "v1"`},
 		{5, `auditID: required`},
 	}
 	if len(res.Rejected) != 2 || res.Rejected[0] != want[0] || res.Rejected[1] != want[1] {

@@ -27,8 +27,12 @@ type Options struct {
 	// timestamps; nil = time.Now.
 	Now func() time.Time
 	// Location is the time zone of classic syslog timestamps, which carry
-	// none; nil = UTC.
+	// none (access.systems.<system>.timezone or ?timezone=); nil = UTC.
 	Location *time.Location
+	// Year, when not 0, is the year of classic syslog timestamps (?year=,
+	// for archived logs); 0 = the latest year that does not put the line in
+	// the future.
+	Year int
 }
 
 // check returns o with defaults filled in, or why it cannot be used.
@@ -37,12 +41,15 @@ func (o Options) check() (Options, error) {
 	case "":
 		o.Format = Generic
 	case Generic:
-	case K8sAudit, SSHD:
+	case K8sAudit, SSHD, Syslog, Journald, CloudTrail, Okta, GCPAudit, Teleport:
 		if o.System == "" {
 			return o, fmt.Errorf("format %s needs a system: give ?system= (or configure the cluster name)", o.Format)
 		}
 	default:
-		return o, fmt.Errorf("unknown format %q: use generic, k8s-audit or sshd", o.Format)
+		return o, fmt.Errorf("unknown format %q: use %s", o.Format, formatList)
+	}
+	if o.Year != 0 && (o.Year < model.MinTime.Year() || o.Year > model.MaxTime.Year()) {
+		return o, fmt.Errorf("year: %d is outside %d..%d", o.Year, model.MinTime.Year(), model.MaxTime.Year())
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -72,30 +79,74 @@ const DefaultBatchSize = 1000
 // errSkip marks a valid line that is not an access event.
 var errSkip = errors.New("not an access event")
 
-// ParseLine parses one line (without its terminator) in o.Format. skip
-// reports a valid line that is not an access event; err a rejected line (or
-// unusable Options).
+// ParseLine parses one line (without its terminator) in o.Format and
+// returns its first event; ParseEvents returns all of them. skip reports
+// valid input that is no access event; err a rejected line (or unusable
+// Options).
 func ParseLine(line []byte, o Options) (ev model.AccessEvent, skip bool, err error) {
-	o, err = o.check()
-	if err != nil {
-		return ev, false, err
+	evs, skip, err := ParseEvents(line, o)
+	for _, e := range evs {
+		if e.Format != "" {
+			return e, false, err
+		}
 	}
-	ev, err = parse(line, o)
-	if err == errSkip {
-		return model.AccessEvent{}, true, nil
+	if err == nil && !skip {
+		skip = true // a document of records none of which is an access event
 	}
-	return ev, false, err
+	return model.AccessEvent{}, skip, err
 }
 
-func parse(line []byte, o Options) (model.AccessEvent, error) {
+// ParseEvents parses one line (without its terminator), or one whole JSON
+// document, in o.Format, and returns the events it holds: several for an
+// rsyslog "message repeated N times" line or a document of records (a
+// document's record that is no access event is a zero AccessEvent in its
+// place). skip reports valid input that is no access event. err is a
+// rejected input (or unusable Options); for a document, it lists the bad
+// records while evs still holds the good ones.
+func ParseEvents(line []byte, o Options) (evs []model.AccessEvent, skip bool, err error) {
+	o, err = o.check()
+	if err != nil {
+		return nil, false, err
+	}
+	evs, err = parse(line, o, nil)
+	if err == errSkip {
+		return nil, true, nil
+	}
+	return evs, false, err
+}
+
+// readState is what one Read remembers from line to line: the Teleport
+// access requests seen, so that a session started under one carries its
+// roles and reason. nil remembers nothing (ParseEvents).
+type readState struct {
+	teleport map[string]teleportRequest
+}
+
+func parse(line []byte, o Options, st *readState) ([]model.AccessEvent, error) {
 	now := o.Now()
 	switch o.Format {
 	case K8sAudit:
 		return parseK8sAudit(line, o, now)
-	case SSHD:
+	case SSHD, Syslog:
 		return parseSSHD(line, o, now)
+	case Journald:
+		return parseJournald(line, o, now)
+	case CloudTrail:
+		return parseRecords(line, o, now, "Records", parseCloudTrail)
+	case Okta:
+		return parseRecords(line, o, now, "data.events", parseOkta)
+	case GCPAudit:
+		return parseRecords(line, o, now, "entries", parseGCPAudit)
+	case Teleport:
+		return parseRecords(line, o, now, "events", func(rec []byte, o Options, now time.Time) (model.AccessEvent, error) {
+			return parseTeleport(rec, o, now, st)
+		})
 	default:
-		return parseGeneric(line, o, now)
+		ev, err := parseGeneric(line, o, now)
+		if err != nil {
+			return nil, err
+		}
+		return []model.AccessEvent{ev}, nil
 	}
 }
 
@@ -122,7 +173,13 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 		res.Accepted = batches.Accepted
 		return err
 	}
-	lr := ndjson.NewLineReader(r, MaxLineBytes)
+	maxLine := MaxLineBytes
+	if o.Format.wholeDocuments() {
+		maxLine = MaxDocumentBytes
+	}
+	lr := ndjson.NewLineReader(r, maxLine)
+	var doc jsonDoc // a JSON document spread over several lines
+	st := &readState{}
 	for {
 		line, tooLong, rerr := lr.Next()
 		if rerr == io.EOF {
@@ -135,31 +192,65 @@ func Read(r io.Reader, o Options, batchSize int, emit func([]model.AccessEvent) 
 			return res, fmt.Errorf("reading line %d: %w", lr.N()+1, rerr)
 		}
 		if tooLong {
-			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: errLineTooLong})
+			if doc.open() {
+				res.Rejected = append(res.Rejected, Rejected{Line: doc.line, Error: errDocTooLong})
+				doc.reset()
+			}
+			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: fmt.Sprintf("line too long: over %d bytes", maxLine)})
 			continue
+		}
+		n := lr.N()
+		if o.Format.wholeDocuments() {
+			// A pretty-printed document (a CloudTrail log file, an
+			// EventList, an API answer) is collected until it closes.
+			var complete bool
+			line, complete = doc.add(line, n)
+			if !complete {
+				if doc.size() > MaxDocumentBytes {
+					res.Rejected = append(res.Rejected, Rejected{Line: doc.line, Error: errDocTooLong})
+					doc.reset()
+				}
+				continue
+			}
+			if doc.open() {
+				n = doc.line
+				doc.reset()
+			}
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		ev, err := parse(line, o)
+		// A document of records may hold good and bad ones: the good are
+		// emitted, the bad reported together on the document's line.
+		evs, err := parse(line, o, st)
 		switch {
 		case err == errSkip:
 			res.Skipped++
 			continue
 		case err != nil:
-			res.Rejected = append(res.Rejected, Rejected{Line: lr.N(), Error: err.Error()})
-			continue
+			res.Rejected = append(res.Rejected, Rejected{Line: n, Error: err.Error()})
 		}
-		ev.Line = lr.N()
-		err = batches.Add(ev)
-		res.Accepted = batches.Accepted
-		if err != nil {
-			return res, err
+		for _, ev := range evs {
+			if ev.Format == "" { // a record of a document that is no access event
+				res.Skipped++
+				continue
+			}
+			ev.Line = n // a document's records: the line it starts on
+			err = batches.Add(ev)
+			res.Accepted = batches.Accepted
+			if err != nil {
+				return res, err
+			}
 		}
+	}
+	if doc.open() {
+		res.Rejected = append(res.Rejected, Rejected{Line: doc.line, Error: "JSON document not closed at the end of the input"})
 	}
 	// flush updates res: call it before res is read for the return.
 	err = flush()
 	return res, err
 }
 
-var errLineTooLong = fmt.Sprintf("line too long: over %d bytes", MaxLineBytes)
+var (
+	errDocTooLong = fmt.Sprintf("JSON document too long: over %d bytes", MaxDocumentBytes)
+)

@@ -1,7 +1,8 @@
 package demoorg
 
 // Access events (Options.Operations): who got into production, as the
-// three log formats of POST /v1/access carry it.
+// generic, k8s-audit and sshd formats of POST /v1/access carry it (the
+// other formats are in access_formats.go).
 //
 //   - prod-db, format generic (NDJSON from the database proxy's audit log,
 //     source "pgaudit"): connections with role readonly or readwrite, and
@@ -35,6 +36,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -258,6 +260,7 @@ func (g *gen) access() []AccessUpload {
 	scan.result, scan.invalid, scan.ip = "failure", true, "203.0.113.57"
 	add(scan)
 
+	g.formatEvents(from, to, add)
 	return g.renderAccess(evs)
 }
 
@@ -279,6 +282,8 @@ func (g *gen) renderAccess(evs []*accessEv) []AccessUpload {
 	})
 	order := []struct{ system, format string }{
 		{SystemDB, FormatGeneric}, {SystemK8s, FormatK8sAudit}, {SystemBastion, FormatSSHD}, {SystemStagingDB, FormatGeneric},
+		{SystemAWS, FormatCloudTrail}, {SystemOkta, FormatOkta}, {SystemTeleport, FormatTeleport}, {SystemGCP, FormatGCPAudit},
+		{SystemJump, FormatJournald},
 	}
 	g.ops.skipped = map[string]int{}
 	var ups []AccessUpload
@@ -300,6 +305,25 @@ func (g *gen) renderAccess(evs []*accessEv) []AccessUpload {
 			case FormatSSHD:
 				lines = g.sshdLines(e)
 				g.ops.skipped[o.system] += len(lines) - 1
+			case FormatCloudTrail:
+				// One log file: the records joined into {"Records":[...]}.
+				if len(body) == 0 {
+					body = []byte(`{"Records":[`)
+				} else {
+					body = append(body, ',')
+				}
+				body = append(body, g.cloudTrailRecord(e)...)
+			case FormatOkta:
+				lines = [][]byte{g.oktaLine(e)}
+			case FormatTeleport:
+				lines = [][]byte{g.teleportLine(e)}
+			case FormatGCPAudit:
+				lines = [][]byte{g.gcpLine(e)}
+			case FormatJournald:
+				lines = [][]byte{g.journalLine(e)}
+			}
+			if e.received && o.format != FormatK8sAudit {
+				g.ops.skipped[o.system]++
 			}
 			for _, l := range lines {
 				body = append(append(body, l...), '\n')
@@ -307,6 +331,9 @@ func (g *gen) renderAccess(evs []*accessEv) []AccessUpload {
 			if !e.received {
 				g.expectAccess(e)
 			}
+		}
+		if o.format == FormatCloudTrail && len(body) > 0 {
+			body = append(body, "]}\n"...)
 		}
 		ups = append(ups, AccessUpload{Format: o.format, System: o.system, Body: body})
 	}
@@ -483,6 +510,9 @@ func (g *gen) expectAccess(e *accessEv) {
 	subj := e.system + ":" + e.id
 	sys, ok := systems[e.system]
 	if !ok {
+		sys, ok = formatSystems[e.system]
+	}
+	if !ok {
 		g.add(CatAccessOutOfScope, subj)
 		return
 	}
@@ -502,7 +532,10 @@ func (g *gen) expectAccess(e *accessEv) {
 			g.add(CatBreakGlassNoTicket, subj)
 			g.expect("AC-2", subj, model.Fail)
 		}
-	} else if slices.Contains(sys.Authorized, who) {
+	} else if slices.ContainsFunc(sys.Authorized, func(a string) bool {
+		ok, _ := path.Match(a, who) // the glob patterns here have no "/" after "*"
+		return a == who || ok
+	}) {
 		g.add(CatAccessAuthorized, subj)
 		g.expect("AC-1", subj, model.Pass)
 	} else {

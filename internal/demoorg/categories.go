@@ -147,8 +147,8 @@ const (
 // a range is given, it is what seeds 0-11 give (seed 0 in parentheses).
 // Everything else is fixed by design for every seed and size (tested).
 // Seed 0 has 126 deploys (82 deploy lines, 44 deployment_status deliveries),
-// 70 of them CM-5 subjects, and 270 access events in scope (6 more out of
-// scope).
+// 70 of them CM-5 subjects, and 295 access events in scope (6 more out of
+// scope), 25 of them in the formats of access_formats.go.
 const (
 	// CatWaived: the PR subject whose CM-2 fail the assumed waiver turns
 	// into "waived" (the first CatSelfApproved subject). 1.
@@ -200,13 +200,16 @@ const (
 
 	// CatAccessAuthorized: access by a principal whose person is in the
 	// system's authorized list, without a break-glass role. AC-1 passes.
-	// 257 (including the alias logins, mallory's and the failed attempts
-	// of authorized people).
+	// 277 (including the alias logins, mallory's, the failed attempts of
+	// authorized people, and 20 of access_formats.go: CI role sessions
+	// matched by a glob pattern among them).
 	CatAccessAuthorized = "access_authorized"
 	// CatAccessUnauthorized: access by a principal nobody authorized for
 	// that system: grace on prod-db (2), ivan on prod-k8s (2: exec and a
 	// secret, allowed by a too-broad RoleBinding), carol and a scanner's
-	// "invalid user admin" on the bastion (2). AC-1 fails. 6.
+	// "invalid user admin" on the bastion (2), and one failed sign-in in
+	// each system of access_formats.go (ivan on aws, teleport and jump-eu,
+	// eve on okta, erin on gcp: 5). AC-1 fails. 11.
 	CatAccessUnauthorized = "access_unauthorized"
 	// CatAccessAlias (flag): alice-alt, which identities map to alice, who
 	// is authorized: AC-1 passes. 5 (prod-db 2, prod-k8s 1, bastion 2).

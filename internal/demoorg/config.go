@@ -70,6 +70,7 @@ func (o *opsExpect) fill(e *Expectations) {
 		e.Services[s.name] = []string{o.org + "/" + repoSpecs[s.repo].name}
 	}
 	e.Systems = maps.Clone(systems)
+	maps.Copy(e.Systems, formatSystems)
 	e.Waivers = o.waivers
 	e.Shipped = o.shipped
 	e.AccessSkipped = o.skipped

@@ -71,7 +71,17 @@ func judge(env control.Env, sys control.System, e model.AccessEvent) model.Findi
 
 // authorized compares people, not logins: listing a person authorizes every
 // login and principal they own, and listing one login authorizes its
-// owner's others.
+// owner's others. A glob pattern ("system:serviceaccount:kube-system:*")
+// matches the principal as written or the name of its person.
 func authorized(ids model.Identities, sys control.System, principal string) bool {
-	return slices.ContainsFunc(sys.Authorized, func(a string) bool { return ids.SamePerson(a, principal) })
+	return slices.ContainsFunc(sys.Authorized, func(a string) bool {
+		if !control.IsPrincipalPattern(a) {
+			return ids.SamePerson(a, principal)
+		}
+		if control.MatchPrincipal(a, principal) {
+			return true
+		}
+		id, ok := ids.Lookup(principal)
+		return ok && control.MatchPrincipal(a, id.Name)
+	})
 }

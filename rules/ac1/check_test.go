@@ -26,6 +26,8 @@ func testEnv() control.Env {
 		Systems: map[string]control.System{
 			"prod-k8s": {Authorized: []string{"alice", "bob-ops"}, BreakGlassRoles: []string{"break-glass", "cluster-admin"}},
 			"bastion":  {Authorized: []string{"ALICE@acme.io"}},
+			"aws": {Authorized: []string{"arn:aws:sts::123456789012:assumed-role/deploy-*", "system:serviceaccount:kube-system:*",
+				"al?ce", "ops-[ab]"}},
 		},
 	}
 }
@@ -94,6 +96,45 @@ func TestCheckAccess(t *testing.T) {
 			event:    event("11", "", "alice", "success", ""),
 			evSystem: "bastion",
 			outcome:  model.Pass, reason: "alice is authorized on bastion", person: "alice",
+		},
+		{
+			name:    "glob pattern matches an assumed-role session",
+			event:   event("13", "aws", "arn:aws:sts::123456789012:assumed-role/deploy-prod/ci-4711", "success", ""),
+			outcome: model.Pass, reason: "arn:aws:sts::123456789012:assumed-role/deploy-prod/ci-4711 is authorized on aws",
+			person: "arn:aws:sts::123456789012:assumed-role/deploy-prod/ci-4711",
+		},
+		{
+			name:    "glob pattern: another role is not matched",
+			event:   event("14", "aws", "arn:aws:sts::123456789012:assumed-role/admin/ci-4711", "success", ""),
+			outcome: model.Fail, reason: "arn:aws:sts::123456789012:assumed-role/admin/ci-4711 is not authorized on aws",
+			person: "arn:aws:sts::123456789012:assumed-role/admin/ci-4711",
+		},
+		{
+			name:    "glob pattern matches a service account",
+			event:   event("15", "aws", "system:serviceaccount:kube-system:elastic-agent", "success", ""),
+			outcome: model.Pass, reason: "system:serviceaccount:kube-system:elastic-agent is authorized on aws",
+			person: "system:serviceaccount:kube-system:elastic-agent",
+		},
+		{
+			name:    "glob pattern is whole-string: another namespace is not matched",
+			event:   event("16", "aws", "system:serviceaccount:default:kube-system:x", "success", ""),
+			outcome: model.Fail, reason: "system:serviceaccount:default:kube-system:x is not authorized on aws",
+			person: "system:serviceaccount:default:kube-system:x",
+		},
+		{
+			name:    "glob pattern matches after identity mapping",
+			event:   event("17", "aws", "alice@acme.io", "success", ""),
+			outcome: model.Pass, reason: "alice (as alice@acme.io) is authorized on aws", person: "alice",
+		},
+		{
+			name:    "character class",
+			event:   event("18", "aws", "OPS-B", "success", ""),
+			outcome: model.Pass, reason: "OPS-B is authorized on aws", person: "OPS-B",
+		},
+		{
+			name:    "character class: outside the set",
+			event:   event("19", "aws", "ops-c", "success", ""),
+			outcome: model.Fail, reason: "ops-c is not authorized on aws", person: "ops-c",
 		},
 		{
 			name:    "system name matched case-insensitively",

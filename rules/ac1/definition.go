@@ -25,9 +25,14 @@ func Definition() control.Definition {
 			"attempts are judged like successful access and the reason says \"(attempt failed)\". The " +
 			"principal is mapped to a person through identities, and each entry of the system's authorized " +
 			"list (an identity name or a login) is mapped the same way, so any login of an authorized person " +
-			"is authorized. Events of systems not listed produce no finding.",
+			"is authorized. An entry may be a glob pattern (\"*\" any run of characters, \":\" and \"/\" " +
+			"included; \"?\" one; \"[ab]\" a set; case ignored), such as " +
+			"\"system:serviceaccount:kube-system:*\" or \"arn:aws:sts::123456789012:assumed-role/deploy-*\": " +
+			"it matches the principal as written or the name of its person. Events of systems not listed " +
+			"produce no finding.",
 		Outcomes: map[model.Outcome]string{
-			model.Pass: "The principal's person is in the system's authorized list. The reason names the person, " +
+			model.Pass: "The principal's person is in the system's authorized list, or a pattern there matches " +
+				"the principal or its person. The reason names the person, " +
 				"the principal used when it differs (\"alice (as alice-admin)\") and the system.",
 			model.Fail: "The principal's person is not in the system's authorized list; the reason names the " +
 				"principal and the system.",
