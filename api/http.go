@@ -39,6 +39,12 @@ type Server struct {
 	Deploys, Access http.Handler
 	// Audit serves POST /v1/samples (role auditor or admin); nil = off.
 	Audit *AuditSource
+	// Signer signs the manifests of samples and reports; nil = unsigned.
+	Signer audit.ManifestSigner
+	// UI serves the auditor's web pages under /ui/; nil = no UI.
+	UI http.Handler
+	// Report serves GET /v1/report (role auditor or admin); nil = off.
+	Report http.Handler
 	// Version is the tool version written into sample manifests.
 	Version string
 	// Ready reports whether events can be accepted and stored now.
@@ -75,6 +81,13 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Audit != nil {
 		mux.HandleFunc("POST /v1/samples", s.read(s.samples))
+	}
+	if s.Report != nil {
+		mux.HandleFunc("GET /v1/report", s.read(s.Report.ServeHTTP))
+	}
+	if s.UI != nil {
+		mux.Handle("/ui/", s.UI)
+		mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	}
 	// A receiver-only process has no evidence to serve.
 	if s.Service != nil {
@@ -332,6 +345,7 @@ func (s *Server) samples(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, err)
 		return
 	}
+	req.Signer = s.Signer
 	// Build the zip first: a failed export must not leave a half-written
 	// 200 response.
 	var buf bytes.Buffer

@@ -16,6 +16,7 @@
 //	evidence/<n>-<name>.json        member n's evidence bundle
 //	summary.html                    a self-contained, human-readable page
 //	manifest.json                   period, sizes, seed, method, hashes
+//	manifest.json.sig               with Request.Signer: an SSH signature of manifest.json
 //
 // CSV files follow RFC 4180 with a header row, LF line endings and no byte
 // order mark. Columns: subject, occurred_at (RFC 3339, UTC), then the

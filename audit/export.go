@@ -35,6 +35,8 @@ type Request struct {
 	ChainHead   string
 	// Now gives the generation time; nil is time.Now.
 	Now func() time.Time
+	// Signer, when set, signs manifest.json into manifest.json.sig.
+	Signer ManifestSigner
 }
 
 // BundleConcurrency is how many evidence bundles Export asks the Source for
@@ -250,11 +252,22 @@ func finish(ctx context.Context, src Source, p *plan, res *walked) (*Manifest, [
 	m.Method = method(m, hdr)
 	m.GeneratedAt = p.now().UTC()
 	add("summary.html", renderSummary(m, hdr, res.counts, drawn))
+	if p.req.Signer != nil {
+		info := p.req.Signer.Signature()
+		m.Signature = &info
+	}
 	mdata, err := encodeJSON(m)
 	if err != nil {
 		return nil, nil, err
 	}
 	files = append(files, file{"manifest.json", mdata})
+	if p.req.Signer != nil {
+		sig, err := p.req.Signer.Sign(mdata)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sign manifest.json: %w", err)
+		}
+		files = append(files, file{SignatureFile, sig})
+	}
 	return m, files, nil
 }
 

@@ -57,6 +57,9 @@ type Manifest struct {
 	// Files maps every file of the export but manifest.json (relative path,
 	// "/"-separated) to its hex SHA-256.
 	Files map[string]string `json:"files"`
+	// Signature names the key that signed manifest.json into
+	// manifest.json.sig; absent when exports are not signed.
+	Signature *SignatureInfo `json:"signature,omitempty"`
 }
 
 // Period is an inclusive period.

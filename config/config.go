@@ -44,6 +44,8 @@ type Config struct {
 	Waivers []Waiver `yaml:"waivers"`
 	// Alerts configures the Slack alerts for failing findings.
 	Alerts Alerts `yaml:"alerts"`
+	// Signing signs the manifests of auditor exports and period reports.
+	Signing Signing `yaml:"signing"`
 }
 
 // Server configures the HTTP listener.
@@ -357,6 +359,18 @@ type Slack struct {
 	BaseURL string `yaml:"base_url"`
 }
 
+// Signing configures the SSH signature of export manifests
+// (manifest.json.sig), which auditors check with ssh-keygen -Y verify.
+type Signing struct {
+	// KeyFile is an unencrypted OpenSSH ed25519 private key
+	// (ssh-keygen -t ed25519 -N ""), readable only by the service. Default:
+	// empty, meaning exports are not signed.
+	KeyFile string `yaml:"key_file"`
+	// Identity is the principal auditors list the public key under in
+	// their allowed_signers file (ssh-keygen's -I). Default "changeproof".
+	Identity string `yaml:"identity"`
+}
+
 // Default returns the documented defaults, the configuration an empty file
 // gives. Each call returns fresh slices, so callers may modify the result.
 func Default() Config {
@@ -393,6 +407,9 @@ func Default() Config {
 		},
 		Alerts: Alerts{
 			Grace: Duration(2 * time.Minute),
+		},
+		Signing: Signing{
+			Identity: "changeproof",
 		},
 	}
 }

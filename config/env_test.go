@@ -38,7 +38,7 @@ func TestEnvNamesAreDerivedFromKeys(t *testing.T) {
 	for key := range keys {
 		if strings.ContainsAny(key, "[*") || key == "server" || key == "github" || key == "kafka" ||
 			key == "kafka.sasl" || key == "clickhouse" || key == "scope" || key == "policy" ||
-			key == "access" || key == "alerts" || key == "alerts.slack" {
+			key == "access" || key == "alerts" || key == "alerts.slack" || key == "signing" {
 			continue
 		}
 		if _, ok := names[envName(key)]; !ok {

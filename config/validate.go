@@ -32,7 +32,17 @@ func (c Config) Validate() error {
 	p.identities(c.Identities)
 	p.waivers(c.Waivers)
 	p.alerts(c.Alerts)
+	p.signing(c.Signing)
 	return errors.Join(p...)
+}
+
+func (p *problems) signing(s Signing) {
+	if s.KeyFile != "" && strings.TrimSpace(s.Identity) == "" {
+		p.add("signing.identity", "empty: auditors need the principal to put in allowed_signers (default \"changeproof\")")
+	}
+	if strings.ContainsAny(s.Identity, " \t\n,\"") {
+		p.add("signing.identity", "%q: must be one allowed_signers principal, without spaces, commas or quotes", s.Identity)
+	}
 }
 
 type problems []error

@@ -300,6 +300,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
 		src := auditSource(cfg, svc)
 		a.api.Service, a.api.Audit = svc, &src
+		if err := a.wireAuditor(cfg, svc, src); err != nil {
+			return nil, err
+		}
 	}
 	if r.receiver {
 		secret := cfg.GitHub.WebhookSecret

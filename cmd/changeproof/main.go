@@ -17,6 +17,8 @@ Usage:
   changeproof changes   [--repo R] [--from D] [--to D] [--in-scope] [--format table|json|csv]
   changeproof evidence  OWNER/REPO#N | OWNER/REPO@SHA [--format table|json]
   changeproof sample    --from D --to D --size N|auto [--frequency F] [--seed S] [--population changes|deploys|access] --out DIR
+  changeproof report    --from D --to D --out DIR [--format html|oscal]   SOC 2 period report (signed with signing.key_file)
+  changeproof verify-export DIR [--key-fingerprint SHA256:...]   check an export's or report's hashes and signature
   changeproof ingest    deploy --file F | access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]
   changeproof backfill  github --since YYYY-MM-DD [--repo owner/name]... [--org org]...   history from GitHub's REST API
   changeproof alerts    test    send a sample Slack message with the configured transport
@@ -65,6 +67,10 @@ func main() {
 		err = runAlerts(args)
 	case "sample":
 		err = runSample(args)
+	case "report":
+		err = runReport(args)
+	case "verify-export":
+		err = runVerifyExport(args)
 	case "deadletters":
 		err = runDeadletters(args)
 	case "conflicts":

@@ -58,6 +58,9 @@ func runSample(args []string) error {
 		if _, req.ChainHead, err = s.svc.Store.ChainHead(ctx); err != nil {
 			return err
 		}
+		if req.Signer, err = manifestSigner(s.cfg); err != nil {
+			return err
+		}
 		if m, err = audit.Export(ctx, auditSource(s.cfg, s.svc), req, *out); err != nil {
 			return err
 		}

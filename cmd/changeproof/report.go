@@ -1,0 +1,191 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/audit/report"
+	"github.com/changeproof/changeproof/config"
+	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/store"
+)
+
+// reporter is the period report over this configuration and store,
+// signed by signer (nil: unsigned).
+func reporter(cfg config.Config, svc *api.Service, signer audit.ManifestSigner) *api.Reporter {
+	return &api.Reporter{Service: svc, Signer: signer, Version: Version,
+		System:     func(ctx context.Context) (report.System, error) { return systemInScope(ctx, cfg, svc.Store) },
+		ChainHeads: func(ctx context.Context) ([]report.ChainHead, error) { return chainHeads(ctx, svc.Store) }}
+}
+
+// chainHeads reads the raw log's chain heads for a report.
+func chainHeads(ctx context.Context, st *store.Store) ([]report.ChainHead, error) {
+	hs, err := st.ChainHeads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.ChainHead, len(hs))
+	for i, h := range hs {
+		out[i] = report.ChainHead{Chain: h.Chain, Seq: h.Seq, Hash: h.Hash}
+	}
+	return out, nil
+}
+
+// systemInScope describes the system in scope from the configuration and
+// the repositories with stored evidence.
+func systemInScope(ctx context.Context, cfg config.Config, st *store.Store) (report.System, error) {
+	sys := report.System{RepositoryPatterns: cfg.Scope.Repos, ProductionEnvironments: cfg.Scope.ProductionEnvironments}
+	repos, err := st.Repos(ctx)
+	if err != nil {
+		return sys, err
+	}
+	for _, r := range repos {
+		if cfg.Scope.InScope(r) {
+			sys.Repositories = append(sys.Repositories, r)
+		}
+	}
+	for name, s := range cfg.Scope.Services {
+		sys.Services = append(sys.Services, report.Service{Name: name, Repos: s.Repos})
+	}
+	for name := range cfg.Access.Systems {
+		sys.AccessSystems = append(sys.AccessSystems, name)
+	}
+	sort.Strings(sys.AccessSystems)
+	// The policy as the configuration file spells it, key by key.
+	raw, err := yaml.Marshal(cfg.Policy)
+	if err != nil {
+		return sys, err
+	}
+	if err := yaml.Unmarshal(raw, &sys.Policy); err != nil {
+		return sys, err
+	}
+	for _, w := range cfg.Waivers {
+		sys.Waivers = append(sys.Waivers, model.Waiver{Rule: w.Rule, Subject: w.Subject, Reason: w.Reason,
+			ApprovedBy: w.ApprovedBy, Expires: w.Expires.Time})
+	}
+	return sys, nil
+}
+
+// runReport writes the period report to --out.
+func runReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	var s source
+	s.register(fs)
+	from := fs.String("from", "", "first day of the observation period (YYYY-MM-DD or RFC 3339, UTC), required")
+	to := fs.String("to", "", "last day of the period (inclusive), required")
+	out := fs.String("out", "", "directory to write the report to (must not exist or be empty), required")
+	format := fs.String("format", report.FormatHTML, "html (report.html, report.json, exceptions.csv) or oscal (assessment-results.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out: required")
+	}
+	if *format != report.FormatHTML && *format != report.FormatOSCAL {
+		return fmt.Errorf("--format %q: want html or oscal", *format)
+	}
+	f, err := api.ParseBound(*from, false)
+	if err != nil || f.IsZero() {
+		return fmt.Errorf("--from %q: a date (YYYY-MM-DD) or RFC 3339 time is required", *from)
+	}
+	t, err := api.ParseBound(*to, true)
+	if err != nil || t.IsZero() {
+		return fmt.Errorf("--to %q: a date (YYYY-MM-DD) or RFC 3339 time is required", *to)
+	}
+	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 {
+		return fmt.Errorf("--out %s: not empty (refusing to mix reports); give a new or empty directory", *out)
+	}
+	ctx := context.Background()
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	defer s.close()
+	var files []report.File
+	if s.svc != nil {
+		signer, err := manifestSigner(s.cfg)
+		if err != nil {
+			return err
+		}
+		if files, err = reporter(s.cfg, s.svc, signer).Files(ctx, f, t, *format); err != nil {
+			return err
+		}
+	} else if files, err = fetchReport(ctx, &s, *from, *to, *format); err != nil {
+		return err
+	}
+	if err := report.WriteDir(*out, files); err != nil {
+		return err
+	}
+	for _, f := range files {
+		fmt.Println(filepath.Join(*out, f.Name))
+	}
+	if *format == report.FormatHTML {
+		fmt.Printf("open %s in a browser (print it to PDF for the audit file); check the files with `changeproof verify-export %s`\n",
+			filepath.Join(*out, "report.html"), *out)
+	}
+	return nil
+}
+
+// fetchReport asks a server for the report (GET /v1/report) and returns
+// its files.
+func fetchReport(ctx context.Context, s *source, from, to, format string) ([]report.File, error) {
+	q := url.Values{"from": {from}, "to": {to}, "format": {format}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.server, "/")+"/v1/report?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /v1/report: %s: %s", resp.Status, strings.TrimSpace(string(data)))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	var files []report.File
+	for _, f := range zr.File {
+		// A report is flat: any other name is not one of ours.
+		if f.Name != path.Base(f.Name) || f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, `\/`) {
+			return nil, fmt.Errorf("unexpected path %q in the report", f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, report.File{Name: f.Name, Data: content})
+	}
+	// The manifest and its signature are written after what they list.
+	sort.SliceStable(files, func(i, j int) bool {
+		return !strings.HasPrefix(files[i].Name, "manifest.json") && strings.HasPrefix(files[j].Name, "manifest.json")
+	})
+	return files, nil
+}
