@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Both run setup.
-.PHONY: setup build demo test bench
+.PHONY: setup build demo test bench fuzz
 
 setup:
 	./scripts/setup.sh
@@ -13,6 +13,12 @@ demo: setup
 test: setup
 	go vet ./...
 	go test -count=1 ./...
+
+# Every fuzz target (the parsers of outside input), FUZZTIME (default 3s)
+# each: about a minute of fuzzing in all. `go test` alone runs their seed
+# corpora and committed regression inputs.
+fuzz:
+	./scripts/fuzz.sh
 
 # Every performance figure of docs/performance.md, each next to its raw
 # limit measured in the same run (under 10 minutes on 2 cores). BENCH_DIR

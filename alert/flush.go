@@ -29,6 +29,8 @@ const recordTimeout = 10 * time.Second
 // released for the next round or process.
 //
 // Errors are the outbox's (the round stops; nothing is lost) or ctx's.
+// A Flush waiting for another round to finish (Run's, retrying through an
+// outage) gives up when ctx ends, so a bounded shutdown stays bounded.
 // A permanent Slack failure is not an error of Flush: the alert is marked
 // failed, logged and counted, and the next alert is sent.
 func (s *Sender) Flush(ctx context.Context) error {
@@ -36,8 +38,12 @@ func (s *Sender) Flush(ctx context.Context) error {
 		return err
 	}
 	s.setup()
-	s.round.Lock()
-	defer s.round.Unlock()
+	select {
+	case s.round <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the alert round in progress: %w", ctx.Err())
+	}
+	defer func() { <-s.round }()
 	defer s.updateGauges(ctx)
 	if err := s.recordUnrecorded(ctx); err != nil {
 		return err

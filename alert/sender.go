@@ -93,8 +93,8 @@ type Sender struct {
 	init     sync.Once
 	poke     chan struct{}
 	owner    string
-	round    sync.Mutex // one Flush at a time
-	failures int        // consecutive backoff waits; guarded by round
+	round    chan struct{} // one Flush at a time: a 1-slot semaphore, so a waiting Flush honours its ctx
+	failures int           // consecutive backoff waits; guarded by round
 
 	mu         sync.Mutex
 	pending    []Alert          // decided, not yet in the outbox
@@ -139,6 +139,7 @@ func (s *Sender) Validate() error {
 func (s *Sender) setup() {
 	s.init.Do(func() {
 		s.poke = make(chan struct{}, 1)
+		s.round = make(chan struct{}, 1)
 		s.unrecorded = map[string]Alert{}
 		s.owner = s.Owner
 		if s.owner == "" {

@@ -252,7 +252,7 @@ func TestStoreFailureIs500(t *testing.T) {
 		if code != http.StatusInternalServerError {
 			t.Fatalf("GET %s on a closed store = %d, want 500; body %s", p, code, body)
 		}
-		if msg := decodeError(t, body); !strings.HasPrefix(msg, "could not read evidence: ") {
+		if msg := decodeError(t, body); msg != "could not read evidence; the server log has the cause" {
 			t.Fatalf("GET %s on a closed store: error %q", p, msg)
 		}
 	}

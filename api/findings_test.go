@@ -173,7 +173,7 @@ func TestFindingsFilters(t *testing.T) {
 		{"repo=acme/web", []string{"CM-1 " + subjWebPR + " pass", "CM-4 " + subjWebPR + " pass"}},
 		{"repo=acme/api&rule=CM-1", []string{"CM-1 " + subjPR + " pass", "CM-1 " + subjPush + " waived"}},
 		{"repo=acme/api&outcome=pass", []string{"CM-1 " + subjPR + " pass"}},
-		{"repo=acme", []string{}},
+		// repo=acme (not owner/name) is a 400: see TestFiltersLiteralAndValidated.
 	}
 	for _, c := range cases {
 		var page findingsPage

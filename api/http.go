@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/model"
 	"go.uber.org/zap"
 )
 
@@ -114,15 +115,19 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		tok = strings.TrimSpace(tok)
 		if !found || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			s.authLog(r, "authentication failed", zap.String("reason", "missing bearer token"))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof"`)
 			httpError(w, http.StatusUnauthorized, "missing bearer token")
 			return
 		}
-		role, _, ok := "", "", false
+		role, name, ok := "", "", false
 		if s.Auth != nil {
-			role, _, ok = s.Auth(tok)
+			role, name, ok = s.Auth(tok)
 		}
 		if !ok {
+			// The token itself is never logged: a mistyped one is often
+			// one character away from a real one.
+			s.authLog(r, "authentication failed", zap.String("reason", "unknown token"))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="changeproof", error="invalid_token"`)
 			httpError(w, http.StatusUnauthorized, "unknown token")
 			return
@@ -132,10 +137,12 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 			if roles[RoleIngest] {
 				what = "cannot ingest events (needs ingest or admin)"
 			}
+			s.authLog(r, "request refused", zap.String("token_name", name), zap.String("role", role))
 			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s %s", role, what))
 			return
 		}
-		h(w, r)
+		s.authLog(r, "request", zap.String("token_name", name), zap.String("role", role))
+		h(w, r.WithContext(WithTokenName(r.Context(), name)))
 	}
 }
 
@@ -272,11 +279,19 @@ func (s *Server) bundle(w http.ResponseWriter, r *http.Request, n int, sha strin
 	writeJSON(w, http.StatusOK, b)
 }
 
+// serverError answers a failed read: 400 naming the parameter for a
+// refused filter, else 500 without the store's text (which is the engine's,
+// and says nothing a client can act on); the log has it.
 func (s *Server) serverError(w http.ResponseWriter, err error) {
+	var fe *FilterError
+	if errors.As(err, &fe) {
+		httpError(w, http.StatusBadRequest, fe.Error())
+		return
+	}
 	if s.Log != nil {
 		s.Log.Error("api", zap.Error(err))
 	}
-	httpError(w, http.StatusInternalServerError, "could not read evidence: "+err.Error())
+	httpError(w, http.StatusInternalServerError, "could not read evidence; the server log has the cause")
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {
@@ -319,6 +334,12 @@ func ParseSample(r SampleRequest, version string) (audit.Request, error) {
 	if req.To, err = ParseBound(r.To, true); err != nil {
 		return req, fmt.Errorf("to: %w", err)
 	}
+	if err := model.CheckTime("from", req.From); err != nil {
+		return req, err
+	}
+	if err := model.CheckTime("to", req.To); err != nil {
+		return req, err
+	}
 	if r.Size == "" && r.Frequency != "" {
 		r.Size = "auto"
 	}
@@ -341,6 +362,7 @@ func (s *Server) samples(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	req.RequestedBy = TokenName(r.Context())
 	if _, req.ChainHead, err = s.Service.Store.ChainHead(r.Context()); err != nil {
 		s.serverError(w, err)
 		return

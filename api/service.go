@@ -14,6 +14,9 @@ type Service struct {
 	Store *store.Store
 	// InScope says whether a repository is in scope (scope.repos).
 	InScope func(repo string) bool
+	// Rules are the control ids a rule filter may name (exact case); nil
+	// accepts any.
+	Rules []string
 }
 
 // FindingsQuery is the parsed query of GET /v1/findings.
@@ -32,6 +35,9 @@ type FindingView struct {
 // Findings returns the current findings matching q, sorted by rule and
 // subject, each with its earlier outcomes when q.History.
 func (s *Service) Findings(ctx context.Context, q FindingsQuery) ([]FindingView, error) {
+	if err := s.checkFilters(q.Rule, q.Outcome, q.Repo, q.From, q.To); err != nil {
+		return nil, err
+	}
 	fq := store.FindingQuery{Rule: q.Rule, Outcome: q.Outcome, Repo: q.Repo, From: lower(q.From), To: exclusive(q.To)}
 	cur, err := s.Store.Findings(ctx, fq)
 	if err != nil {
@@ -100,6 +106,9 @@ type ChangeView struct {
 
 // Changes returns the population of changes matching q, sorted by subject.
 func (s *Service) Changes(ctx context.Context, q ChangesQuery) ([]ChangeView, error) {
+	if err := s.checkFilters("", "", q.Repo, q.From, q.To); err != nil {
+		return nil, err
+	}
 	rows, err := s.Store.Changes(ctx, store.ChangeQuery{Repo: q.Repo, From: lower(q.From), To: exclusive(q.To)})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,8 @@
 // auditor can open in a browser.
 //
 // The package reads its data through Source, a small interface the store- or
-// API-backed caller implements; it imports nothing of this module but model.
+// API-backed caller implements; it imports nothing of this module but model
+// and internal/csvsafe.
 //
 // # Export layout
 //
@@ -24,6 +25,13 @@
 // actor, title, url and the CM-1..CM-6 outcomes (empty: no finding for that
 // rule). sample.csv adds sample_number, draw_key and evidence_file. JSON
 // files are indented with two spaces and end with a newline.
+//
+// A CSV cell that starts with =, +, -, @, a tab, a carriage return or an
+// apostrophe is written with one leading apostrophe ('), so that a
+// spreadsheet shows it as text instead of running it as a formula (a
+// pull-request title is chosen by whoever opens the pull request). To get
+// the stored value back, drop one leading apostrophe; the Python snippet
+// below does so for the subject.
 //
 // <name> is the subject with every character (Unicode code point) outside
 // [A-Za-z0-9._-] replaced by "_", cut to 120 characters (SafeName); the
@@ -53,8 +61,9 @@
 //	import csv, hashlib, json
 //	m = json.load(open("manifest.json", encoding="utf-8"))
 //	seed, n = m["seed"], m["sample_size_drawn"]
+//	unguard = lambda c: c[1:] if c.startswith("'") else c  # the leading ' added against formulas
 //	with open("population.csv", newline="", encoding="utf-8") as f:
-//	    subjects = sorted(row["subject"] for row in csv.DictReader(f))
+//	    subjects = sorted(unguard(row["subject"]) for row in csv.DictReader(f))
 //	key = lambda s: hashlib.sha256((seed + "\n" + s).encode("utf-8")).hexdigest()
 //	sample = sorted(sorted(subjects, key=key)[:n])
 //	print("\n".join(sample))

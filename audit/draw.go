@@ -17,8 +17,9 @@ import (
 const PythonSnippet = `import csv, hashlib, json
 m = json.load(open("manifest.json", encoding="utf-8"))
 seed, n = m["seed"], m["sample_size_drawn"]
+unguard = lambda c: c[1:] if c.startswith("'") else c  # the leading ' added against formulas
 with open("population.csv", newline="", encoding="utf-8") as f:
-    subjects = sorted(row["subject"] for row in csv.DictReader(f))
+    subjects = sorted(unguard(row["subject"]) for row in csv.DictReader(f))
 key = lambda s: hashlib.sha256((seed + "\n" + s).encode("utf-8")).hexdigest()
 sample = sorted(sorted(subjects, key=key)[:n])
 print("\n".join(sample))

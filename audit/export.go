@@ -30,9 +30,11 @@ type Request struct {
 	Frequency string
 	// Seed seeds the draw; empty generates one (NewSeed).
 	Seed string
-	// ToolVersion and ChainHead are recorded in the manifest as given.
+	// ToolVersion, ChainHead and RequestedBy are recorded in the manifest
+	// as given.
 	ToolVersion string
 	ChainHead   string
+	RequestedBy string
 	// Now gives the generation time; nil is time.Now.
 	Now func() time.Time
 	// Signer, when set, signs manifest.json into manifest.json.sig.
@@ -172,7 +174,7 @@ func prepare(src Source, req Request) (*plan, error) {
 			req.To.UTC().Format(time.RFC3339Nano), req.From.UTC().Format(time.RFC3339Nano))
 	}
 	m := &Manifest{Format: FormatVersion, Period: Period{From: req.From.UTC(), To: req.To.UTC()}, Population: pop,
-		ToolVersion: req.ToolVersion, ChainHead: req.ChainHead, Sample: []string{}, Files: map[string]string{}}
+		ToolVersion: req.ToolVersion, ChainHead: req.ChainHead, RequestedBy: req.RequestedBy, Sample: []string{}, Files: map[string]string{}}
 	switch {
 	case req.Size < 0:
 		return nil, fmt.Errorf("size %d: must be positive", req.Size)

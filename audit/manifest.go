@@ -45,6 +45,10 @@ type Manifest struct {
 	Sample []string `json:"sample"`
 	// ToolVersion is the version of the tool that wrote the export.
 	ToolVersion string `json:"tool_version"`
+	// RequestedBy names who asked for the export: the API token's name
+	// (server.tokens[].name, never the token) for POST /v1/samples; empty
+	// for a local export.
+	RequestedBy string `json:"requested_by,omitempty"`
 	// GeneratedAt is when the export was written.
 	GeneratedAt time.Time `json:"generated_at"`
 	// ChainHead is the head of the raw-log hash chain at export time, as

@@ -16,7 +16,10 @@ func TestPythonSnippetRederives(t *testing.T) {
 	}
 	from, to := period()
 	ms := changes(120)
-	ms = append(ms, Member{Subject: "acme/api@ünï ☃,\"x\"", OccurredAt: t0}, Member{Subject: "Acme/Z#1", OccurredAt: t0})
+	ms = append(ms, Member{Subject: "acme/api@ünï ☃,\"x\"", OccurredAt: t0}, Member{Subject: "Acme/Z#1", OccurredAt: t0},
+		// Subjects an access upload may choose: neutralised in the CSV,
+		// restored by the snippet.
+		Member{Subject: "=cmd|' /C calc'!A0", OccurredAt: t0}, Member{Subject: "'quoted", OccurredAt: t0}, Member{Subject: "-1", OccurredAt: t0})
 	for _, req := range []Request{
 		{From: from, To: to, Size: 17, Seed: "python"},
 		{From: from, To: to, Frequency: "recurring"}, // generated seed

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/changeproof/changeproof/internal/csvsafe"
 )
 
 // walked is what reading the population leaves: its size and the SHA-256
@@ -318,10 +320,12 @@ func appendCSVRecord(b []byte, fields []string) []byte {
 	return append(b, '\n')
 }
 
-// appendCSVField appends one field as encoding/csv writes it: quoted when
-// it holds a comma, a quote, a CR or an LF, starts with a space character
-// or is \. , quotes inside doubled, everything else as is.
+// appendCSVField appends one field as encoding/csv writes it, after
+// csvsafe.Cell has neutralised a leading formula character: quoted when it
+// holds a comma, a quote, a CR or an LF, starts with a space character or
+// is \. , quotes inside doubled, everything else as is.
 func appendCSVField(b []byte, f string) []byte {
+	f = csvsafe.Cell(f)
 	if !csvNeedsQuotes(f) {
 		return append(b, f...)
 	}

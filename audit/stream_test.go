@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/changeproof/changeproof/internal/csvsafe"
 )
 
 // walkSource hands its members over one at a time, as given (a Walker), and
@@ -305,7 +307,7 @@ func TestAppendCSVIsEncodingCSV(t *testing.T) {
 		rec := fields[i : i+3]
 		var want bytes.Buffer
 		w := csv.NewWriter(&want)
-		if err := w.Write(rec); err != nil {
+		if err := w.Write(csvsafe.Row(rec)); err != nil { // with formula characters neutralised
 			t.Fatal(err)
 		}
 		w.Flush()

@@ -56,6 +56,21 @@ type Server struct {
 	// Tokens are the bearer tokens accepted by the HTTP API. Default: none,
 	// which leaves only the signed GitHub webhook endpoint usable.
 	Tokens []Token `yaml:"tokens"`
+	// ReadTimeout bounds reading one whole request, body included, so a
+	// client sending a byte at a time cannot hold a connection. Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// IdleTimeout closes a keep-alive connection idle this long. Default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes caps the request line and headers. Default 65536.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// ShutdownTimeout bounds the stop on SIGTERM or SIGINT, whatever Slack
+	// or Kafka do; alerts not sent by then stay queued for the next start.
+	// Default 15s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// TLSCertFile and TLSKeyFile, both set, serve HTTPS with this PEM
+	// certificate (chain) and key. Default: none, plain HTTP.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
 
 // Token is one bearer token of the HTTP API.
@@ -376,7 +391,11 @@ type Signing struct {
 func Default() Config {
 	return Config{
 		Server: Server{
-			Addr: ":8080",
+			Addr:            ":8080",
+			ReadTimeout:     Duration(30 * time.Second),
+			IdleTimeout:     Duration(120 * time.Second),
+			MaxHeaderBytes:  64 << 10,
+			ShutdownTimeout: Duration(15 * time.Second),
 		},
 		GitHub: GitHub{
 			ReconcileEvery: Duration(time.Hour),

@@ -51,7 +51,11 @@ func decodeFile(path string, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	prefix := "config " + path + ": "
+	return decodeBytes(data, "config "+path+": ", cfg)
+}
+
+// decodeBytes is decodeFile on the file's content; errors start with prefix.
+func decodeBytes(data []byte, prefix string, cfg *Config) error {
 	root, err := parseDocument(data)
 	if err != nil {
 		return errors.New(prefix + err.Error())

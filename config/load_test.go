@@ -56,6 +56,12 @@ func TestDefaultsAreTheDocumentedOnes(t *testing.T) {
 	}{
 		{"server.addr", d.Server.Addr, ":8080"},
 		{"len(server.tokens)", len(d.Server.Tokens), 0},
+		{"server.read_timeout", d.Server.ReadTimeout.Std(), 30 * time.Second},
+		{"server.idle_timeout", d.Server.IdleTimeout.Std(), 120 * time.Second},
+		{"server.max_header_bytes", d.Server.MaxHeaderBytes, 65536},
+		{"server.shutdown_timeout", d.Server.ShutdownTimeout.Std(), 15 * time.Second},
+		{"server.tls_cert_file", d.Server.TLSCertFile, ""},
+		{"server.tls_key_file", d.Server.TLSKeyFile, ""},
 		{"github.webhook_secret", d.GitHub.WebhookSecret, ""},
 		{"github.base_url", d.GitHub.BaseURL, ""},
 		{"len(kafka.brokers)", len(d.Kafka.Brokers), 0},

@@ -55,6 +55,20 @@ func (p *problems) server(s Server) {
 	if !isHostPort(s.Addr) {
 		p.add("server.addr", `must be host:port such as ":8080", got %q`, s.Addr)
 	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"server.read_timeout", s.ReadTimeout}, {"server.idle_timeout", s.IdleTimeout}, {"server.shutdown_timeout", s.ShutdownTimeout}} {
+		if d.v <= 0 {
+			p.add(d.key, "must be positive, got %s", d.v)
+		}
+	}
+	if s.MaxHeaderBytes < 1024 {
+		p.add("server.max_header_bytes", "must be at least 1024, got %d", s.MaxHeaderBytes)
+	}
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		p.add("server.tls_cert_file", "tls_cert_file and tls_key_file are set together (both: HTTPS; neither: HTTP)")
+	}
 	names := map[string]int{}
 	secrets := map[string]int{}
 	for i, t := range s.Tokens {

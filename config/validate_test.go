@@ -15,6 +15,12 @@ func TestValidateMessages(t *testing.T) {
 	}{
 		{"server.addr", func(c *Config) { c.Server.Addr = "8080" },
 			[]string{`server.addr: must be host:port such as ":8080", got "8080"`}},
+		{"server.read_timeout", func(c *Config) { c.Server.ReadTimeout = 0 },
+			[]string{`server.read_timeout: must be positive, got 0s`}},
+		{"server.max_header_bytes", func(c *Config) { c.Server.MaxHeaderBytes = 10 },
+			[]string{`server.max_header_bytes: must be at least 1024, got 10`}},
+		{"server.tls half", func(c *Config) { c.Server.TLSCertFile = "/etc/cp/cert.pem" },
+			[]string{`server.tls_cert_file: tls_cert_file and tls_key_file are set together (both: HTTPS; neither: HTTP)`}},
 		{"token name", func(c *Config) { c.Server.Tokens = []Token{tok("", RoleIngest, "a")} },
 			[]string{`server.tokens[0].name: empty`}},
 		{"duplicate token name", func(c *Config) { c.Server.Tokens = []Token{tok("ci", RoleIngest, "a"), tok("ci", RoleAdmin, "b")} },

@@ -367,10 +367,30 @@ func repoOf(d model.Delivery, r *ghRepo) (string, error) {
 	if r == nil || r.FullName == "" {
 		return "", malformed(d, "no repository.full_name")
 	}
+	if !validFullName(r.FullName) {
+		// A newline or other control character would split CSV rows and
+		// file names of every sample that draws the repository.
+		return "", malformed(d, "repository.full_name %q is not owner/name", r.FullName)
+	}
 	if r.DefaultBranch == "" {
 		return "", malformed(d, "no repository.default_branch")
 	}
 	return r.FullName, nil
+}
+
+// validFullName reports whether s is owner/name: two non-empty parts, one
+// slash, no whitespace or control character.
+func validFullName(s string) bool {
+	owner, name, ok := strings.Cut(s, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 func unixOrTime(raw json.RawMessage) time.Time {

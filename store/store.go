@@ -245,7 +245,8 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, 
 		}
 	}
 	add("rule = {rule:String}", "rule", q.Rule)
-	add("repo = {repo:String}", "repo", q.Repo)
+	// Repository names are case-insensitive on GitHub, as scope globs are.
+	add("lower(repo) = lower({repo:String})", "repo", q.Repo)
 	add("subject = {subject:String}", "subject", q.Subject)
 	sql := "SELECT * FROM findings FINAL"
 	if len(where) > 0 {
@@ -323,7 +324,7 @@ func (s *Store) Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error)
 	var where []string
 	p := Params{}
 	if q.Repo != "" {
-		where = append(where, "repo = {repo:String}")
+		where = append(where, "lower(repo) = lower({repo:String})") // case-insensitive, as on GitHub
 		p["repo"] = q.Repo
 	}
 	if !q.From.IsZero() {

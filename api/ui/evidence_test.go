@@ -85,3 +85,16 @@ func TestEvidenceOfAccessAndDeploys(t *testing.T) {
 		t.Fatalf("SubjectLink = %q", got)
 	}
 }
+
+// TestBadFilterIsTheFormsFault: a filter the API refuses is a 400 naming
+// the parameter, not a 500 with the engine's or the service's text.
+func TestBadFilterIsTheFormsFault(t *testing.T) {
+	st := storetest.Open(t)
+	h, _, _ := newHandler(t)
+	svc := &api.Service{Store: st}
+	h.Service, h.Audit = svc, &api.AuditSource{Service: svc}
+	w := signedInGet(t, h, "/ui/findings?repo=acme")
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "repo: ") {
+		t.Fatalf("bad repo filter: %d\n%s", w.Code, w.Body.String())
+	}
+}

@@ -302,10 +302,18 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, v *session, cod
 	_, _ = w.Write(buf.Bytes())
 }
 
+// fail answers a query error: a bad filter is the form's fault (400, named
+// parameter); anything else is logged, and the page says only that the
+// server log has the cause (never the engine's text).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *session, err error) {
+	var fe *api.FilterError
+	if errors.As(err, &fe) {
+		h.badRequest(w, r, v, fe.Error())
+		return
+	}
 	h.log().Error("ui: query failed", zap.String("path", r.URL.Path), zap.Error(err))
 	h.render(w, r, v, http.StatusInternalServerError, "error", errorPage{Title: "Something went wrong",
-		Message: "The evidence could not be read: " + err.Error()})
+		Message: "The evidence could not be read; the server log has the cause."})
 }
 
 func (h *Handler) badRequest(w http.ResponseWriter, r *http.Request, v *session, msg string) {

@@ -160,10 +160,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	if r == (roles{}) {
 		return nil, errors.New("--roles: empty")
 	}
-	a = &app{cfg: cfg, roles: r, log: log, done: make(chan struct{})}
+	// The cleanup holds its own reference: every error return below sets
+	// the named result a to nil.
+	built := &app{cfg: cfg, roles: r, log: log, done: make(chan struct{})}
+	a = built
 	defer func() {
 		if err != nil {
-			a.closeParts()
+			built.closeParts()
 		}
 	}()
 	if r.pipeline || r.rules || r.api {
@@ -297,7 +300,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 
 	a.api = &api.Server{Auth: cfg.Server.RoleOf, Version: Version, Log: log.Named("api")}
 	if r.api {
-		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope}
+		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope, Rules: ruleIDs()}
 		src := auditSource(cfg, svc)
 		a.api.Service, a.api.Audit = svc, &src
 		if err := a.wireAuditor(cfg, svc, src); err != nil {
@@ -352,8 +355,17 @@ func (a *app) start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	a.srv = newHTTPServer(a.cfg.Server, a.api.Handler(), a.log)
+	if a.cfg.Server.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.Server.TLSCertFile, a.cfg.Server.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return "", fmt.Errorf("server.tls_cert_file, server.tls_key_file: %w", err)
+		}
+		a.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, a.srv.TLSConfig)
+	}
 	a.startRules()
-	a.srv = &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("http server", zap.Error(err))
@@ -459,7 +471,7 @@ func (a *app) waitIdle(ctx context.Context) error {
 // the store.
 func (a *app) close() {
 	if a.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), a.shutdownBudget()/3)
 		_ = a.srv.Shutdown(ctx)
 		cancel()
 	}
@@ -491,7 +503,7 @@ func (a *app) close() {
 		a.judges = nil
 	}
 	if a.alertsOff != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), a.shutdownBudget()/3)
 		_ = a.alerts.Flush(ctx)
 		cancel()
 		a.alertsOff()

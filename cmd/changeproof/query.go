@@ -49,7 +49,7 @@ func (s *source) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope}
+	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope, Rules: ruleIDs()}
 	s.cfg, s.closer = cfg, closeStore
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/internal/csvsafe"
 )
 
 func renderJSON(w io.Writer, v any) error {
@@ -27,7 +28,7 @@ func renderFindings(w io.Writer, format string, fs []api.FindingView) error {
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"rule", "subject", "outcome", "reason", "occurred_at", "evaluated_at", "url"})
 		for _, f := range fs {
-			_ = cw.Write([]string{f.Rule, f.Subject, string(f.Outcome), f.Reason, fmtTime(f.OccurredAt), fmtTime(f.EvaluatedAt), f.Evidence.URL})
+			_ = cw.Write(csvsafe.Row([]string{f.Rule, f.Subject, string(f.Outcome), f.Reason, fmtTime(f.OccurredAt), fmtTime(f.EvaluatedAt), f.Evidence.URL}))
 		}
 		cw.Flush()
 		return cw.Error()
@@ -72,7 +73,7 @@ func renderChanges(w io.Writer, format string, cs []api.ChangeView) error {
 			for _, r := range rules {
 				row = append(row, c.Outcomes[r])
 			}
-			_ = cw.Write(row)
+			_ = cw.Write(csvsafe.Row(row))
 		}
 		cw.Flush()
 		return cw.Error()

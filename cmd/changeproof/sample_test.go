@@ -64,6 +64,17 @@ func TestSampleExportIsReproducible(t *testing.T) {
 	if m.PopulationSize != 4 || m.Drawn != 2 || len(m.ChainHead) != 64 || len(m.Reproducible) != 4 {
 		t.Fatalf("manifest = %+v", m)
 	}
+	// The server's manifest names the token that asked for it; a local
+	// export names none.
+	var who struct {
+		RequestedBy *string `json:"requested_by"`
+	}
+	if b, err := os.ReadFile(filepath.Join(remote, "manifest.json")); err != nil || json.Unmarshal(b, &who) != nil || who.RequestedBy == nil || *who.RequestedBy != "auditor" {
+		t.Errorf("server export's requested_by: %v (%v)", who.RequestedBy, err)
+	}
+	if strings.Contains(string(b), "requested_by") {
+		t.Errorf("local export names a requester: %s", b)
+	}
 	for _, f := range m.Reproducible {
 		a, errA := os.ReadFile(filepath.Join(local, f))
 		r, errR := os.ReadFile(filepath.Join(remote, f))

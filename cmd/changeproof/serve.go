@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -85,6 +86,10 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	warnReadableConfig(c.configPath, log)
+	if err := secureDataDir(c.dataDir, log); err != nil {
+		return err
+	}
 	// Signals are caught before the listening line is printed: a SIGTERM
 	// that follows it at once must shut down cleanly (the spool loaded,
 	// alerts flushed), not kill the process.
@@ -113,8 +118,26 @@ func runServe(args []string) error {
 		zap.Int("tokens", len(cfg.Server.Tokens)), zap.Bool("webhook_secret_set", cfg.GitHub.WebhookSecret != ""))
 	s := <-sig
 	log.Info("shutting down", zap.String("signal", s.String()))
-	a.close()
-	return nil
+	return closeWithin(a, a.shutdownBudget(), log)
+}
+
+// closeWithin closes the app, or gives up after budget: what was accepted
+// is durable (spool or Kafka, alert outbox) and is taken up at the next
+// start, so a stop that hangs on Slack or Kafka need not wait for them.
+func closeWithin(a *app, budget time.Duration, log *zap.Logger) error {
+	closed := make(chan struct{})
+	go func() {
+		a.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		return nil
+	case <-time.After(budget):
+		log.Error("shutdown did not finish within server.shutdown_timeout; exiting (queued alerts and accepted events are taken up at the next start)",
+			zap.Duration("shutdown_timeout", budget))
+		return fmt.Errorf("shutdown did not finish within server.shutdown_timeout (%s)", budget)
+	}
 }
 
 // listeningPrefix starts the line serve prints on stdout once it accepts

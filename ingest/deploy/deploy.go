@@ -143,12 +143,24 @@ func isHex40(s string) bool {
 	return true
 }
 
-// parseTime parses an RFC 3339 time (fractional seconds allowed) into UTC.
+// parseTime parses an RFC 3339 time (fractional seconds allowed) into UTC
+// and holds it to the evidence time range: a time outside is this line's
+// error, never clamped by the store.
 func parseTime(name, s string, p *ndjson.Problems) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		p.Add("%s: not RFC 3339: %s", name, ndjson.Quote(s))
 		return time.Time{}
 	}
-	return t.UTC()
+	t = t.UTC()
+	if err := model.CheckTime(name, t); err != nil {
+		p.Add("%s", err.Error())
+		return time.Time{}
+	}
+	if t.IsZero() {
+		// 0001-01-01T00:00:00Z is Go's "absent": refused like any other
+		// time before 1970, not read as a missing value.
+		p.Add("%s", (&model.TimeRangeError{Field: name, Time: t}).Error())
+	}
+	return t
 }

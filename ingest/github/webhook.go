@@ -4,18 +4,19 @@
 package github
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
-	gh "github.com/google/go-github/v60/github"
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/ingest"
@@ -49,7 +50,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, http.StatusMethodNotAllowed, "method", "use POST")
 		return
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
+	body, err := readBody(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -78,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	payload, err := verify(r.Header.Get("Content-Type"), body, sig, secret)
 	if err != nil {
-		if strings.Contains(err.Error(), "payload signature check failed") {
+		if errors.Is(err, ErrBadSignature) {
 			h.reject(w, http.StatusUnauthorized, "signature", "signature does not match the body")
 		} else {
 			h.reject(w, http.StatusBadRequest, "body", err.Error())
@@ -123,35 +124,69 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, reply{Status: "accepted", Delivery: id})
 }
 
-// readBody reads a request body into one buffer sized from its
-// Content-Length (GitHub always sends one), not grown by doubling.
-func readBody(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 || size > MaxBody {
-		size = 0
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	_, err := buf.ReadFrom(r)
-	return buf.Bytes(), err
-}
+// readChunk is how much readBody reads at a time. The buffer grows only as
+// bytes arrive: a client declaring a large Content-Length and sending one
+// byte costs one chunk, not the declared size.
+const readChunk = 32 << 10
 
-// verify checks the body's HMAC and returns the JSON payload. A JSON body
-// signed with SHA-256 (every delivery GitHub sends today) is checked here,
-// in place; anything else goes to go-github's ValidatePayloadFromBody, which
-// also unwraps a form-encoded delivery's payload= field. Both compare in
-// constant time, and a mismatch is go-github's "payload signature check
-// failed".
-func verify(contentType string, body []byte, sig, secret string) ([]byte, error) {
-	if contentType == "application/json" {
-		if want, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256=")); err == nil && len(want) == sha256.Size {
-			m := hmac.New(sha256.New, []byte(secret))
-			m.Write(body)
-			if !hmac.Equal(m.Sum(nil), want) {
-				return nil, errors.New("payload signature check failed")
-			}
-			return body, nil
+// readBody reads a request body in bounded chunks; it never sizes its
+// buffer from the Content-Length header, which the client chooses.
+func readBody(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 0, readChunk)
+	for {
+		if cap(buf)-len(buf) < readChunk/2 {
+			buf = append(buf, make([]byte, readChunk)...)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
 		}
 	}
-	return gh.ValidatePayloadFromBody(contentType, bytes.NewReader(body), sig, []byte(secret))
+}
+
+// ErrBadSignature is a delivery whose X-Hub-Signature-256 is not the
+// HMAC-SHA256 of its body under the webhook secret (or has the wrong
+// length): a forgery, a wrong secret, or a body changed on the way.
+var ErrBadSignature = errors.New("signature does not match the body")
+
+// verify checks the body's HMAC-SHA256 in constant time and returns the
+// JSON payload: the body itself for application/json (parameters such as
+// charset=utf-8 allowed), the payload= field of a form-encoded delivery.
+// A mismatch is ErrBadSignature; other errors are a malformed request.
+func verify(contentType string, body []byte, sig, secret string) ([]byte, error) {
+	want, err := hex.DecodeString(strings.TrimPrefix(sig, "sha256="))
+	if err != nil {
+		return nil, errors.New("X-Hub-Signature-256 is not sha256=<hex>")
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	if !hmac.Equal(m.Sum(nil), want) {
+		return nil, ErrBadSignature
+	}
+	media, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, fmt.Errorf("Content-Type %q: %w", contentType, err)
+	}
+	switch media {
+	case "application/json":
+		return body, nil
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("form body: %w", err)
+		}
+		payload := form.Get("payload")
+		if payload == "" {
+			return nil, errors.New("form body has no payload field")
+		}
+		return []byte(payload), nil
+	default:
+		return nil, fmt.Errorf("Content-Type %q: want application/json or application/x-www-form-urlencoded", contentType)
+	}
 }
 
 func (h *Handler) reject(w http.ResponseWriter, code int, reason, msg string) {

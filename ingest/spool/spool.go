@@ -466,8 +466,8 @@ func readRecord(r io.Reader) (model.Delivery, error) {
 	if n > 1<<30 {
 		return model.Delivery{}, errCorrupt
 	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(r, p); err != nil {
+	p, err := readPayload(r, int(n))
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}

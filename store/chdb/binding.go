@@ -3,6 +3,7 @@ package chdb
 /*
 #cgo LDFLAGS: -ldl
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,9 +37,35 @@ static void *cp_sym(const char *name) {
 	return p;
 }
 
+// The signals whose handlers the Go runtime needs and the engine takes:
+// its static initialisers and chdb_connect (even with its own handlers
+// disabled) set them to its handlers or to SIG_DFL. Without Go's handlers a
+// nil dereference in Go code kills the process (no panic, no recover, no
+// trace), and SIGURG is how Go preempts goroutines.
+static const int cp_guarded[] = {SIGILL, SIGABRT, SIGFPE, SIGBUS, SIGSEGV, SIGSYS, SIGURG};
+#define CP_NGUARDED (sizeof(cp_guarded) / sizeof(cp_guarded[0]))
+static struct sigaction cp_saved[CP_NGUARDED];
+static int cp_saved_ok;
+
+// cp_save_signals records Go's handlers, once, before the engine first runs.
+static void cp_save_signals(void) {
+	if (cp_saved_ok) return;
+	for (size_t i = 0; i < CP_NGUARDED; i++) sigaction(cp_guarded[i], NULL, &cp_saved[i]);
+	cp_saved_ok = 1;
+}
+
+// cp_restore_signals puts Go's handlers back, flags (SA_ONSTACK, SA_SIGINFO)
+// and masks included, after each call into the engine that may replace them.
+static void cp_restore_signals(void) {
+	if (!cp_saved_ok) return;
+	for (size_t i = 0; i < CP_NGUARDED; i++) sigaction(cp_guarded[i], &cp_saved[i], NULL);
+}
+
 // cp_load returns NULL on success, or the reason the library is unusable.
 static const char *cp_load(const char *path) {
+	cp_save_signals();
 	cp_handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	cp_restore_signals();
 	if (cp_handle == NULL) return dlerror();
 	cp_missing = NULL;
 	cp_connect = cp_sym("chdb_connect");
@@ -63,9 +90,14 @@ static chdb_connection *cp_do_connect(int argc, char **argv) {
 	// The Go runtime owns SIGSEGV, SIGPIPE and friends; the engine must not
 	// replace its handlers.
 	if (cp_set_signal_handlers_enabled != NULL) cp_set_signal_handlers_enabled(0);
-	return cp_connect(argc, argv);
+	chdb_connection *c = cp_connect(argc, argv);
+	cp_restore_signals();
+	return c;
 }
-static void cp_do_close(chdb_connection *c) { cp_close_conn(c); }
+static void cp_do_close(chdb_connection *c) {
+	cp_close_conn(c);
+	cp_restore_signals();
+}
 static chdb_result *cp_do_query(chdb_connection *c, const char *q, size_t ql, const char *f, size_t fl) {
 	return cp_query_n(*c, q, ql, f, fl);
 }

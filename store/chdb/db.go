@@ -73,7 +73,8 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", opts.DataDir, err)
 	}
-	if err := os.MkdirAll(abs, 0o750); err != nil {
+	// Only this user reads the evidence store.
+	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	procMu.Lock()
@@ -169,6 +170,7 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 		out, _, err := e.query([]byte(query), format)
 		return out, err
 	}
+	params = store.LiteralParams(query, params)
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
@@ -248,6 +250,9 @@ func (db *DB) EncodeInsert(ctx context.Context, table string, rows any) (*Encode
 	}
 	if v.Len() == 0 {
 		return nil, nil
+	}
+	if err := checkTimes(table, v); err != nil {
+		return nil, err
 	}
 	if fileInserts {
 		if p := planOf(v.Type().Elem()); p != nil {

@@ -127,7 +127,7 @@ func (db *DB) Exec(ctx context.Context, query string, params store.Params) error
 	if db.closed.Load() {
 		return store.ErrClosed
 	}
-	return db.conn.Exec(db.queryContext(ctx, params, nil), query)
+	return db.conn.Exec(db.queryContext(ctx, store.LiteralParams(query, params), nil), query)
 }
 
 // Close implements store.DB.

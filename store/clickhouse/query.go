@@ -33,7 +33,7 @@ func (db *DB) Query(ctx context.Context, query string, params store.Params, dest
 	if err != nil {
 		return fmt.Errorf("query destination: %w", err)
 	}
-	rows, err := db.conn.Query(db.queryContext(ctx, params, nil), query)
+	rows, err := db.conn.Query(db.queryContext(ctx, store.LiteralParams(query, params), nil), query)
 	if err != nil {
 		return err
 	}

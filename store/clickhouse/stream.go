@@ -17,7 +17,7 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 	if db.closed.Load() {
 		return store.ErrClosed
 	}
-	rows, err := db.conn.Query(db.queryContext(ctx, params, nil), query)
+	rows, err := db.conn.Query(db.queryContext(ctx, store.LiteralParams(query, params), nil), query)
 	if err != nil {
 		return err
 	}
