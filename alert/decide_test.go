@@ -22,6 +22,8 @@ func TestDecide(t *testing.T) {
 		pushFinding(sha2, model.NotApplicable),
 		{Rule: "CM-5", Subject: "payments@production@d-1", Outcome: model.Fail, Repo: "acme/pay"},
 		{Rule: "CM-6", Subject: "acme/pay:protection@g-1", Outcome: model.Fail, Repo: "acme/pay"},
+		prFinding("CM-7", 7, model.Fail, `required check "ci/test" concluded failure on 9f8e7d6c…`),
+		prFinding("CM-7", 8, model.Pass, "required checks passed"),
 		accessFinding("AC-1", "e1", model.Fail, "bob is not authorized on bastion"),
 		accessFinding("AC-1", "e2", model.NotApplicable, "break-glass"),
 		accessFinding("AC-2", "e2", model.Pass, "break-glass access by alice as root with ticket OPS-1"),
@@ -48,6 +50,7 @@ func TestDecide(t *testing.T) {
 		{"CM-1|acme/pay@" + sha1 + "|fail", 2 * time.Minute}, // direct push: waits for a late pull_request
 		{"CM-5|payments@production@d-1|fail", 0},
 		{"CM-6|acme/pay:protection@g-1|fail", 0},
+		{"CM-7|acme/pay#7|fail", 0},
 		{"AC-1|bastion:e1|fail", 0},
 		{"AC-2|bastion:e2|break-glass", 0},
 		{"AC-2|bastion:e3|break-glass", 0},

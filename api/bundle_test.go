@@ -23,10 +23,11 @@ type bundleJSON struct {
 	Deploys        []json.RawMessage     `json:"deploys"`
 	Findings       []findingJSON         `json:"findings"`
 	Waivers        []model.Waiver        `json:"waivers"`
+	Rulesets       []model.RulesetEvent  `json:"rulesets"`
 }
 
 var bundleKeys = map[string]bool{"subject": true, "in_scope": true, "change": true, "review_verdicts": true,
-	"pushes": true, "deploys": true, "findings": true, "waivers": true}
+	"pushes": true, "deploys": true, "findings": true, "waivers": true, "rulesets": true}
 
 // bundleFixture is what seedBundles stored.
 type bundleFixture struct {

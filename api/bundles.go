@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
@@ -63,6 +64,12 @@ func (s *Service) Bundles(ctx context.Context, keys []store.ChangeKey) ([]*Bundl
 	if err != nil {
 		return nil, err
 	}
+	rulesets := map[string][]model.RulesetEvent{}
+	for _, r := range distinct {
+		if rulesets[r], err = s.Store.Rulesets(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*Bundle, len(keys))
 	for i, k := range keys {
 		ch := changes[k]
@@ -102,6 +109,7 @@ func (s *Service) Bundles(ctx context.Context, keys []store.ChangeKey) ([]*Bundl
 		if b.Pushes == nil {
 			b.Pushes = []model.Push{}
 		}
+		b.Rulesets = rulesetsAt(rulesets[k.Repo], ch.OccurredAt)
 		out[i] = b
 	}
 	return out, nil
@@ -160,4 +168,23 @@ func (s *Service) shippedByEach(ctx context.Context, repos []string) (func(repo,
 		sort.Slice(out, func(i, j int) bool { return out[i].Deploy.OccurredAt().Before(out[j].Deploy.OccurredAt()) })
 		return out
 	}, nil
+}
+
+// rulesetsAt returns, of states (oldest first), each ruleset's latest state
+// at or before t.
+func rulesetsAt(states []model.RulesetEvent, t time.Time) []model.RulesetEvent {
+	out := []model.RulesetEvent{}
+	at := map[int64]int{}
+	for _, r := range states {
+		if r.OccurredAt.After(t) {
+			continue
+		}
+		if i, ok := at[r.RulesetID]; ok {
+			out[i] = r
+			continue
+		}
+		at[r.RulesetID] = len(out)
+		out = append(out, r)
+	}
+	return out
 }

@@ -145,6 +145,11 @@ type Bundle struct {
 	Findings       []FindingView         `json:"findings"`
 	// Waivers are the configured waivers naming this subject.
 	Waivers []model.Waiver `json:"waivers"`
+	// Rulesets are the rulesets of the repository (and its organisation)
+	// as they stood when the change happened: each one's latest recorded
+	// state at or before it. The change's contributors and check results
+	// are in Change.
+	Rulesets []model.RulesetEvent `json:"rulesets"`
 }
 
 // ShippedBy is a production deploy that shipped the change, with its CM-5

@@ -243,6 +243,26 @@ type Policy struct {
 	// RequireAdminEnforcement makes CM-6 fail branch protection that
 	// administrators can bypass. Default true.
 	RequireAdminEnforcement bool `yaml:"require_admin_enforcement"`
+	// ExcludeContributors makes an approval by a contributor of the pull
+	// request (someone who pushed to its head branch, or authored or
+	// committed one of its commits, while it was open) not count (CM-2,
+	// CM-3). Default true.
+	ExcludeContributors bool `yaml:"exclude_contributors"`
+	// BotMinApprovals is how many qualifying (human) approvals a
+	// bot-authored pull request needs, when BotChanges is
+	// "require_approval"; 0 means MinApprovals. Default 0.
+	BotMinApprovals int `yaml:"bot_min_approvals"`
+	// AllowedBypassActors are ruleset bypass actors, "actor_type:actor_id"
+	// (e.g. "Integration:12345", "RepositoryRole:5", "OrganizationAdmin:1"),
+	// that do not make CM-6 fail. Default: none.
+	AllowedBypassActors []string `yaml:"allowed_bypass_actors"`
+	// RequiredChecks are the check run names and commit status contexts
+	// that must pass on a pull request's final commit before merge (CM-7).
+	// Default: none, and CM-7 is not evaluated.
+	RequiredChecks []string `yaml:"required_checks"`
+	// ChecksAllowNeutral counts neutral and skipped check runs as passed
+	// (CM-7). Default true.
+	ChecksAllowNeutral bool `yaml:"checks_allow_neutral"`
 }
 
 // Bot-change policies, the values of Policy.BotChanges.
@@ -403,6 +423,8 @@ func Default() Config {
 			TicketPattern:                "[A-Z][A-Z0-9]+-[0-9]+",
 			BotChanges:                   BotChangesRequireApproval,
 			RequireAdminEnforcement:      true,
+			ExcludeContributors:          true,
+			ChecksAllowNeutral:           true,
 		},
 		Alerts: Alerts{
 			Grace: Duration(2 * time.Minute),

@@ -239,6 +239,20 @@ func (p *problems) policy(pol Policy) {
 	default:
 		p.add("policy.bot_changes", "must be require_approval or exempt, got %q", pol.BotChanges)
 	}
+	if pol.BotMinApprovals < 0 {
+		p.add("policy.bot_min_approvals", "must be 0 (= min_approvals) or more, got %d", pol.BotMinApprovals)
+	}
+	for i, a := range pol.AllowedBypassActors {
+		typ, id, ok := strings.Cut(a, ":")
+		if !ok || typ == "" || id == "" {
+			p.add(fmt.Sprintf("policy.allowed_bypass_actors[%d]", i), `must be "actor_type:actor_id", such as "Integration:12345", got %q`, a)
+		}
+	}
+	for i, c := range pol.RequiredChecks {
+		if strings.TrimSpace(c) == "" {
+			p.add(fmt.Sprintf("policy.required_checks[%d]", i), "empty check name")
+		}
+	}
 }
 
 // identities checks that the mapping from logins to people is a function:

@@ -33,8 +33,9 @@ type ghPR struct {
 	MergedAt       *time.Time `json:"merged_at"`
 	MergeCommitSHA string     `json:"merge_commit_sha"`
 	Head           struct {
-		SHA string `json:"sha"`
-		Ref string `json:"ref"`
+		SHA  string  `json:"sha"`
+		Ref  string  `json:"ref"`
+		Repo *ghRepo `json:"repo"`
 	} `json:"head"`
 	Base struct {
 		Ref string `json:"ref"`
@@ -48,6 +49,7 @@ type ghPR struct {
 		Name string `json:"name"`
 	} `json:"labels"`
 	UpdatedAt *time.Time `json:"updated_at"`
+	CreatedAt *time.Time `json:"created_at"`
 }
 
 type prEvent struct {
@@ -55,6 +57,8 @@ type prEvent struct {
 	Number      int     `json:"number"`
 	PullRequest *ghPR   `json:"pull_request"`
 	Repository  *ghRepo `json:"repository"`
+	Sender      *ghUser `json:"sender"`
+	After       string  `json:"after"` // synchronize: the new head
 }
 
 type reviewEvent struct {
@@ -89,10 +93,20 @@ type pushEvent struct {
 		Message   string     `json:"message"`
 		Timestamp *time.Time `json:"timestamp"`
 	} `json:"head_commit"`
-	Commits []struct {
-		ID      string `json:"id"`
-		Message string `json:"message"`
-	} `json:"commits"`
+	Commits []pushCommit `json:"commits"`
+}
+
+type pushCommit struct {
+	ID        string       `json:"id"`
+	Message   string       `json:"message"`
+	Author    *gitIdentity `json:"author"`
+	Committer *gitIdentity `json:"committer"`
+}
+
+// gitIdentity is a commit's author or committer; Username is the GitHub
+// login when GitHub could match the e-mail to one.
+type gitIdentity struct {
+	Username string `json:"username"`
 }
 
 type deploymentStatusEvent struct {
@@ -158,6 +172,7 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 			return malformed(d, "pull_request.merged is true but merged_at is missing")
 		}
 		b.PullRequests = append(b.PullRequests, pr)
+		prContributions(d, b, repo, e.Action, e.PullRequest, e.Sender, e.After)
 	case "pull_request_review":
 		var e reviewEvent
 		if err := decode(d.Body, &e, fastReviewEvent); err != nil {
@@ -197,6 +212,7 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 		pr := prRecord(e.PullRequest, repo, e.Repository.DefaultBranch)
 		pr.DeliveryID, pr.Action, pr.ReceivedAt = d.DeliveryID, "review_"+e.Action, d.ReceivedAt
 		b.PullRequests = append(b.PullRequests, pr)
+		prContributions(d, b, repo, "", e.PullRequest, nil, "")
 	case "push":
 		var e pushEvent
 		if err := decode(d.Body, &e, fastPushEvent); err != nil {
@@ -231,6 +247,13 @@ func ParseGitHub(d model.Delivery, b *model.Batch) error {
 			p.Messages = append(p.Messages, e.HeadCommit.Message)
 		}
 		b.Pushes = append(b.Pushes, p)
+		pushContributions(d, b, &e, p)
+	case "check_run":
+		return parseCheckRun(d, b)
+	case "status":
+		return parseStatus(d, b)
+	case "repository_ruleset":
+		return parseRuleset(d, b)
 	case "deployment_status":
 		var e deploymentStatusEvent
 		if err := json.Unmarshal(d.Body, &e); err != nil {

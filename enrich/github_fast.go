@@ -58,8 +58,8 @@ func readRepo(r *jsonscan.Reader) *ghRepo {
 
 var (
 	prKeys = []string{"number", "state", "merged", "merged_at", "merge_commit_sha", "head", "base", "user",
-		"merged_by", "title", "body", "html_url", "labels", "updated_at"}
-	headKeys = []string{"sha", "ref"}
+		"merged_by", "title", "body", "html_url", "labels", "updated_at", "created_at"}
+	headKeys = []string{"sha", "ref", "repo"}
 	refKeys  = []string{"ref"}
 	nameKeys = []string{"name"}
 )
@@ -80,10 +80,13 @@ func readPR(r *jsonscan.Reader) *ghPR {
 			p.MergeCommitSHA, _ = r.String()
 		case 5:
 			r.Object(headKeys, func(k int) {
-				if k == 0 {
+				switch k {
+				case 0:
 					p.Head.SHA, _ = r.String()
-				} else {
+				case 1:
 					p.Head.Ref, _ = r.String()
+				case 2:
+					p.Head.Repo = readRepo(r)
 				}
 			})
 		case 6:
@@ -115,6 +118,8 @@ func readPR(r *jsonscan.Reader) *ghPR {
 			}
 		case 13:
 			p.UpdatedAt = r.Time()
+		case 14:
+			p.CreatedAt = r.Time()
 		}
 	}) {
 		return nil
@@ -122,7 +127,7 @@ func readPR(r *jsonscan.Reader) *ghPR {
 	return &p
 }
 
-var prEventKeys = []string{"action", "number", "pull_request", "repository"}
+var prEventKeys = []string{"action", "number", "pull_request", "repository", "sender", "after"}
 
 func fastPREvent(r *jsonscan.Reader, e *prEvent) {
 	r.Object(prEventKeys, func(k int) {
@@ -135,6 +140,10 @@ func fastPREvent(r *jsonscan.Reader, e *prEvent) {
 			e.PullRequest = readPR(r)
 		case 3:
 			e.Repository = readRepo(r)
+		case 4:
+			e.Sender = readUser(r)
+		case 5:
+			e.After, _ = r.String()
 		}
 	})
 }
@@ -188,7 +197,8 @@ var (
 	pushKeys = []string{"ref", "before", "after", "created", "deleted", "forced", "compare", "pusher", "sender",
 		"repository", "head_commit", "commits"}
 	headCommitKeys = []string{"id", "message", "timestamp"}
-	commitKeys     = []string{"id", "message"}
+	commitKeys     = []string{"id", "message", "author", "committer"}
+	usernameKeys   = []string{"username"}
 )
 
 func fastPushEvent(r *jsonscan.Reader, e *pushEvent) {
@@ -238,20 +248,19 @@ func fastPushEvent(r *jsonscan.Reader, e *pushEvent) {
 				e.HeadCommit = h
 			}
 		case 11:
-			e.Commits = make([]struct {
-				ID      string `json:"id"`
-				Message string `json:"message"`
-			}, 0)
+			e.Commits = make([]pushCommit, 0)
 			if !r.Array(func() {
-				var c struct {
-					ID      string `json:"id"`
-					Message string `json:"message"`
-				}
+				var c pushCommit
 				r.Object(commitKeys, func(k int) {
-					if k == 0 {
+					switch k {
+					case 0:
 						c.ID, _ = r.String()
-					} else {
+					case 1:
 						c.Message, _ = r.String()
+					case 2:
+						c.Author = readGitIdentity(r)
+					case 3:
+						c.Committer = readGitIdentity(r)
 					}
 				})
 				e.Commits = append(e.Commits, c)
@@ -260,4 +269,12 @@ func fastPushEvent(r *jsonscan.Reader, e *pushEvent) {
 			}
 		}
 	})
+}
+
+func readGitIdentity(r *jsonscan.Reader) *gitIdentity {
+	var g gitIdentity
+	if !r.Object(usernameKeys, func(int) { g.Username, _ = r.String() }) {
+		return nil
+	}
+	return &g
 }

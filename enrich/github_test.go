@@ -81,6 +81,9 @@ func sameBatch(t *testing.T, got, want model.Batch) {
 	check("pushes", g.Pushes, w.Pushes)
 	check("protections", g.Protections, w.Protections)
 	check("deploys", g.Deploys, w.Deploys)
+	check("contributions", g.Contributions, w.Contributions)
+	check("checks", g.Checks, w.Checks)
+	check("rulesets", g.Rulesets, w.Rulesets)
 	check("dead letters", g.DeadLetters, w.DeadLetters)
 	check("deliveries", g.Deliveries, w.Deliveries)
 	if !t.Failed() {
@@ -115,6 +118,18 @@ func normBatch(b model.Batch) model.Batch {
 	for _, d := range b.Deploys {
 		d.StartedAt, d.FinishedAt, d.ReceivedAt = n(d.StartedAt), n(d.FinishedAt), n(d.ReceivedAt)
 		out.Deploys = append(out.Deploys, d)
+	}
+	for _, c := range b.Contributions {
+		c.At, c.ReceivedAt = n(c.At), n(c.ReceivedAt)
+		out.Contributions = append(out.Contributions, c)
+	}
+	for _, c := range b.Checks {
+		c.At, c.ReceivedAt = n(c.At), n(c.ReceivedAt)
+		out.Checks = append(out.Checks, c)
+	}
+	for _, r := range b.Rulesets {
+		r.OccurredAt, r.ReceivedAt = n(r.OccurredAt), n(r.ReceivedAt)
+		out.Rulesets = append(out.Rulesets, r)
 	}
 	return out
 }
@@ -155,6 +170,12 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 			RuleName: "production", ReviewEnforcement: "off", RequiredApprovals: 1, DismissStale: false,
 			AdminEnforced: false, OccurredAt: occurred, ReceivedAt: recv}
 	}
+	// Every event carrying a full pull request records its head and
+	// created_at, the window its branch's pushes count in.
+	opened := func(id string) model.Contribution {
+		return model.Contribution{Repo: tmplRepo, PRNumber: 2, HeadRepo: tmplRepo, HeadRef: "changes", Login: "Codertocat",
+			How: model.ContribOpened, At: utc("2019-05-15T15:20:33Z"), DeliveryID: id, ReceivedAt: recv}
+	}
 	// rule.updated_at is "2021-08-19T12:16:32.000-04:00".
 	ruleUpdated := time.Date(2021, 8, 19, 16, 16, 32, 0, time.UTC)
 
@@ -174,14 +195,16 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 			// Closed without merging: merged false, merged_at null, merged_by null.
 			want: model.Batch{PullRequests: []model.PullRequest{
 				templatePR("t-pr-closed", "closed", "closed", tmplMergeSHA, "2019-05-15T15:21:18Z"),
-			}},
+			},
+				Contributions: []model.Contribution{opened("t-pr-closed")}},
 		},
 		{
 			template: fixture.TemplatePullRequestOpened, id: "t-pr-opened",
 			// merge_commit_sha is null while the PR is open.
 			want: model.Batch{PullRequests: []model.PullRequest{
 				templatePR("t-pr-opened", "opened", "open", "", "2019-05-15T15:20:33Z"),
-			}},
+			},
+				Contributions: []model.Contribution{opened("t-pr-opened")}},
 		},
 		{
 			template: fixture.TemplateReviewSubmitted, id: "t-review-submitted",
@@ -192,6 +215,7 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 				PullRequests: []model.PullRequest{
 					templatePR("t-review-submitted", "review_submitted", "open", tmplMergeSHA, "2019-05-15T15:20:38Z"),
 				},
+				Contributions: []model.Contribution{opened("t-review-submitted")},
 			},
 		},
 		{
@@ -200,7 +224,8 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 				Reviews: []model.Review{{Repo: tmplRepo, PRNumber: 2, ReviewID: tmplReviewID, DeliveryID: "t-review-dismissed",
 					Action: "dismissed", Reviewer: "Codertocat", State: "dismissed", CommitID: tmplHeadSHA,
 					SubmittedAt: utc("2019-05-15T15:20:38Z"), URL: tmplReviewURL, ReceivedAt: recv}},
-				PullRequests: []model.PullRequest{dismissedPR},
+				PullRequests:  []model.PullRequest{dismissedPR},
+				Contributions: []model.Contribution{opened("t-review-dismissed")},
 			},
 		},
 		{
@@ -227,6 +252,38 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 			// A deleted rule's updated_at is its last edit, not the
 			// deletion: the deletion happened at receipt.
 			want: model.Batch{Protections: []model.ProtectionEvent{protection("t-bpr-deleted", "deleted", recv)}},
+		},
+		{
+			// A push to the pull request's head branch: its sender is a
+			// contributor, at the pull request's updated_at.
+			template: fixture.TemplatePullRequestSynchronize, id: "t-pr-sync",
+			want: model.Batch{
+				PullRequests: []model.PullRequest{templatePR("t-pr-sync", "synchronize", "open", "", "2019-05-15T15:20:33Z")},
+				Contributions: []model.Contribution{opened("t-pr-sync"), {Repo: tmplRepo, PRNumber: 2, HeadRef: "changes",
+					Login: "Codertocat", How: model.ContribPushed, SHA: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+					At: utc("2019-05-15T15:20:33Z"), DeliveryID: "t-pr-sync", ReceivedAt: recv}},
+			},
+		},
+		{
+			template: fixture.TemplateCheckRunCompleted, id: "t-check-run",
+			want: model.Batch{Checks: []model.CheckResult{{Repo: tmplRepo, SHA: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+				Name: "Octocoders-linter", Kind: model.CheckKindRun, State: "success", At: utc("2019-05-15T15:21:12Z"),
+				ID: 128620228, URL: "https://github.com/Codertocat/Hello-World/runs/128620228", DeliveryID: "t-check-run", ReceivedAt: recv}}},
+		},
+		{
+			template: fixture.TemplateStatus, id: "t-status",
+			want: model.Batch{Checks: []model.CheckResult{{Repo: tmplRepo, SHA: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+				Name: "default", Kind: model.CheckKindStatus, State: "success", At: utc("2019-05-15T15:20:55Z"),
+				ID: 6805126730, DeliveryID: "t-status", ReceivedAt: recv}}},
+		},
+		{
+			template: fixture.TemplateRulesetEdited, id: "t-ruleset",
+			want: model.Batch{Rulesets: []model.RulesetEvent{{Repo: "octo-org/octo-repo", Org: "octo-org", DefaultBranch: "main",
+				RulesetID: 42, DeliveryID: "t-ruleset", Action: "edited", Sender: "Codertocat", Name: "main protection",
+				SourceType: "Repository", Target: "branch", Enforcement: "active", Include: []string{"~DEFAULT_BRANCH"},
+				Exclude: []string{}, BypassActors: []string{"RepositoryRole:5"}, HasReviewRule: true, RequiredApprovals: 1,
+				DismissStale: true, URL: "https://github.com/octo-org/octo-repo/rules/42",
+				OccurredAt: utc("2026-11-03T09:30:00Z"), ReceivedAt: recv}}},
 		},
 		{
 			template: fixture.TemplatePing, id: "t-ping",
@@ -320,6 +377,8 @@ func TestParseGitHubBuiltPullRequests(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parse(t, delivery("pull_request", tc.id, fixture.PullRequest(tc.action, tc.pr)))
+			// Contributions are TestParseGitHubContributions' business.
+			got.Contributions = nil
 			sameBatch(t, got, model.Batch{PullRequests: []model.PullRequest{tc.want}})
 			assertUTC(t, got)
 		})
@@ -377,6 +436,8 @@ func TestParseGitHubBuiltReviews(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parse(t, delivery("pull_request_review", tc.id, fixture.PullRequestReview(tc.action, tc.ev)))
+			// Contributions are TestParseGitHubContributions' business.
+			got.Contributions = nil
 			sameBatch(t, got, model.Batch{Reviews: []model.Review{tc.want},
 				PullRequests: []model.PullRequest{snapshot(tc.id, "review_"+tc.action)}})
 			assertUTC(t, got)
@@ -446,6 +507,8 @@ func TestParseGitHubBuiltPushes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := parse(t, delivery("push", tc.want.DeliveryID, tc.body))
+			// Contributions are TestParseGitHubContributions' business.
+			got.Contributions = nil
 			sameBatch(t, got, model.Batch{Pushes: []model.Push{tc.want}})
 			assertUTC(t, got)
 		})
@@ -600,7 +663,7 @@ func TestParseGitHubUnknownEvents(t *testing.T) {
 		// Events the controls do not read are not even decoded.
 		{"issues", []byte(`not json`)},
 		{"", []byte(`{}`)},
-		{"check_run", fixture.Template(fixture.TemplatePullRequestClosed)},
+		{"check_suite", fixture.Template(fixture.TemplateCheckRunCompleted)},
 	} {
 		var b model.Batch
 		if err := enrich.ParseGitHub(delivery(tc.event, "u-1", tc.body), &b); err != nil {

@@ -45,6 +45,11 @@ type Batch struct {
 	Access       []AccessEvent
 	DeadLetters  []DeadLetter
 	Conflicts    []Conflict
+	// Contributions, Checks and Rulesets: who pushed or wrote code on a
+	// pull request, check results per commit, ruleset states.
+	Contributions []Contribution
+	Checks        []CheckResult
+	Rulesets      []RulesetEvent
 }
 
 // Append adds o's records to b's.
@@ -81,6 +86,15 @@ func (b *Batch) Repos() []string {
 	}
 	for _, d := range b.Deploys {
 		add(d.Repo)
+	}
+	for _, c := range b.Contributions {
+		add(c.Repo)
+	}
+	for _, c := range b.Checks {
+		add(c.Repo)
+	}
+	for _, r := range b.Rulesets {
+		add(r.Repo)
 	}
 	return out
 }

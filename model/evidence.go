@@ -107,6 +107,11 @@ type Change struct {
 	MergeCommitSHA string   `json:"merge_commit_sha,omitempty"`
 	Labels         []string `json:"labels,omitempty"`
 	Reviews        []Review `json:"reviews,omitempty"` // every review event, oldest first
+	// Contributors are the logins besides the author that pushed or wrote
+	// code on the pull request while it was open, one each, by login.
+	Contributors []Contributor `json:"contributors,omitempty"`
+	// Checks are the check results on HeadSHA, oldest first by At.
+	Checks []CheckResult `json:"checks,omitempty"`
 
 	// Direct pushes.
 	SHA      string   `json:"sha,omitempty"`
@@ -120,6 +125,9 @@ type RepoEvidence struct {
 	Repo        string
 	Changes     []Change
 	Protections []ProtectionEvent
+	// Rulesets are the states of rulesets of this repository and of its
+	// organisation, oldest first by OccurredAt.
+	Rulesets []RulesetEvent
 	// Pushes is the default-branch chain: every push that moved the default
 	// branch (merges and direct pushes), oldest first by PushedAt.
 	Pushes []Push

@@ -59,8 +59,11 @@ type Evidence struct {
 	Reviews        []ReviewVerdict `json:"reviews,omitempty"`
 	TicketKeys     []string        `json:"ticket_keys,omitempty"`
 	Settings       []string        `json:"settings,omitempty"` // CM-6: each weakened setting
-	DeliveryIDs    []string        `json:"delivery_ids,omitempty"`
-	MergeOf        string          `json:"merge_of,omitempty"` // withdrawn direct push: the PR subject
+	// CM-7: each required check's deciding result ("ci/test: check_run
+	// failure"); a check without one is absent.
+	Checks      []string `json:"checks,omitempty"`
+	DeliveryIDs []string `json:"delivery_ids,omitempty"`
+	MergeOf     string   `json:"merge_of,omitempty"` // withdrawn direct push: the PR subject
 	// CM-5: the changes a deploy shipped (chain order) and those that
 	// failed CM-1..CM-3.
 	Shipped       []string `json:"shipped,omitempty"`

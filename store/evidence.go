@@ -245,6 +245,9 @@ func (s *Store) RepoEvidences(ctx context.Context, repos []string) (map[string]*
 			ev.Deploys = append(ev.Deploys, r.model())
 		}
 	}
+	if err := s.addDepth(ctx, repos, out); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	return out, nil
 }
 

@@ -92,6 +92,7 @@ func marshalEvidence(ev *model.Evidence) ([]byte, error) {
 	}
 	strs("ticket_keys", ev.TicketKeys)
 	strs("settings", ev.Settings)
+	strs("checks", ev.Checks)
 	strs("delivery_ids", ev.DeliveryIDs)
 	str("merge_of", ev.MergeOf)
 	strs("shipped", ev.Shipped)
@@ -125,7 +126,7 @@ var evidenceFieldsKnown = fieldsAre(reflect.TypeFor[model.Evidence](), []string{
 	"Pusher string pusher,omitempty", "SHA string sha,omitempty", "HeadSHA string head_sha,omitempty",
 	"MergeCommitSHA string merge_commit_sha,omitempty", "Labels []string labels,omitempty",
 	"Reviews []model.ReviewVerdict reviews,omitempty", "TicketKeys []string ticket_keys,omitempty",
-	"Settings []string settings,omitempty", "DeliveryIDs []string delivery_ids,omitempty",
+	"Settings []string settings,omitempty", "Checks []string checks,omitempty", "DeliveryIDs []string delivery_ids,omitempty",
 	"MergeOf string merge_of,omitempty", "Shipped []string shipped,omitempty",
 	"FailedChanges []string failed_changes,omitempty", "Principal string principal,omitempty",
 	"Person string person,omitempty", "System string system,omitempty", "Role string role,omitempty",

@@ -37,7 +37,7 @@ func TestMarshalEvidenceIsEncodingJSON(t *testing.T) {
 		time.Date(2026, 3, 1, 9, 0, 0, 0, time.FixedZone("x", 3600)), time.Unix(1, 0)}
 	for n := 0; n < 3000; n++ {
 		ev := model.Evidence{URL: pick(), Author: pick(), MergedBy: pick(), Pusher: pick(), SHA: pick(), HeadSHA: pick(),
-			MergeCommitSHA: pick(), Labels: picks(), TicketKeys: picks(), Settings: picks(), DeliveryIDs: picks(),
+			MergeCommitSHA: pick(), Labels: picks(), TicketKeys: picks(), Settings: picks(), Checks: picks(), DeliveryIDs: picks(),
 			MergeOf: pick(), Shipped: picks(), FailedChanges: picks(), Principal: pick(), Person: pick(), System: pick(),
 			Role: pick(), Ticket: pick()}
 		for i := rng.IntN(4) - 1; i > 0; i-- {

@@ -118,6 +118,9 @@ ORDER BY repo, pr_number, submitted_at, review_id, action = 'dismissed', deliver
 			}
 			out[k] = PRChange(pr, rs)
 		}
+		if err := s.changesDepth(ctx, out); err != nil {
+			return nil, err
+		}
 	}
 	if len(pushKeys) > 0 {
 		var repos, shas []string

@@ -77,6 +77,18 @@ func (s *Store) Write(ctx context.Context, b model.Batch) error {
 		}
 		inserts = append(inserts, func() error { return s.db.Insert(ctx, "deploys", rows) })
 	}
+	if len(b.Contributions) > 0 {
+		rows := rowsOf(b.Contributions, contributionToRow)
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "contributions", rows) })
+	}
+	if len(b.Checks) > 0 {
+		rows := rowsOf(b.Checks, checkToRow)
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "check_results", rows) })
+	}
+	if len(b.Rulesets) > 0 {
+		rows := rowsOf(b.Rulesets, rulesetToRow)
+		inserts = append(inserts, func() error { return s.db.Insert(ctx, "ruleset_events", rows) })
+	}
 	if len(b.DeadLetters) > 0 {
 		rows := make([]DeadLetter, len(b.DeadLetters))
 		for i, d := range b.DeadLetters {

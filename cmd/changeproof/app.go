@@ -555,6 +555,11 @@ func controlEnv(cfg config.Config) control.Env {
 			BotChanges:                   p.BotChanges,
 			DirectPushExempt:             p.DirectPushExempt,
 			RequireAdminEnforcement:      p.RequireAdminEnforcement,
+			ExcludeContributors:          p.ExcludeContributors,
+			BotMinApprovals:              p.BotMinApprovals,
+			AllowedBypassActors:          p.AllowedBypassActors,
+			RequiredChecks:               p.RequiredChecks,
+			ChecksAllowNeutral:           p.ChecksAllowNeutral,
 		},
 		Identities: model.NewIdentities(ids),
 	}
@@ -604,7 +609,7 @@ var reconcileLearned = promauto.NewCounter(prometheus.CounterOpts{
 func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
 	st := state.st
 	return &backfill.Reconciler{
-		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token},
+		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks},
 		State:   state,
 		Sink: backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
 			if err := st.Write(ctx, b); err != nil {

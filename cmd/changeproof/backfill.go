@@ -130,7 +130,7 @@ func runBackfill(args []string) error {
 	a.startRules()
 	progress := newBackfillProgress(os.Stderr)
 	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
-		Progress: progress.Report}
+		Progress: progress.Report, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks}
 	state := storeState{st: a.store, log: a.intake}
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs

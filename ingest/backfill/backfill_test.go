@@ -27,6 +27,9 @@ func (s *memSink) Write(_ context.Context, b model.Batch) error {
 	s.b.Reviews = append(s.b.Reviews, b.Reviews...)
 	s.b.Pushes = append(s.b.Pushes, b.Pushes...)
 	s.b.Protections = append(s.b.Protections, b.Protections...)
+	s.b.Contributions = append(s.b.Contributions, b.Contributions...)
+	s.b.Checks = append(s.b.Checks, b.Checks...)
+	s.b.Rulesets = append(s.b.Rulesets, b.Rulesets...)
 	return nil
 }
 

@@ -16,11 +16,25 @@
 //
 //	GET /repos/{o}/{r}/pulls/{n}                          only for a merged PR
 //	    the issue events did not name a merger for (Stats.MergerLookups)
+//	GET /repos/{o}/{r}/rulesets?includes_parents=true     the default branch's
+//	GET /repos/{o}/{r}/rulesets/{id}?includes_parents=true  active rulesets
+//
+// and, as policy needs them (Options.Contributors, Options.RequiredChecks):
+//
+//	GET /repos/{o}/{r}/pulls/{n}/commits                  per merged PR with an
+//	    approval by someone other than its author (only then can a
+//	    contributor's approval change a verdict)
+//	GET /repos/{o}/{r}/commits/{sha}/check-runs           per merged PR's final head
+//	GET /repos/{o}/{r}/commits/{sha}/status               only when a required
+//	    check is not among the head's check runs
 //
 // so a first backfill costs about 1 + 1/100 + e/100 requests per merged PR
 // (e: issue events per PR since, typically 4-10: closed, merged, labeled,
-// review_requested, head_ref_deleted...) plus a handful per repository; a
-// re-run with the same State costs only 304s.
+// review_requested, head_ref_deleted...) plus a handful per repository,
+// and up to 2 more (commits, check runs) per merged PR with contributors
+// and required checks on; a re-run with the same State costs only 304s,
+// also when Since moved within the same UTC day (reconciliation): the
+// commit listing asks from the start of Since's day.
 //
 // # Records
 //
@@ -43,6 +57,13 @@
 //     chain is complete. The store's direct_pushes view keys on
 //     (repo, after), so a webhook push and a backfill push of the same SHA
 //     are one subject.
+//   - Contribution: "backfill:<repo>#<n>" for the pull request's head and
+//     created_at, "backfill:<repo>#<n>:<sha>" for each commit's author and
+//     committer (bound to the pull request by number, whatever their time).
+//   - CheckResult: "backfill:check_run:<id>", "backfill:status:<id>".
+//   - RulesetEvent: "backfill:ruleset:<repo>:<id>:<hash of the state>",
+//     Action "observed", recorded under the repository even when the
+//     ruleset is its organisation's; an unchanged re-run yields the same id.
 //   - ProtectionEvent: "backfill:protection:<repo>:<hash of the settings>",
 //     Action "edited" (the resulting state is judged, like created/edited
 //     webhooks); a branch without protection becomes enforcement "off" with

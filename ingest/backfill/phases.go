@@ -49,6 +49,11 @@ func (r *runner) pulls(ctx context.Context, owner, name, repo string, c *Cursor)
 		if err := r.lookupMergers(ctx, owner, name, merged, c); err != nil {
 			return err
 		}
+		depth, err := r.depth(ctx, owner, name, repo, merged, reviews, now)
+		if err != nil {
+			return err
+		}
+		b.Contributions, b.Checks = depth.Contributions, depth.Checks
 		for i, p := range merged {
 			rec := prRecord(p, repo, c.DefaultBranch, now)
 			if rec.MergedBy == "" {
@@ -189,7 +194,13 @@ func (r *runner) prReviews(ctx context.Context, owner, name, repo string, n int,
 // push per movement of the branch.
 func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Cursor) error {
 	var all []*github.RepositoryCommit
-	opt := &github.CommitsListOptions{SHA: c.DefaultBranch, Since: r.o.Since, ListOptions: github.ListOptions{PerPage: perPage}}
+	// The listing asks from the start of Since's UTC day: reconciliation
+	// moves Since every round, and a listing URL that changed every round
+	// never matched its stored ETag, so an unchanged history cost a full
+	// listing per repository each time. The day's commits before Since are
+	// dropped below, so what is written is what Since asks for.
+	since := r.o.Since.UTC().Truncate(24 * time.Hour)
+	opt := &github.CommitsListOptions{SHA: c.DefaultBranch, Since: since, ListOptions: github.ListOptions{PerPage: perPage}}
 	for {
 		cs, resp, err := r.gh.Repositories.ListCommits(ctx, owner, name, opt)
 		if err != nil {
@@ -199,7 +210,11 @@ func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Curso
 			}
 			return err
 		}
-		all = append(all, cs...)
+		for _, rc := range cs {
+			if !rc.GetCommit().GetCommitter().GetDate().Time.Before(r.o.Since) {
+				all = append(all, rc)
+			}
+		}
 		if resp.NextPage == 0 {
 			break
 		}
@@ -246,7 +261,7 @@ func (r *runner) protection(ctx context.Context, owner, name, repo, branch strin
 }
 
 func (r *runner) write(ctx context.Context, b model.Batch) error {
-	if len(b.PullRequests)+len(b.Reviews)+len(b.Pushes)+len(b.Protections) == 0 || r.sink == nil {
+	if len(b.PullRequests)+len(b.Reviews)+len(b.Pushes)+len(b.Protections)+len(b.Contributions)+len(b.Checks)+len(b.Rulesets) == 0 || r.sink == nil {
 		return nil
 	}
 	return r.sink.Write(ctx, b)

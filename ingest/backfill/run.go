@@ -199,6 +199,9 @@ func (r *runner) repo(ctx context.Context, repo string) error {
 	if err := r.protection(ctx, owner, name, repo, c.DefaultBranch); err != nil {
 		return err
 	}
+	if err := r.rulesets(ctx, owner, name, repo, c.DefaultBranch); err != nil {
+		return err
+	}
 	c.Done = true
 	if err := r.st.PutCursor(ctx, repo, c); err != nil {
 		return err

@@ -27,6 +27,14 @@ type Options struct {
 	Progress func(Progress)
 	// MaxRetries bounds retries of one request (5xx, rate limits); default 8.
 	MaxRetries int
+	// Contributors reads the commits of each merged pull request that has
+	// an approval by someone other than its author (GET /pulls/{n}/commits),
+	// so that policy.exclude_contributors can judge it.
+	Contributors bool
+	// RequiredChecks are policy.required_checks: when set, the check runs
+	// (and, for a required check not among them, the commit statuses) of
+	// each merged pull request's final head commit are read.
+	RequiredChecks []string
 }
 
 // Progress reports one finished step of one repository.
@@ -58,6 +66,9 @@ type Stats struct {
 	Pushes        int // default-branch pushes written (merges and direct)
 	DirectPushes  int
 	Protections   int
+	PRCommitLists int // pull requests whose commits were read
+	CheckLookups  int // check-run and combined-status reads
+	Rulesets      int // active branch rulesets recorded
 	Requests      int // HTTP requests sent, retries and 304s included
 	NotModified   int // of which 304
 	Retries       int // 5xx retries

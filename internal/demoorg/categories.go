@@ -91,6 +91,22 @@ const (
 	CatProtectionWeakened = "protection_weakened"
 	// CatProtectionDeleted: protection deleted. CM-6 fails.
 	CatProtectionDeleted = "protection_deleted"
+	// CatRulesetBypass: the ruleset protecting the default branch edited to
+	// list a bypass actor (RepositoryRole:5) policy does not allow
+	// (OWNER/REPO:ruleset/42@<delivery id>). CM-6 fails.
+	CatRulesetBypass = "ruleset_bypass"
+
+	// CatCoAuthoredApproval: approved by someone who pushed the final head
+	// to the pull request before approving: a contributor, whose approval
+	// does not count (policy.exclude_contributors). CM-2 fails.
+	CatCoAuthoredApproval = "co_authored_approval"
+	// CatBotTooFewApprovals: bot-authored, one human approval where
+	// policy.bot_min_approvals (2 in the demo) wants two. CM-2 fails.
+	CatBotTooFewApprovals = "bot_too_few_approvals"
+	// CatCheckFailed (flag, PR subject): the required check (ci/test)
+	// concluded failure on the final head before the merge; the result is
+	// delivered after the merge event. CM-7 fails.
+	CatCheckFailed = "check_failed"
 
 	// CatPushBeforePR (flag, PR subject): the merge push is delivered before
 	// the pull_request "closed" event. The PR must still pass and the push

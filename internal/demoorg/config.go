@@ -77,13 +77,21 @@ func (o *opsExpect) fill(e *Expectations) {
 }
 
 // ConfigYAML renders the configuration the outcomes assume, for a
-// changeproof YAML file: the whole scope, access, identities and waivers
-// sections (replace those of your file with it). The policy is the
-// default except policy.require_ticket: true, which CM-4's outcomes assume
-// and which is not part of this text.
+// changeproof YAML file: the policy keys besides the defaults that the
+// outcomes assume (bot_min_approvals, required_checks; indented, so the
+// text must follow a "policy:" line), then the whole scope, access,
+// identities and waivers sections (replace those of your file with it).
+// policy.require_ticket: true, which CM-4's outcomes assume, is not part of
+// this text.
 func (e Expectations) ConfigYAML() string {
 	var b strings.Builder
 	q := strconv.Quote
+	fmt.Fprintf(&b, "  bot_min_approvals: %d\n", e.BotMinApprovals)
+	qs := make([]string, len(e.RequiredChecks))
+	for i, c := range e.RequiredChecks {
+		qs[i] = q(c)
+	}
+	fmt.Fprintf(&b, "  required_checks: [%s]\n", strings.Join(qs, ", "))
 	list := func(xs []string) string {
 		qs := make([]string, len(xs))
 		for i, x := range xs {

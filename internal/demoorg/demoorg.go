@@ -105,12 +105,18 @@ type Expectations struct {
 	Identities []model.Identity
 	People     []string // human logins, including alice-alt
 	Bots       []string
+	// BotMinApprovals and RequiredChecks are the policy the outcomes
+	// assume besides the defaults (policy.bot_min_approvals,
+	// policy.required_checks); ConfigYAML writes them.
+	BotMinApprovals int
+	RequiredChecks  []string
 	// Categories maps a category (the Cat* constants) to its subjects,
 	// sorted. Categories with no subject are absent.
 	Categories map[string][]string
-	// Outcomes maps a rule ID ("CM-1", "CM-2", "CM-3", "CM-4", "CM-6") to
-	// the expected outcome per subject, for in-scope subjects only, under
-	// the default policy evaluated at Now. CM-4 assumes
+	// Outcomes maps a rule ID ("CM-1", "CM-2", "CM-3", "CM-4", "CM-6",
+	// "CM-7") to the expected outcome per subject, for in-scope subjects
+	// only, under the default policy plus BotMinApprovals and
+	// RequiredChecks, evaluated at Now. CM-4 assumes
 	// policy.require_ticket: true (it is not evaluated by default). CM-3
 	// lists only PRs that pass CM-2 through pre-merge approvals. CM-1 lists
 	// the withdrawn direct push as not_applicable.
@@ -290,6 +296,13 @@ type plan struct {
 	reviews   []review
 	tickets   bool
 	pushFirst bool
+	// syncBy names who pushed head k (k >= 1) when it is not the author: a
+	// contributor (see depth.go).
+	syncBy map[int]string
+	// check is the conclusion of the required check on the final head;
+	// checkLate delivers it after the merge event.
+	check     string
+	checkLate bool
 }
 
 func (p *plan) subject() string { return fmt.Sprintf("%s#%d", p.repo.full, p.number) }
@@ -377,6 +390,7 @@ func Generate(o Options) History {
 		g.planLeaver()
 	}
 	g.number()
+	g.depth()
 	for _, p := range g.plans {
 		g.emitPR(p)
 		g.expectPR(p)
@@ -384,6 +398,7 @@ func Generate(o Options) History {
 	g.directPushes()
 	g.notChanges()
 	g.protection()
+	g.ruleset()
 	g.ping()
 	if o.Operations {
 		g.expectLeaver()
@@ -416,6 +431,7 @@ func Generate(o Options) History {
 		g.ops.fill(&h.Expect)
 	}
 	h.Expect.Bots = []string{Dependabot, Renovate, GitHubActions}
+	h.Expect.BotMinApprovals, h.Expect.RequiredChecks = demoBotMinApprovals, []string{demoCheck}
 	for k := range g.cats {
 		slices.Sort(g.cats[k])
 		g.cats[k] = slices.Compact(g.cats[k])
@@ -863,13 +879,14 @@ func (g *gen) emitPR(p *plan) {
 		return fixture.PullRequest("opened", f)
 	})
 	for k := 1; k < len(p.heads); k++ {
-		head := p.heads[k]
+		head, before, sender := p.heads[k], p.heads[k-1], p.syncBy[k]
 		g.newEv(p.headAt[k], ordSync, "pull_request", fmt.Sprintf("%s/synchronize/%d", subj, k), p.repo, func(e *ev) []byte {
 			f := p.fxPR(head, false)
 			f.Repo.PushedAt = e.pushedAt
-			return fixture.PullRequest("synchronize", f)
+			return fixture.Synchronize(f, sender, before, head)
 		})
 	}
+	g.emitCheck(p)
 	for i, rv := range p.reviews {
 		at, ord := rv.at, ordReview
 		if rv.late {
@@ -942,6 +959,13 @@ func (g *gen) expectPR(p *plan) {
 		g.expect("CM-4", s, model.Fail)
 	}
 	g.expect("CM-1", s, model.Pass)
+	if p.isMerged {
+		if p.check == "success" {
+			g.expect("CM-7", s, model.Pass)
+		} else {
+			g.expect("CM-7", s, model.Fail)
+		}
+	}
 	switch p.cat {
 	case CatApproved, CatBotAuthored:
 		g.expect("CM-2", s, model.Pass)
@@ -1069,13 +1093,14 @@ func (g *gen) protection() {
 			rule.Repo.PushedAt = e.pushedAt
 			return fixture.BranchProtectionRule(rule)
 		})
-		g.protectionEvs = append(g.protectionEvs, protectionEv{e, cat})
+		g.protectionEvs = append(g.protectionEvs, protectionEv{e: e, cat: cat})
 	}
 }
 
 type protectionEv struct {
-	e   *ev
-	cat string
+	e       *ev
+	cat     string
+	ruleset int64 // a repository_ruleset event of this ruleset id
 }
 
 func (g *gen) repoByFull(full string) *repo {
@@ -1123,7 +1148,11 @@ func (g *gen) render() []fixture.Delivery {
 	}
 	for _, pe := range g.protectionEvs {
 		for i, e := range g.evs {
-			if e == pe.e {
+			if e == pe.e && pe.ruleset != 0 {
+				s := fmt.Sprintf("%s:ruleset/%d@%s", e.repo.full, pe.ruleset, out[i].ID)
+				g.add(pe.cat, s)
+				g.expect("CM-6", s, model.Fail)
+			} else if e == pe.e {
 				s := e.repo.full + ":protection@" + out[i].ID
 				g.add(pe.cat, s)
 				switch pe.cat {

@@ -83,6 +83,19 @@ type payload struct {
 		Message   string
 		Timestamp time.Time
 	} `json:"commits"`
+	CheckRun *struct {
+		Name        string
+		HeadSHA     string    `json:"head_sha"`
+		Conclusion  string    `json:"conclusion"`
+		CompletedAt time.Time `json:"completed_at"`
+	} `json:"check_run"`
+	Ruleset *struct {
+		ID           int64
+		Enforcement  string
+		BypassActors []struct {
+			ActorType string `json:"actor_type"`
+		} `json:"bypass_actors"`
+	} `json:"repository_ruleset"`
 	Repository struct {
 		FullName      string          `json:"full_name"`
 		DefaultBranch string          `json:"default_branch"`
@@ -131,6 +144,10 @@ func TestBodiesMatchEvents(t *testing.T) {
 			ok = p.Rule != nil && slices.Contains([]string{"created", "edited", "deleted"}, p.Action)
 		case "ping":
 			ok = p.Zen != ""
+		case "check_run":
+			ok = p.CheckRun != nil && p.Action == "completed" && len(p.CheckRun.HeadSHA) == 40
+		case "repository_ruleset":
+			ok = p.Ruleset != nil && slices.Contains([]string{"created", "edited", "deleted"}, p.Action)
 		}
 		if !ok {
 			t.Fatalf("delivery %d: X-GitHub-Event %q does not fit its body %.200s", i, d.Event, d.Body)
@@ -245,6 +262,7 @@ func TestMix(t *testing.T) {
 		CatDirectPush, CatClosedUnmerged, CatNotAChange, CatOutOfScope, CatProtectionOK, CatProtectionWeakened,
 		CatProtectionDeleted, CatPushBeforePR, CatWithdrawnDirectPush, CatReviewDeliveredLate,
 		CatChangesRequestedThenApproved, CatApprovedThenCommented, CatTicketLinked, CatTicketMissing,
+		CatRulesetBypass, CatCoAuthoredApproval, CatBotTooFewApprovals, CatCheckFailed,
 	} {
 		if len(c[cat]) == 0 {
 			t.Errorf("category %s is empty", cat)
@@ -286,7 +304,7 @@ func TestExpectationsMatchPayloads(t *testing.T) {
 	for _, o := range []Options{{Seed: 11}, {Seed: 12, PRs: 60, Now: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}} {
 		h := Generate(o)
 		got := oracle(t, h, decodeAll(t, h))
-		for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-4", "CM-6"} {
+		for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-4", "CM-6", "CM-7"} {
 			want := maps.Clone(h.Expect.Outcomes[rule])
 			if rule == "CM-1" {
 				// The withdrawn provisional subject only exists for an
@@ -322,7 +340,15 @@ type rv struct {
 }
 
 func oracle(t *testing.T, h History, ps []payload) map[string]map[string]model.Outcome {
-	out := map[string]map[string]model.Outcome{"CM-1": {}, "CM-2": {}, "CM-3": {}, "CM-4": {}, "CM-6": {}}
+	out := map[string]map[string]model.Outcome{"CM-1": {}, "CM-2": {}, "CM-3": {}, "CM-4": {}, "CM-6": {}, "CM-7": {}}
+	// contributors: who else pushed a head (synchronize senders), by PR;
+	// checks: the required check's results, by repository and commit.
+	contributors := map[string][]string{}
+	type result struct {
+		conclusion string
+		at         time.Time
+	}
+	checks := map[string][]result{}
 	inScope := func(r string) bool { return slices.Contains(h.Expect.InScope, r) }
 	ticket := regexp.MustCompile(`[A-Z][A-Z0-9]+-[0-9]+`)
 	bot := func(l string) bool { return strings.HasSuffix(l, "[bot]") }
@@ -333,7 +359,26 @@ func oracle(t *testing.T, h History, ps []payload) map[string]map[string]model.O
 	for i, d := range h.Deliveries {
 		p := ps[i]
 		switch d.Event {
+		case "check_run":
+			if p.CheckRun.Name == h.Expect.RequiredChecks[0] {
+				k := p.Repository.FullName + "@" + p.CheckRun.HeadSHA
+				checks[k] = append(checks[k], result{p.CheckRun.Conclusion, p.CheckRun.CompletedAt})
+			}
+		case "repository_ruleset":
+			if !inScope(p.Repository.FullName) {
+				continue
+			}
+			s := fmt.Sprintf("%s:ruleset/%d@%s", p.Repository.FullName, p.Ruleset.ID, d.ID)
+			o := model.Pass
+			if p.Action == "deleted" || p.Ruleset.Enforcement != "active" || len(p.Ruleset.BypassActors) > 0 {
+				o = model.Fail
+			}
+			out["CM-6"][s] = o
 		case "pull_request":
+			if p.Action == "synchronize" && p.Sender.Login != p.PullRequest.User.Login {
+				s := fmt.Sprintf("%s#%d", p.Repository.FullName, p.Number)
+				contributors[s] = append(contributors[s], person(p.Sender.Login))
+			}
 			if p.Action == "closed" && *p.PullRequest.Merged {
 				s := fmt.Sprintf("%s#%d", p.Repository.FullName, p.Number)
 				closed[s] = p
@@ -410,14 +455,32 @@ func oracle(t *testing.T, h History, ps []payload) map[string]map[string]model.O
 				latest[r.login] = r
 			}
 		}
-		var qualifying []*rv
-		for _, r := range list {
-			if r.state == "approved" && person(r.login) != author && !bot(r.login) && !r.dismissed &&
-				!r.at.After(merged) && latest[r.login] == r {
-				qualifying = append(qualifying, r)
+		// CM-7: the latest ci/test result on the final head before the merge.
+		var last *result
+		for _, c := range checks[p.Repository.FullName+"@"+pr.Head.SHA] {
+			if !c.at.After(merged) && (last == nil || c.at.After(last.at)) {
+				last = &c
 			}
 		}
-		if len(qualifying) > 0 {
+		if last != nil && last.conclusion == "success" {
+			out["CM-7"][s] = model.Pass
+		} else {
+			out["CM-7"][s] = model.Fail
+		}
+		var qualifying []*rv
+		approvers := map[string]bool{}
+		for _, r := range list {
+			if r.state == "approved" && person(r.login) != author && !bot(r.login) && !r.dismissed &&
+				!r.at.After(merged) && latest[r.login] == r && !slices.Contains(contributors[s], person(r.login)) {
+				qualifying = append(qualifying, r)
+				approvers[person(r.login)] = true
+			}
+		}
+		need := 1
+		if bot(pr.User.Login) {
+			need = h.Expect.BotMinApprovals
+		}
+		if len(approvers) >= need {
 			out["CM-2"][s] = model.Pass
 			o := model.Fail
 			for _, r := range qualifying {

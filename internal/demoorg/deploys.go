@@ -139,10 +139,11 @@ func (g *gen) tipAt(r *repo, t time.Time) (string, bool) {
 	return c[i-1].after, true
 }
 
-// verdict is a change's combined CM-1..CM-3 outcome as CM-5 reads it.
+// verdict is a change's combined CM-1..CM-3 and CM-7 outcome as CM-5
+// reads it.
 func (g *gen) verdict(change string) model.Outcome {
 	v := model.Pass
-	for _, rule := range []string{"CM-1", "CM-2", "CM-3"} {
+	for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-7"} {
 		switch g.out[rule][change] {
 		case model.Fail:
 			return model.Fail
@@ -255,7 +256,9 @@ func (g *gen) planDeploys() {
 		ok  func(change string) bool
 	}{
 		{CatDeployUnreviewed, func(c string) bool { return noReview[c] }},
-		{CatDeployUnreviewed, func(c string) bool { return g.out["CM-2"][c] == model.Fail || g.out["CM-1"][c] == model.Fail }},
+		{CatDeployUnreviewed, func(c string) bool {
+			return g.out["CM-2"][c] == model.Fail || g.out["CM-1"][c] == model.Fail || g.out["CM-7"][c] == model.Fail
+		}},
 		{CatDeployPassing, func(c string) bool { return g.verdict(c) == model.Pass && g.out["CM-2"][c] != model.Waived }},
 	} {
 		if pick.cat == CatDeployUnreviewed && slices.ContainsFunc(all, func(d *deploy) bool { return d.cat == CatDeployUnreviewed }) {

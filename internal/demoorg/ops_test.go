@@ -329,7 +329,7 @@ func TestOperationsMatchPayloads(t *testing.T) {
 		}
 		shipped := cm5Oracle(t, h, ps, got)
 		acOracle(t, h, ps, got)
-		for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-4", "CM-5", "CM-6", "AC-1", "AC-2", "AC-3"} {
+		for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-4", "CM-5", "CM-6", "CM-7", "AC-1", "AC-2", "AC-3"} {
 			want := maps.Clone(h.Expect.Outcomes[rule])
 			if len(want) == 0 {
 				t.Errorf("%s: no expectations", rule)
@@ -396,7 +396,7 @@ func cm5Oracle(t *testing.T, h History, ps []payload, got map[string]map[string]
 			prev = k
 			o := model.Pass
 			for _, ch := range shipped[s] {
-				for _, rule := range []string{"CM-1", "CM-2", "CM-3"} {
+				for _, rule := range []string{"CM-1", "CM-2", "CM-3", "CM-7"} {
 					switch got[rule][ch] {
 					case model.Fail:
 						o = model.Fail

@@ -2,6 +2,7 @@ package githubfake
 
 import (
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/changeproof/changeproof/internal/fixture"
@@ -46,6 +47,29 @@ func (r *Repo) Deliveries(since time.Time) []fixture.Delivery {
 			}
 			out = append(out, timed{rv.SubmittedAt, fixture.Delivery{Event: "pull_request_review", ID: id,
 				Body: fixture.PullRequestReview("submitted", rv)}})
+		}
+	}
+	for _, p := range r.PRs {
+		if !p.Merged || p.MergedAt.Before(since) {
+			continue
+		}
+		// Each commit of the pull request reached its head branch as a
+		// push by its committer; the check results of the final head
+		// arrived as check_run and status webhooks.
+		before := fixture.SHA(r.FullName + "base" + p.HeadRef)
+		for _, c := range r.PRCommits[p.Number] {
+			e := fixture.PushEvent{Repo: repo, Ref: "refs/heads/" + p.HeadRef, Before: before, After: c.SHA, Pusher: c.Committer,
+				PushedAt: c.At, Commits: []fixture.Commit{{SHA: c.SHA, Message: c.Message, Author: c.Author, Committer: c.Committer, Timestamp: c.At}}}
+			out = append(out, timed{c.At, fixture.Delivery{Event: "push", ID: fixture.DeliveryID(r.FullName + "branch push" + c.SHA), Body: fixture.Push(e)}})
+			before = c.SHA
+		}
+		for _, c := range r.CheckRuns[p.HeadSHA] {
+			out = append(out, timed{c.CompletedAt, fixture.Delivery{Event: "check_run", ID: fixture.DeliveryID(r.FullName + "check" + strconv.FormatInt(c.ID, 10)),
+				Body: fixture.CheckRun(c)}})
+		}
+		for _, st := range r.Statuses[p.HeadSHA] {
+			out = append(out, timed{st.UpdatedAt, fixture.Delivery{Event: "status", ID: fixture.DeliveryID(r.FullName + "status" + strconv.FormatInt(st.ID, 10)),
+				Body: fixture.Status(st)}})
 		}
 	}
 	for _, c := range r.Commits {

@@ -19,8 +19,13 @@ var Since = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // by "erin" on every 7th, a dismissed approval by "dave" on every 10th; every
 // 11th is approved only by its author (a self-approval).
 func Scenario(full string, merged, directEvery int) *Repo {
-	r := &Repo{FullName: full, Branch: "main", Reviews: map[int][]fixture.ReviewEvent{}, Protected: true}
 	repo := fixture.Repo{FullName: full, DefaultBranch: "main"}
+	r := &Repo{FullName: full, Branch: "main", Reviews: map[int][]fixture.ReviewEvent{}, Protected: true,
+		PRCommits: map[int][]Commit{}, CheckRuns: map[string][]fixture.CheckRunEvent{}, Statuses: map[string][]fixture.StatusEvent{},
+		Rulesets: []fixture.RulesetEvent{{Repo: repo, Action: "created", ID: 42, Name: "main protection",
+			Review:    &fixture.ReviewRule{RequiredApprovals: 1, DismissStale: true},
+			Bypass:    []fixture.BypassActor{{Type: "RepositoryRole", ID: 5}},
+			UpdatedAt: Since.Add(-24 * time.Hour)}}}
 	var chain []Commit // oldest first
 	parent := fixture.SHA(full + "root")
 	add := func(c Commit) {
@@ -62,6 +67,33 @@ func Scenario(full string, merged, directEvery int) *Repo {
 			rv = append(rv, fixture.ReviewEvent{PR: p, ReviewID: int64(300000 + i), Reviewer: "dave", State: "dismissed", SubmittedAt: at.Add(-80 * time.Minute)})
 		}
 		r.Reviews[n] = rv
+		// The pull request's commits: alice's, and on every fifth (not
+		// tenth, whose dismissed review the REST API tells differently)
+		// bob's fix-up as the final head, pushed before he approves: his
+		// approval then does not count, he is a contributor.
+		created := p.CreatedAt
+		if i%5 == 0 && i%10 != 0 {
+			r.PRCommits[n] = []Commit{
+				{SHA: fixture.SHA(fmt.Sprint(full, "c", i)), Message: "work", Author: "alice", Committer: "alice", At: created.Add(10 * time.Minute)},
+				{SHA: p.HeadSHA, Message: "fix-up", Author: "bob", Committer: "bob", At: created.Add(30 * time.Minute)},
+			}
+		} else {
+			r.PRCommits[n] = []Commit{{SHA: p.HeadSHA, Message: "work", Author: "alice", Committer: "alice", At: created.Add(10 * time.Minute)}}
+		}
+		// ci/test on the final head: a check run (failed on every sixth),
+		// or on every eighth a commit status.
+		done := at.Add(-30 * time.Minute)
+		if i%8 == 0 {
+			r.Statuses[p.HeadSHA] = []fixture.StatusEvent{{Repo: repo, ID: int64(400000 + i), SHA: p.HeadSHA, Context: "ci/test",
+				State: "success", UpdatedAt: done}}
+		} else {
+			conclusion := "success"
+			if i%6 == 0 {
+				conclusion = "failure"
+			}
+			r.CheckRuns[p.HeadSHA] = []fixture.CheckRunEvent{{Repo: repo, ID: int64(500000 + i), Name: "ci/test", HeadSHA: p.HeadSHA,
+				Conclusion: conclusion, StartedAt: done.Add(-5 * time.Minute), CompletedAt: done}}
+		}
 		add(Commit{SHA: p.MergeCommitSHA, Message: p.Title + fmt.Sprintf(" (#%d)", n), Author: "alice", Committer: "web-flow", At: at})
 		if directEvery > 0 && i%directEvery == 0 {
 			add(Commit{SHA: fixture.SHA(fmt.Sprint(full, "d", i)), Message: fmt.Sprintf("hotfix %d", i), Author: "carol", Committer: "carol",

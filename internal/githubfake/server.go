@@ -35,6 +35,16 @@ type Repo struct {
 	Reviews          map[int][]fixture.ReviewEvent
 	Commits          []Commit // default-branch history, newest first
 	Protected        bool
+	// PRCommits are each pull request's commits (GET /pulls/{n}/commits),
+	// oldest first; Parent is unused. Deliveries sends each as a push to
+	// the pull request's head branch.
+	PRCommits map[int][]Commit
+	// CheckRuns and Statuses are the check runs and commit statuses of a
+	// commit, by SHA.
+	CheckRuns map[string][]fixture.CheckRunEvent
+	Statuses  map[string][]fixture.StatusEvent
+	// Rulesets are the repository's rulesets as they are now.
+	Rulesets []fixture.RulesetEvent
 	// HiddenEvents lists PRs whose issue events the events list leaves out,
 	// as it does for deleted or transferred issues.
 	HiddenEvents []int
@@ -214,6 +224,9 @@ func (f *Server) route(r *http.Request) (int, string, string) {
 	}
 	q := r.URL.Query()
 	rest := parts[3:]
+	if status, body, link, ok := f.routeDepth(r, repo, rest); ok {
+		return status, body, link
+	}
 	switch {
 	case len(rest) == 0:
 		return http.StatusOK, repoBody(f.t, repo), ""

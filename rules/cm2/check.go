@@ -41,7 +41,10 @@ func judge(env control.Env, c model.Change) model.Finding {
 	}
 	a := control.AnalyzeApprovals(env, c)
 	f.Evidence.Reviews = a.Reviews
-	need := control.RequiredApprovals(env.Policy)
+	// Dependency bots and coding agents: policy may want more eyes.
+	need := control.RequiredFor(env.Policy, c.Author)
+	bot := control.IsBot(env.Policy, c.Author)
+	exempt := bot && strings.EqualFold(env.Policy.BotChanges, "exempt")
 	if len(a.Approvers) >= need {
 		f.Outcome = model.Pass
 		f.Reason = "approved by " + strings.Join(a.Approvers, ", ")
@@ -51,12 +54,19 @@ func judge(env control.Env, c model.Change) model.Finding {
 		f.Outcome, f.Reason = emergency(env, c, a, label)
 		return f
 	}
-	if control.IsBot(env.Policy, c.Author) && strings.EqualFold(env.Policy.BotChanges, "exempt") {
+	if exempt {
 		f.Outcome = model.NotApplicable
 		f.Reason = fmt.Sprintf("bot change by %s (policy.bot_changes: exempt)", c.Author)
 		return f
 	}
 	f.Outcome = model.Fail
+	if bot {
+		f.Reason = fmt.Sprintf("bot-authored: %d of %d required human approvals", len(a.Approvers), need)
+		if why := strings.Join(a.Uncounted, "; "); why != "" {
+			f.Reason += "; " + why
+		}
+		return f
+	}
 	f.Reason = failReason(c, a, need)
 	return f
 }

@@ -22,6 +22,13 @@ var (
 	deadline = mergedAt.Add(72 * time.Hour) // 2026-03-02T10:00:00Z
 )
 
+const shaCoAuthor = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
+
+func withContributors(c model.Change, cs ...model.Contributor) model.Change {
+	c.Contributors = cs
+	return c
+}
+
 func pr(author string, labels []string, reviews ...model.Review) model.Change {
 	return model.Change{
 		Subject: "acme/pay#42", Kind: model.KindPullRequest, Repo: "acme/pay",
@@ -261,8 +268,71 @@ func TestCheck(t *testing.T) {
 		{
 			name:    "bot change, approval required",
 			change:  pr("dependabot[bot]", nil, submitted(1, "renovate[bot]", "approved", before)),
-			outcome: model.Fail, reason: "no qualifying approval: approval by renovate[bot] is a bot's",
+			outcome: model.Fail, reason: "bot-authored: 0 of 1 required human approvals; approval by renovate[bot] is a bot's",
 			verdicts: []string{"1 renovate[bot] approved false approval by renovate[bot] is a bot's"},
+		},
+		{
+			name:    "bot change, fewer human approvals than bot_min_approvals",
+			change:  pr("dependabot[bot]", nil, submitted(1, "carol", "approved", before)),
+			policy:  func(p *control.Policy) { p.BotMinApprovals = 2 },
+			outcome: model.Fail, reason: "bot-authored: 1 of 2 required human approvals",
+			verdicts: []string{"1 carol approved true counted"},
+		},
+		{
+			name: "bot change, bot_min_approvals met",
+			change: pr("copilot-swe-agent[bot]", nil, submitted(1, "carol", "approved", before),
+				submitted(2, "bob", "approved", before)),
+			policy:  func(p *control.Policy) { p.BotMinApprovals = 2 },
+			outcome: model.Pass, reason: "approved by bob, carol",
+			verdicts: []string{"1 carol approved true counted", "2 bob approved true counted"},
+		},
+		{
+			name:    "bot change, bot_min_approvals 0 means min_approvals",
+			change:  pr("ci-bot", nil, submitted(1, "carol", "approved", before)),
+			policy:  func(p *control.Policy) { p.Bots = []string{"ci-bot"} },
+			outcome: model.Pass, reason: "approved by carol",
+			verdicts: []string{"1 carol approved true counted"},
+		},
+		{
+			name:    "bot change exempt: bot_min_approvals does not apply",
+			change:  pr("dependabot[bot]", nil),
+			policy:  func(p *control.Policy) { p.BotMinApprovals = 2; p.BotChanges = "exempt" },
+			outcome: model.NotApplicable, reason: "bot change by dependabot[bot] (policy.bot_changes: exempt)",
+		},
+		{
+			name:    "approval by a contributor who pushed to the pull request",
+			change:  withContributors(pr("alice", nil, submitted(1, "bob", "approved", before)), model.Contributor{Login: "bob", How: model.ContribPushed, SHA: shaCoAuthor}),
+			outcome: model.Fail, reason: "no qualifying approval: approval by bob did not count: bob pushed 9f8e7d6c… to the pull request",
+			verdicts: []string{"1 bob approved false approval by bob did not count: bob pushed 9f8e7d6c… to the pull request"},
+		},
+		{
+			name: "approval by a contributor who authored a commit, another approval counts",
+			change: withContributors(pr("alice", nil, submitted(1, "bob", "approved", before), submitted(2, "carol", "approved", before)),
+				model.Contributor{Login: "bob", How: model.ContribAuthored, SHA: shaCoAuthor}),
+			policy:  func(p *control.Policy) { p.MinApprovals = 2 },
+			outcome: model.Fail, reason: "1 of 2 required approvals: approved by carol; approval by bob did not count: bob authored 9f8e7d6c… on the pull request",
+			verdicts: []string{"1 bob approved false approval by bob did not count: bob authored 9f8e7d6c… on the pull request", "2 carol approved true counted"},
+		},
+		{
+			name:    "approval from another login of a contributor",
+			change:  withContributors(pr("alice", nil, submitted(1, "bob-alt", "approved", before)), model.Contributor{Login: "bob", How: model.ContribPushed, SHA: shaCoAuthor}),
+			outcome: model.Fail, reason: "no qualifying approval: approval by bob-alt did not count: bob pushed 9f8e7d6c… to the pull request",
+			verdicts: []string{"1 bob-alt approved false approval by bob-alt did not count: bob pushed 9f8e7d6c… to the pull request"},
+		},
+		{
+			name:    "approval by a contributor counts when exclude_contributors is off",
+			change:  withContributors(pr("alice", nil, submitted(1, "bob", "approved", before)), model.Contributor{Login: "bob", How: model.ContribPushed, SHA: shaCoAuthor}),
+			policy:  func(p *control.Policy) { p.ExcludeContributors = false },
+			outcome: model.Pass, reason: "approved by bob",
+			verdicts: []string{"1 bob approved true counted"},
+		},
+		{
+			name: "a contributor's retro review is no retro review",
+			change: withContributors(pr("alice", []string{"hotfix"}, submitted(1, "bob", "approved", mergedAt.Add(time.Hour))),
+				model.Contributor{Login: "bob", How: model.ContribCommitted, SHA: shaCoAuthor}),
+			now:     deadline.Add(time.Hour),
+			outcome: model.Fail, reason: "emergency change (label hotfix): no retro review within 72h of merge",
+			verdicts: []string{"1 bob approved false approval by bob did not count: bob committed 9f8e7d6c… on the pull request"},
 		},
 		{
 			name: "merge time unknown",

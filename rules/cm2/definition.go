@@ -24,15 +24,21 @@ func Definition() control.Definition {
 			"Direct pushes have no pull request and are judged by CM-1. A qualifying approval is an " +
 			"\"approved\" review by someone who is not the author (after mapping logins to people, so an " +
 			"author's second login does not count), not a bot, not dismissed, not followed by a changes " +
-			"request from the same reviewer, and submitted at or before the merge.",
+			"request from the same reviewer, not by a contributor of the pull request (someone who pushed " +
+			"to its head branch or authored or committed one of its commits while it was open) when " +
+			"policy.exclude_contributors is true, and submitted at or before the merge. A pull request " +
+			"authored by a bot (dependency bots, AI coding agents: a [bot] login or policy.bots) needs " +
+			"policy.bot_min_approvals qualifying approvals (0: policy.min_approvals).",
 		Outcomes: map[model.Outcome]string{
 			model.Pass: "The pull request has at least policy.min_approvals qualifying approvals from distinct " +
 				"people (reason: \"approved by ...\"); or it carries an emergency label " +
 				"(policy.emergency_labels) and a non-author, non-bot reviewer approved it after the merge, " +
 				"within policy.emergency_review_window (reason names the retro reviewer and time).",
 			model.Fail: "Too few qualifying approvals and no emergency path applies; the reason says why each " +
-				"review did not count (self-approval, bot, dismissed, superseded by changes requested, after " +
-				"merge). For an emergency pull request: no retro review arrived within the window.",
+				"review did not count (self-approval, bot, dismissed, superseded by changes requested, " +
+				"contributor: \"approval by bob did not count: bob pushed 9f8e7d6c… to the pull request\", after " +
+				"merge). A bot-authored pull request's reason counts human approvals against " +
+				"policy.bot_min_approvals (\"bot-authored: 1 of 2 required human approvals\"). For an emergency pull request: no retro review arrived within the window.",
 			model.Pending: "An emergency pull request without enough qualifying approvals whose retro-review " +
 				"window is still open; the reason gives the time the window closes.",
 			model.NotApplicable: "The author is a bot and policy.bot_changes is \"exempt\".",

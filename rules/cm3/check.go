@@ -25,7 +25,6 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	if !env.Policy.RequireApprovalOnFinalCommit {
 		return nil
 	}
-	need := control.RequiredApprovals(env.Policy)
 	// Sized once: repositories have thousands of changes.
 	out := make([]model.Finding, 0, len(ev.Changes))
 	for _, c := range ev.Changes {
@@ -35,6 +34,7 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 			continue
 		}
 		a := control.AnalyzeApprovals(env, c)
+		need := control.RequiredFor(env.Policy, c.Author)
 		if len(a.Approvers) < need {
 			continue
 		}

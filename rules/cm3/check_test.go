@@ -186,6 +186,16 @@ func TestNotSubjects(t *testing.T) {
 			return c
 		}(), policy: func(p *control.Policy) { p.BotChanges = "exempt" }},
 		{name: "CM-2 error: merge time unknown", change: noMergeTime},
+		{name: "CM-2 fails: bot-authored with fewer human approvals than bot_min_approvals", change: func() model.Change {
+			c := pr(shaHead, nil, approved(1, "bob", shaHead, 0))
+			c.Author = "dependabot[bot]"
+			return c
+		}(), policy: func(p *control.Policy) { p.BotMinApprovals = 2 }},
+		{name: "CM-2 fails: the only approver is a contributor", change: func() model.Change {
+			c := pr(shaHead, nil, approved(1, "bob", shaHead, 0))
+			c.Contributors = []model.Contributor{{Login: "bob", How: model.ContribPushed, SHA: shaHead}}
+			return c
+		}()},
 		{name: "disabled by policy", change: pr(shaHead, nil, approved(1, "bob", shaOld1, 0)),
 			policy: func(p *control.Policy) { p.RequireApprovalOnFinalCommit = false }},
 		{name: "direct push", change: model.Change{Subject: "acme/pay@" + shaHead, Kind: model.KindDirectPush,

@@ -17,7 +17,7 @@ import (
 // reviewRules are the change controls whose verdicts a deploy inherits. They
 // are named here rather than imported so that CM-5 depends only on the
 // findings in env.Prior, never on how the other controls are built.
-var reviewRules = []string{"CM-1", "CM-2", "CM-3"}
+var reviewRules = []string{"CM-1", "CM-2", "CM-3", "CM-7"}
 
 // listCap is how many changes a reason lists before "and N more"; the
 // evidence always lists them all.
@@ -170,7 +170,7 @@ func verdict(env control.Env, shipped []string) (model.Outcome, string, []string
 		for _, rule := range reviewRules {
 			g, ok := prior[rule]
 			if !ok {
-				continue // CM-2 and CM-3 do not judge every change
+				continue // CM-2, CM-3 and CM-7 do not judge every change
 			}
 			switch g.Outcome {
 			case model.Fail:

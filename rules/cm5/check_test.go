@@ -156,6 +156,18 @@ func TestCheck(t *testing.T) {
 			failed:  []string{"acme/api#4", subj(5), "acme/api#6"},
 		},
 		{
+			name:   "a shipped change whose required checks failed (CM-7)",
+			pushes: chainOf(1, 2, 3, 4), max: 4,
+			over: map[string]map[string]model.Outcome{
+				"acme/api#4": {"CM-7": model.Fail},
+			},
+			deploys: []model.Deploy{deploy("1", sha(2), 10), deploy("2", sha(4), 20)},
+			outcome: model.Fail,
+			reason:  "ships 1 change that failed review: acme/api#4 (CM-7)",
+			shipped: []string{"acme/api#3", "acme/api#4"},
+			failed:  []string{"acme/api#4"},
+		},
+		{
 			name:   "a fail decides over pending and error",
 			pushes: chainOf(1, 2, 3, 4), max: 4,
 			over: map[string]map[string]model.Outcome{

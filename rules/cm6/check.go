@@ -16,11 +16,22 @@ var _ control.Control = Control{}
 // Definition documents the control.
 func (Control) Definition() control.Definition { return Definition() }
 
-// Check judges every branch protection event in ev.
+// Check judges every branch protection event and every state of a
+// ruleset protecting the default branch in ev.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	var out []model.Finding
 	for _, p := range ev.Protections {
 		out = append(out, judge(env.Policy, p))
+	}
+	// Repository rulesets of this repository; organisation rulesets (no
+	// repository) are kept as evidence but are not judged per repository.
+	for _, r := range ev.Rulesets {
+		if r.Repo != ev.Repo {
+			continue
+		}
+		if f, ok := judgeRuleset(env.Policy, r); ok {
+			out = append(out, f)
+		}
 	}
 	return out
 }

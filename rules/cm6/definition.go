@@ -19,16 +19,27 @@ func Definition() control.Definition {
 	return control.Definition{
 		ID:       ID,
 		Name:     Name,
-		Question: "Did every change to branch protection leave it at least as strict as policy requires?",
+		Question: "Did every change to branch protection or to a ruleset protecting the default branch leave it at least as strict as policy requires?",
 		Subjects: "Every branch_protection_rule webhook (created, edited, deleted) on an in-scope repository " +
-			"(OWNER/REPO:protection@<delivery id>).",
+			"(OWNER/REPO:protection@<delivery id>); and every repository_ruleset webhook (created, edited, " +
+			"deleted) of a repository ruleset that targets branches and whose conditions.ref_name includes " +
+			"the default branch (~DEFAULT_BRANCH, ~ALL, refs/heads/<default> or an fnmatch pattern; exclude " +
+			"wins), and each active ruleset backfill reads (OWNER/REPO:ruleset/<ruleset id>@<delivery id>). " +
+			"Organisation rulesets are recorded and shown in evidence bundles but not yet judged.",
 		Outcomes: map[model.Outcome]string{
-			model.Pass: "The rule was created or edited and its resulting settings meet policy.",
+			model.Pass: "The rule or ruleset was created or edited and its resulting settings meet policy; a " +
+				"ruleset without a pull_request rule that weakens nothing passes, and the reason says it holds " +
+				"no review rule.",
 			model.Fail: "The rule was deleted; or it was created or edited with a weakened setting: review " +
 				"enforcement off, fewer required approving reviews than policy.min_approvals, stale " +
 				"approvals not dismissed on push while policy.require_approval_on_final_commit is true, or " +
 				"administrators not included while policy.require_admin_enforcement is true. The reason " +
-				"names the rule, who changed it and every weakened setting.",
+				"names the rule, who changed it and every weakened setting. For a ruleset: it was deleted; " +
+				"its enforcement is not active; an edit deleted its pull_request rule; its pull_request rule " +
+				"requires fewer approving reviews than policy.min_approvals or keeps stale approvals while " +
+				"CM-3 is enabled; or it lists a bypass actor (actor_type:actor_id) not in " +
+				"policy.allowed_bypass_actors, whatever its bypass mode (reason: ruleset \"main protection\" (id 42) " +
+				"edited by carol: bypass actor RepositoryRole:5 not allowed).",
 			model.Error: "The event's action is not created, edited or deleted, so the change cannot be " +
 				"judged; this is never reported as a fail.",
 			model.Waived: "A fail covered by an unexpired waiver; the finding keeps the waiver's reason and approver.",

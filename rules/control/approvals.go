@@ -50,7 +50,10 @@ type Approvals struct {
 //
 // An approval counts when it is not the author's (after identity mapping),
 // not a bot's, not dismissed, not followed by a changes request from the
-// same person, and submitted at or before the merge. Only a later
+// same person, not a contributor's (c.Contributors, after identity
+// mapping, when policy.exclude_contributors) and submitted at or before
+// the merge. A contributor's approval after the merge is no retro review
+// either: it is still self-review of the code. Only a later
 // changes_requested supersedes an approval: a later comment is not a change
 // of mind, and a later approval only confirms it. A changes request that
 // was itself dismissed still supersedes the earlier approval, because the
@@ -62,9 +65,12 @@ func AnalyzeApprovals(env Env, c model.Change) Approvals {
 	if env.memo == nil {
 		return analyzeApprovals(env, c)
 	}
-	k := approvalsKey{subject: c.Subject, author: c.Author, at: c.OccurredAt, n: len(c.Reviews)}
+	k := approvalsKey{subject: c.Subject, author: c.Author, at: c.OccurredAt, n: len(c.Reviews), nc: len(c.Contributors)}
 	if len(c.Reviews) > 0 {
 		k.reviews = &c.Reviews[0]
+	}
+	if len(c.Contributors) > 0 {
+		k.contributors = &c.Contributors[0]
 	}
 	if a, ok := env.memo.approvals[k]; ok {
 		return a
@@ -81,6 +87,8 @@ type approvalsKey struct {
 	at              time.Time
 	reviews         *model.Review
 	n               int
+	contributors    *model.Contributor
+	nc              int
 }
 
 func analyzeApprovals(env Env, c model.Change) Approvals {
@@ -113,6 +121,9 @@ func analyzeApprovals(env Env, c model.Change) Approvals {
 				v.Why = fmt.Sprintf("approval by %s was dismissed", r.reviewer)
 			case supersededAt(ids, reviews, i):
 				v.Why = fmt.Sprintf("approval by %s superseded by changes requested", r.reviewer)
+			case env.Policy.ExcludeContributors && contributorOf(ids, c.Contributors, r.reviewer) != nil:
+				v.Why = fmt.Sprintf("approval by %s did not count: %s", r.reviewer,
+					DescribeContribution(*contributorOf(ids, c.Contributors, r.reviewer)))
 			case r.at.After(c.OccurredAt):
 				v.Why = fmt.Sprintf("approval by %s after merge (retro review)", r.reviewer)
 				a.Retro = append(a.Retro, v)
@@ -152,11 +163,63 @@ func analyzeApprovals(env Env, c model.Change) Approvals {
 	return a
 }
 
+// contributorOf returns the contributor who is the same person as login,
+// or nil.
+func contributorOf(ids model.Identities, cs []model.Contributor, login string) *model.Contributor {
+	for i := range cs {
+		if ids.SamePerson(cs[i].Login, login) {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+// DescribeContribution says what a contributor did, naming the commit as
+// the reasons do: "bob pushed 9f8e7d6c… to the pull request".
+func DescribeContribution(c model.Contributor) string {
+	switch c.How {
+	case model.ContribAuthored:
+		return fmt.Sprintf("%s authored %s on the pull request", c.Login, ShortSHA(c.SHA))
+	case model.ContribCommitted:
+		return fmt.Sprintf("%s committed %s on the pull request", c.Login, ShortSHA(c.SHA))
+	}
+	return fmt.Sprintf("%s pushed %s to the pull request", c.Login, ShortSHA(c.SHA))
+}
+
+// ShortSHA abbreviates a commit SHA to its first 8 characters and an
+// ellipsis, as reasons name commits ("9f8e7d6c…").
+func ShortSHA(sha string) string {
+	if len(sha) <= 8 {
+		return sha
+	}
+	return sha[:8] + "…"
+}
+
 // RequiredApprovals is policy.min_approvals as the controls apply it. Below
 // one it is read as one: an "independent approval" control that is
 // satisfied by no approval would not operate at all.
 func RequiredApprovals(p Policy) int {
 	return max(p.MinApprovals, 1)
+}
+
+// RequiredFor is the qualifying approvals a pull request by author needs:
+// RequiredBotApprovals for a bot's while policy.bot_changes is
+// require_approval, else RequiredApprovals. CM-2 and CM-3 both use it, so
+// that CM-3 judges exactly the pull requests CM-2 passes on approvals.
+func RequiredFor(p Policy, author string) int {
+	if IsBot(p, author) && !strings.EqualFold(p.BotChanges, "exempt") {
+		return RequiredBotApprovals(p)
+	}
+	return RequiredApprovals(p)
+}
+
+// RequiredBotApprovals is what a bot-authored pull request needs:
+// policy.bot_min_approvals, or RequiredApprovals when it is 0.
+func RequiredBotApprovals(p Policy) int {
+	if p.BotMinApprovals > 0 {
+		return p.BotMinApprovals
+	}
+	return RequiredApprovals(p)
 }
 
 // IsBot reports whether login is a bot: a GitHub App ("[bot]" suffix) or a

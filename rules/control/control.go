@@ -34,6 +34,21 @@ type Policy struct {
 	BotChanges                   string // "require_approval" | "exempt"
 	DirectPushExempt             []string
 	RequireAdminEnforcement      bool
+	// ExcludeContributors: an approval by a contributor of the pull
+	// request (someone who pushed or wrote code on it) does not count.
+	ExcludeContributors bool
+	// BotMinApprovals is the qualifying approvals a bot-authored pull
+	// request needs; 0 means MinApprovals.
+	BotMinApprovals int
+	// AllowedBypassActors are ruleset bypass actors ("RepositoryRole:5",
+	// "Integration:12345") that do not weaken CM-6; compare
+	// case-insensitively.
+	AllowedBypassActors []string
+	// RequiredChecks are the check run names and commit status contexts
+	// CM-7 requires; none means CM-7 is not evaluated.
+	RequiredChecks []string
+	// ChecksAllowNeutral: neutral and skipped check runs count as passed.
+	ChecksAllowNeutral bool
 }
 
 // DefaultPolicy returns the defaults documented in controls.md.
@@ -46,6 +61,8 @@ func DefaultPolicy() Policy {
 		TicketPattern:                regexp.MustCompile(`[A-Z][A-Z0-9]+-[0-9]+`),
 		BotChanges:                   "require_approval",
 		RequireAdminEnforcement:      true,
+		ExcludeContributors:          true,
+		ChecksAllowNeutral:           true,
 	}
 }
 
