@@ -98,6 +98,10 @@ type Spool struct {
 	written int64      // global offset just past the last complete record
 	loaded  int64      // global offset just past the last loaded record
 	closed  bool
+	// Records appended and loaded since Open: with many small records
+	// (access events) a batch's worth of records waits long before a
+	// batch's worth of bytes does.
+	appendedN, loadedN int64
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -241,6 +245,7 @@ func (s *Spool) Accept(ctx context.Context, ds []model.Delivery) error {
 		}
 	}
 	s.written += int64(len(buf))
+	s.appendedN += int64(len(ds))
 	s.changed.Broadcast()
 	return nil
 }
@@ -296,8 +301,8 @@ func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []mod
 	backoff := 100 * time.Millisecond
 	var last time.Time
 	for {
-		if wait := s.o.Linger - time.Since(last); wait > 0 && !s.fullBatchWaiting() {
-			if err := clock.Sleep(ctx, wait); err != nil {
+		if wait := s.o.Linger - time.Since(last); wait > 0 {
+			if err := s.linger(ctx, wait); err != nil {
 				return err
 			}
 		}
@@ -318,18 +323,26 @@ func (s *Spool) Run(ctx context.Context, load func(ctx context.Context, ds []mod
 			backoff = min(2*backoff, 5*time.Second)
 		}
 		backoff = 100 * time.Millisecond
-		if err := s.advance(end); err != nil {
+		if err := s.advance(end, len(ds)); err != nil {
 			return err
 		}
 	}
 }
 
-// fullBatchWaiting reports whether a load need not linger: a batch's worth
-// of bytes waits, or the spool is closing and should drain.
-func (s *Spool) fullBatchWaiting() bool {
+// linger waits up to d for a batch to fill: it returns early once a
+// batch's worth of bytes or of records waits, or the spool is closing and
+// should drain. (Lingering lets small loads grow; a full one gains nothing
+// by waiting, and waiting capped the loader at MaxBatch records per
+// Linger.) It returns ctx's error if ctx ends first.
+func (s *Spool) linger(ctx context.Context, d time.Duration) error {
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closed || s.written-s.loaded >= s.o.MaxBatchBytes
+	for !s.closed && s.written-s.loaded < s.o.MaxBatchBytes && s.appendedN-s.loadedN < int64(s.o.MaxBatch) && tctx.Err() == nil {
+		s.waitCtx(tctx)
+	}
+	return ctx.Err()
 }
 
 // next waits for unloaded records and reads up to MaxBatch of them,
@@ -385,7 +398,7 @@ func (s *Spool) next(ctx context.Context) ([]model.Delivery, int64, error) {
 
 // advance records that everything before end is loaded and deletes the
 // segments that lie wholly before it.
-func (s *Spool) advance(end int64) error {
+func (s *Spool) advance(end int64, n int) error {
 	tmp := filepath.Join(s.dir, "loaded.tmp")
 	if err := os.WriteFile(tmp, []byte(strconv.FormatInt(end, 10)), 0o640); err != nil {
 		return fmt.Errorf("spool: record position: %w", err)
@@ -402,6 +415,7 @@ func (s *Spool) advance(end int64) error {
 		s.segs = s.segs[1:]
 	}
 	s.loaded = end
+	s.loadedN += int64(n)
 	s.changed.Broadcast()
 	return nil
 }

@@ -307,3 +307,27 @@ func TestLoadsLingerUnderLoad(t *testing.T) {
 		t.Errorf("loaded %v in %d loads, want %v in 2", got, c.n, ids(0, 6))
 	}
 }
+
+// TestFullBatchesDoNotLinger: when a batch's worth of records waits, the
+// next load starts at once, whatever the linger: small records (access
+// events) must not be loaded at MaxBatch per Linger.
+func TestFullBatchesDoNotLinger(t *testing.T) {
+	s, _ := Open(t.TempDir(), Options{Linger: time.Hour, MaxBatch: 10})
+	defer s.Close()
+	c := &collector{}
+	stop := run(t, s, c)
+	defer stop()
+	accept(t, s, 0, 1) // the first load after an idle spell goes at once
+	waitLoaded(t, s)
+	accept(t, s, 1, 41)
+	done := make(chan struct{})
+	go func() { waitLoaded(t, s); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("40 waiting records were not loaded: full batches lingered")
+	}
+	if got := c.ids(); !reflect.DeepEqual(got, ids(0, 41)) || c.n != 5 {
+		t.Errorf("loaded %v in %d loads, want %v in 5", got, c.n, ids(0, 41))
+	}
+}
