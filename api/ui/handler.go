@@ -360,6 +360,12 @@ func (o overviewPage) title() string    { return "Controls overview" }
 func (o overviewPage) periodOf() period { return o.P }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request, v *session) {
+	h.periodReport(w, r, v, "overview", func(p period, rep *report.Report) any { return overviewPage{P: p, Report: rep} })
+}
+
+// periodReport renders a page built from the period report of the
+// period the query names: the overview and the exceptions read the same.
+func (h *Handler) periodReport(w http.ResponseWriter, r *http.Request, v *session, name string, page func(period, *report.Report) any) {
 	p, err := h.periodOf(r.URL.Query())
 	if err != nil {
 		h.badRequest(w, r, v, err.Error())
@@ -370,7 +376,7 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request, v *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	h.render(w, r, v, http.StatusOK, "overview", overviewPage{P: p, Report: rep})
+	h.render(w, r, v, http.StatusOK, name, page(p, rep))
 }
 
 // Findings ----------------------------------------------------------------
@@ -671,17 +677,7 @@ func (e exceptionsPage) title() string    { return "Exceptions" }
 func (e exceptionsPage) periodOf() period { return e.P }
 
 func (h *Handler) exceptions(w http.ResponseWriter, r *http.Request, v *session) {
-	p, err := h.periodOf(r.URL.Query())
-	if err != nil {
-		h.badRequest(w, r, v, err.Error())
-		return
-	}
-	rep, err := h.Reporter.Report(r.Context(), p.FromTime, p.ToTime)
-	if err != nil {
-		h.fail(w, r, v, err)
-		return
-	}
-	h.render(w, r, v, http.StatusOK, "exceptions", exceptionsPage{P: p, Report: rep})
+	h.periodReport(w, r, v, "exceptions", func(p period, rep *report.Report) any { return exceptionsPage{P: p, Report: rep} })
 }
 
 // Report download ---------------------------------------------------------

@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/internal/csvsafe"
 )
 
 // File is one file of a report: its name and bytes.
@@ -151,9 +151,7 @@ func ExceptionsCSV(r *Report) ([]byte, error) {
 	}
 	for i, row := range rows {
 		if i > 0 {
-			for j := range row {
-				row[j] = neutralise(row[j])
-			}
+			row = csvsafe.Row(row)
 		}
 		if err := w.Write(row); err != nil {
 			return nil, err
@@ -161,17 +159,6 @@ func ExceptionsCSV(r *Report) ([]byte, error) {
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
-}
-
-// neutralise keeps a spreadsheet from running a cell as a formula: text
-// from outside (titles, reasons quoting them) that starts with = + - @ or a
-// tab or carriage return gets a leading apostrophe (OWASP's CSV injection
-// advice). Times and ids never start so.
-func neutralise(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func encodeJSON(v any) ([]byte, error) {
