@@ -61,3 +61,11 @@ func (s *Store) PushesTo(ctx context.Context, repo, sha string) ([]model.Push, e
 	}
 	return out, nil
 }
+
+// SetKeyFilterPage makes EnableKeyFilter read n keys per query until the
+// returned func restores the default, so a test can cross pages.
+func SetKeyFilterPage(n int) (restore func()) {
+	old := keyFilterPage
+	keyFilterPage = n
+	return func() { keyFilterPage = old }
+}

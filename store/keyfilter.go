@@ -80,6 +80,9 @@ func (f *keyFilter) maybe(h uint64) bool {
 	return false
 }
 
+// keyFilterPage is how many keys EnableKeyFilter reads per query.
+var keyFilterPage = 1_000_000
+
 // EnableKeyFilter reads every key of the raw log into an in-memory filter
 // and keeps it up to date with this Store's writes, so KnownSHA asks the
 // engine only about ids that may be stored. Call it once, before any
@@ -87,14 +90,19 @@ func (f *keyFilter) maybe(h uint64) bool {
 // writer's keys would be missed and its records taken for new).
 func (s *Store) EnableKeyFilter(ctx context.Context) error {
 	f := &keyFilter{}
-	const page = 1_000_000
-	for offset := 0; ; offset += page {
+	page := keyFilterPage
+	// Paged by key, not by offset: each page is a range of the table's
+	// sort key, so a large log is read once.
+	var lastSource, lastID string
+	for first := true; ; first = false {
 		var rows []struct {
-			H string `json:"h"`
+			Source string `json:"source"`
+			ID     string `json:"delivery_id"`
+			H      string `json:"h"` // text: JSON output quotes 64-bit integers anyway
 		}
-		// Text, not UInt64: JSON output quotes 64-bit integers anyway.
-		if err := s.db.Query(ctx, `SELECT toString(xxHash64(concat(source, '\0', delivery_id))) AS h FROM raw_deliveries
-ORDER BY source, delivery_id LIMIT {n:UInt32} OFFSET {o:UInt64}`, Params{"n": strconv.Itoa(page), "o": strconv.Itoa(offset)}, &rows); err != nil {
+		if err := s.db.Query(ctx, `SELECT source, delivery_id, toString(xxHash64(concat(source, '\0', delivery_id))) AS h FROM raw_deliveries
+WHERE {first:Bool} OR (source, delivery_id) > ({source:String}, {id:String})
+ORDER BY source, delivery_id LIMIT {n:UInt32}`, Params{"first": strconv.FormatBool(first), "source": lastSource, "id": lastID, "n": strconv.Itoa(page)}, &rows); err != nil {
 			return fmt.Errorf("read the raw log's keys: %w", err)
 		}
 		for _, r := range rows {
@@ -107,6 +115,7 @@ ORDER BY source, delivery_id LIMIT {n:UInt32} OFFSET {o:UInt64}`, Params{"n": st
 		if len(rows) < page {
 			break
 		}
+		lastSource, lastID = rows[len(rows)-1].Source, rows[len(rows)-1].ID
 	}
 	s.keysMu.Lock()
 	s.keys = f
