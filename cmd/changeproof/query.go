@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,32 +63,52 @@ func (s *source) close() {
 
 // get fetches path from the server into v.
 func (s *source) get(ctx context.Context, path string, q url.Values, v any) error {
+	body, err := s.do(ctx, http.MethodGet, path, q, "", nil)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}
+
+// do sends one request to the server with the token and returns the body
+// of a 200; any other status is an error naming the request and the
+// server's reason (its JSON "error", else the body).
+func (s *source) do(ctx context.Context, method, path string, q url.Values, contentType string, reqBody []byte) ([]byte, error) {
 	u := strings.TrimRight(s.server, "/") + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+s.token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
 			Error string `json:"error"`
 		}
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, e.Error)
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(body))
+		}
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
 	}
-	return json.Unmarshal(body, v)
+	return body, nil
 }
 
 func runFindings(args []string) error {

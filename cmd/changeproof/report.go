@@ -144,23 +144,9 @@ func runReport(args []string) error {
 // fetchReport asks a server for the report (GET /v1/report) and returns
 // its files.
 func fetchReport(ctx context.Context, s *source, from, to, format string) ([]report.File, error) {
-	q := url.Values{"from": {from}, "to": {to}, "format": {format}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(s.server, "/")+"/v1/report?"+q.Encode(), nil)
+	data, err := s.do(ctx, http.MethodGet, "/v1/report", url.Values{"from": {from}, "to": {to}, "format": {format}}, "", nil)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /v1/report: %s: %s", resp.Status, strings.TrimSpace(string(data)))
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {

@@ -79,23 +79,9 @@ func runSample(args []string) error {
 // fetchSample asks a server for the export and unpacks it into dir.
 func fetchSample(ctx context.Context, s *source, body api.SampleRequest, dir string) (*audit.Manifest, error) {
 	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.server, "/")+"/v1/samples", bytes.NewReader(b))
+	data, err := s.do(ctx, http.MethodPost, "/v1/samples", nil, "application/json", b)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST /v1/samples: %s: %s", resp.Status, strings.TrimSpace(string(data)))
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
