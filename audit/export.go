@@ -238,7 +238,7 @@ func finish(ctx context.Context, src Source, p *plan, res *walked) (*Manifest, [
 	var files []file
 	add := func(path string, data []byte) {
 		files = append(files, file{path, data})
-		m.Files[path] = sha256Hex(data)
+		m.Files[path] = FileHash(data)
 	}
 	sampleData, err := sampleCSV(hdr, drawn)
 	if err != nil {
@@ -258,7 +258,7 @@ func finish(ctx context.Context, src Source, p *plan, res *walked) (*Manifest, [
 		info := p.req.Signer.Signature()
 		m.Signature = &info
 	}
-	mdata, err := encodeJSON(m)
+	mdata, err := EncodeJSON(m)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -380,7 +380,7 @@ func encodeBundle(d *drawnMember, b any) error {
 	if b == nil {
 		return fmt.Errorf("evidence bundle of %s: the source returned none", d.Subject)
 	}
-	data, err := encodeJSON(b)
+	data, err := EncodeJSON(b)
 	if err != nil {
 		return fmt.Errorf("evidence bundle of %s: %w", d.Subject, err)
 	}
@@ -398,9 +398,10 @@ type drawnMember struct {
 	Bundle []byte   // the evidence file
 }
 
-// encodeJSON renders v with two-space indentation and a trailing newline,
-// without HTML escaping (the files are data, not markup).
-func encodeJSON(v any) ([]byte, error) {
+// EncodeJSON renders v with two-space indentation and a trailing newline,
+// without HTML escaping (the files are data, not markup): the form of
+// every JSON file of an export or a period report, manifests included.
+func EncodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -411,7 +412,8 @@ func encodeJSON(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func sha256Hex(b []byte) string {
+// FileHash is a file's hash as manifests list it: hex SHA-256.
+func FileHash(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }

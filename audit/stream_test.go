@@ -203,7 +203,7 @@ func TestZipOfLargePopulation(t *testing.T) {
 		}
 		data, err := io.ReadAll(rc) // checks the CRC-32 at the end
 		rc.Close()
-		if err != nil || !bytes.Equal(data, pop) || sha256Hex(data) != m.PopulationSHA256 {
+		if err != nil || !bytes.Equal(data, pop) || FileHash(data) != m.PopulationSHA256 {
 			t.Fatalf("population.csv from the zip: %d bytes, %v; want the %d exported", len(data), err, len(pop))
 		}
 		if f.CompressedSize64 >= f.UncompressedSize64/2 {

@@ -50,7 +50,7 @@ func TestZipDeterministic(t *testing.T) {
 		}
 		data, _ := io.ReadAll(rc)
 		rc.Close()
-		if f.Name != "manifest.json" && sha256Hex(data) != m.Files[f.Name] {
+		if f.Name != "manifest.json" && FileHash(data) != m.Files[f.Name] {
 			t.Errorf("%s in the zip does not match the manifest's hash", f.Name)
 		}
 	}

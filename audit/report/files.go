@@ -2,10 +2,7 @@ package report
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +55,7 @@ func Files(r *Report, format string, oscal Renderer, signer audit.ManifestSigner
 		ChainHeads: r.ChainHeads, Reproducible: []string{}, Files: map[string]string{}}
 	add := func(name string, data []byte, reproducible bool) {
 		files = append(files, File{name, data})
-		m.Files[name] = sha256Hex(data)
+		m.Files[name] = audit.FileHash(data)
 		if reproducible {
 			m.Reproducible = append(m.Reproducible, name)
 		}
@@ -75,7 +72,7 @@ func Files(r *Report, format string, oscal Renderer, signer audit.ManifestSigner
 			return nil, err
 		}
 		add("report.html", html, false)
-		js, err := encodeJSON(r)
+		js, err := audit.EncodeJSON(r)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +93,7 @@ func Files(r *Report, format string, oscal Renderer, signer audit.ManifestSigner
 		info := signer.Signature()
 		m.Signature = &info
 	}
-	mdata, err := encodeJSON(m)
+	mdata, err := audit.EncodeJSON(m)
 	if err != nil {
 		return nil, err
 	}
@@ -159,20 +156,4 @@ func ExceptionsCSV(r *Report) ([]byte, error) {
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
-}
-
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
