@@ -22,7 +22,6 @@ import (
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/config"
-	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )
 
@@ -75,10 +74,7 @@ func systemInScope(ctx context.Context, cfg config.Config, st *store.Store) (rep
 	if err := yaml.Unmarshal(raw, &sys.Policy); err != nil {
 		return sys, err
 	}
-	for _, w := range cfg.Waivers {
-		sys.Waivers = append(sys.Waivers, model.Waiver{Rule: w.Rule, Subject: w.Subject, Reason: w.Reason,
-			ApprovedBy: w.ApprovedBy, Expires: w.Expires.Time})
-	}
+	sys.Waivers = waiversOf(cfg)
 	return sys, nil
 }
 
