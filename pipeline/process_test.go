@@ -279,11 +279,11 @@ func TestPipelineWriteFailure(t *testing.T) {
 			len(b.PullRequests), len(b.Reviews), len(b.Pushes), len(b.DeadLetters))
 	}
 	if want := [][]string{{"github", "pipe-pr", "pipe-push", "pipe-review", "pipe-bad", "pipe-pr"}}; !reflect.DeepEqual(w.knownArgs, want) {
-		t.Errorf("KnownDeliveries asked %v, want %v", w.knownArgs, want)
+		t.Errorf("KnownSHA asked %v, want %v", w.knownArgs, want)
 	}
 }
 
-func TestPipelineKnownDeliveriesFailure(t *testing.T) {
+func TestPipelineKnownSHAFailure(t *testing.T) {
 	pr, _, _, _, _ := pipeDeliveries()
 	down := errors.New("engine down")
 	w := &fakeWriter{knownErr: down}

@@ -32,7 +32,7 @@ func BenchmarkWrite(b *testing.B) {
 					batch.Pushes = append(batch.Pushes, model.Push{Repo: "acme/api", Ref: "refs/heads/main", Before: id, After: id,
 						DeliveryID: id, DefaultBranch: "main", PushedAt: time.Now()})
 				}
-				if _, err := s.KnownDeliveries(ctx, "github", []string{"x"}); err != nil {
+				if _, err := s.KnownSHA(ctx, "github", []string{"x"}); err != nil {
 					b.Fatal(err)
 				}
 				if err := s.Write(ctx, batch); err != nil {

@@ -157,26 +157,6 @@ func parallel(fns []func() error) error {
 	return errors.Join(errs...)
 }
 
-// KnownDeliveries returns which of ids are already in the raw log.
-func (s *Store) KnownDeliveries(ctx context.Context, source string, ids []string) (map[string]bool, error) {
-	known := map[string]bool{}
-	if len(ids) == 0 {
-		return known, nil
-	}
-	var rows []struct {
-		ID string `json:"delivery_id"`
-	}
-	err := s.db.Query(ctx, "SELECT DISTINCT delivery_id FROM raw_deliveries WHERE source = {source:String} AND delivery_id IN {ids:Array(String)}",
-		Params{"source": source, "ids": ArrayParam(ids)}, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("look up known deliveries: %w", err)
-	}
-	for _, r := range rows {
-		known[r.ID] = true
-	}
-	return known, nil
-}
-
 // ArrayParam renders strings as a ClickHouse Array(String) literal for Params.
 func ArrayParam(ss []string) string {
 	var b strings.Builder
