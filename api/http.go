@@ -44,6 +44,9 @@ type Server struct {
 	UI http.Handler
 	// Report serves GET /v1/report (role auditor or admin); nil = off.
 	Report http.Handler
+	// Admin serves the maintenance routes under /v1/admin (role admin);
+	// nil = off.
+	Admin *Admin
 	// Version is the tool version written into sample manifests.
 	Version string
 	// Ready reports whether events can be accepted and stored now.
@@ -96,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/{number}", s.read(s.bundleByNumber))
 		mux.HandleFunc("GET /v1/changes/{owner}/{repo}/commit/{sha}", s.read(s.bundleBySHA))
 	}
+	s.adminRoutes(mux)
 	return instrumentRoutes(mux)
 }
 
@@ -133,8 +137,11 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		}
 		if !roles[role] {
 			what := "cannot read evidence (needs auditor or admin)"
-			if roles[RoleIngest] {
+			switch {
+			case roles[RoleIngest]:
 				what = "cannot ingest events (needs ingest or admin)"
+			case !roles[RoleAuditor]:
+				what = "cannot run maintenance (needs admin)"
 			}
 			s.authLog(r, "request refused", zap.String("token_name", name), zap.String("role", role))
 			httpError(w, http.StatusForbidden, fmt.Sprintf("role %s %s", role, what))

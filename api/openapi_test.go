@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -230,6 +231,8 @@ type specCase struct {
 // document's schema for it, and every operation is exercised.
 func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 	evlog := &acceptLog{}
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
 	e := newEnv(t, func(s *api.Server) {
 		s.Webhook = &github.Handler{Secret: func() string { return webhookSecret }, Sink: evlog}
 		s.Deploys = &ingest.DeployHandler{Sink: evlog, Options: func() deploy.Options {
@@ -242,8 +245,10 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 		s.Report = &api.Reporter{Service: s.Service, Version: "test",
 			System: func(context.Context) (report.System, error) { return report.System{}, nil }}
 		s.UI = &ui.Handler{Auth: testAuth, Service: s.Service, Reporter: s.Report.(*api.Reporter), Version: "test"}
+		s.Admin = &api.Admin{Store: s.Service.Store, Backfill: heldBackfill(t, release)}
 	})
 	seedAudit(t, e)
+	seedMaintenance(t, e)
 	code, _, body := e.get(t, "/v1/openapi.json", "")
 	if code != http.StatusOK {
 		t.Fatalf("GET /v1/openapi.json = %d", code)
@@ -309,6 +314,23 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 			}},
 		{path: "/ui/", method: "GET", url: "/ui/overview", want: 303},
 		{path: "/ui", method: "GET", url: "/ui", want: 301},
+		{path: "/v1/admin/verify", method: "GET", url: "/v1/admin/verify", token: tokAdmin, want: 200},
+		{path: "/v1/admin/verify", method: "GET", url: "/v1/admin/verify?from=2026-03-01&to=2026-03-31", token: tokAdmin, want: 200},
+		{path: "/v1/admin/verify", method: "GET", url: "/v1/admin/verify?from=soon", token: tokAdmin, want: 400},
+		{path: "/v1/admin/verify", method: "GET", url: "/v1/admin/verify", token: tokAuditor, want: 403},
+		{path: "/v1/admin/stats", method: "GET", url: "/v1/admin/stats", token: tokAdmin, want: 200},
+		{path: "/v1/admin/stats", method: "GET", url: "/v1/admin/stats", want: 401},
+		{path: "/v1/admin/deadletters", method: "GET", url: "/v1/admin/deadletters?limit=5", token: tokAdmin, want: 200},
+		{path: "/v1/admin/deadletters", method: "GET", url: "/v1/admin/deadletters?limit=x", token: tokAdmin, want: 400},
+		{path: "/v1/admin/conflicts", method: "GET", url: "/v1/admin/conflicts", token: tokAdmin, want: 200},
+		{path: "/v1/admin/conflicts", method: "GET", url: "/v1/admin/conflicts", token: tokIngest, want: 403},
+		{path: "/v1/admin/alerts/retry", method: "POST", url: "/v1/admin/alerts/retry", token: tokAdmin, body: `{"ids":["CM-2|acme/api#7|fail"]}`, want: 200},
+		{path: "/v1/admin/alerts/retry", method: "POST", url: "/v1/admin/alerts/retry", token: tokAdmin, body: `{"id":"x"}`, want: 400},
+		{path: "/v1/admin/backfill", method: "GET", url: "/v1/admin/backfill", token: tokAdmin, want: 404},
+		{path: "/v1/admin/backfill", method: "POST", url: "/v1/admin/backfill", token: tokAdmin, body: `{"since":"2026-01-01","repos":["acme/api"]}`, want: 202},
+		{path: "/v1/admin/backfill", method: "POST", url: "/v1/admin/backfill", token: tokAdmin, body: `{"since":"2026-01-01"}`, want: 409},
+		{path: "/v1/admin/backfill", method: "POST", url: "/v1/admin/backfill", token: tokAdmin, body: `{"since":"January"}`, want: 400},
+		{path: "/v1/admin/backfill", method: "GET", url: "/v1/admin/backfill", token: tokAdmin, want: 200},
 		{path: "/healthz", method: "GET", url: "/healthz", want: 200},
 		{path: "/readyz", method: "GET", url: "/readyz", want: 200},
 		{path: "/metrics", method: "GET", url: "/metrics", want: 200,
@@ -393,4 +415,32 @@ func TestOpenAPIAnswersMatchTheDocument(t *testing.T) {
 			}
 		}
 	}
+}
+
+// heldBackfill stands in for GitHub: it reports one step and then holds
+// the job running until release is closed, so a second start meets 409.
+func heldBackfill(t *testing.T, release <-chan struct{}) api.BackfillFunc {
+	return func(ctx context.Context, req api.BackfillRequest, progress func(api.BackfillProgress)) (api.BackfillResult, error) {
+		progress(api.BackfillProgress{Repo: "acme/api", Phase: "pulls", PRs: 1, Requests: 2, Repos: 1, RateRemaining: -1})
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return api.BackfillResult{}, ctx.Err()
+		}
+		return api.BackfillResult{Repos: 1, PRs: 1, Requests: 2}, nil
+	}
+}
+
+// seedMaintenance stores what the maintenance answers list: a logged
+// delivery, a dead letter and a conflict.
+func seedMaintenance(t *testing.T, e *env) {
+	t.Helper()
+	at := ts(t, "2026-03-02T10:00:00Z")
+	body := []byte(`{"zen":"x"}`)
+	sum := sha256.Sum256(body)
+	e.write(t, model.Batch{
+		Deliveries:  []model.Delivery{{Source: model.SourceGitHub, Event: "ping", DeliveryID: "maint-1", ReceivedAt: at, SHA256: hex.EncodeToString(sum[:]), Body: body}},
+		DeadLetters: []model.DeadLetter{{Source: model.SourceGitHub, Event: "push", DeliveryID: "maint-dl", ReceivedAt: at, Reason: "push delivery maint-dl: malformed payload", Body: []byte(`{}`)}},
+		Conflicts:   []model.Conflict{{Source: model.SourceGitHub, ID: "maint-1", Event: "ping", ReceivedAt: at.Add(time.Minute), KeptSHA256: hex.EncodeToString(sum[:]), SHA256: strings.Repeat("f", 64), Body: []byte(`{"zen":"y"}`)}},
+	})
 }
