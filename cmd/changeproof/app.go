@@ -303,6 +303,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		svc := &api.Service{Store: st, InScope: cfg.Scope.InScope, Rules: ruleIDs()}
 		src := auditSource(cfg, svc)
 		a.api.Service, a.api.Audit = svc, &src
+		a.api.Admin = a.newAdmin()
 		if err := a.wireAuditor(cfg, svc, src); err != nil {
 			return nil, err
 		}
@@ -474,6 +475,9 @@ func (a *app) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), a.shutdownBudget()/3)
 		_ = a.srv.Shutdown(ctx)
 		cancel()
+	}
+	if a.api != nil && a.api.Admin != nil {
+		a.api.Admin.Stop() // a running backfill ends; its cursors resume it next time
 	}
 	if a.committer != nil {
 		a.committer.Close() // what the receiver accepted is in the spool (or Kafka)

@@ -6,17 +6,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
+	"github.com/spf13/cobra"
 )
 
 // storeState keeps backfill's ETag cache and cursors in the store, so a
@@ -84,95 +86,180 @@ func (s storeState) PutCursor(ctx context.Context, repo string, c backfill.Curso
 	return s.st.PutBackfillCursor(ctx, repo, string(b))
 }
 
-type repoList []string
+func newBackfillCmd() *cobra.Command {
+	const usage = "changeproof backfill github --since YYYY-MM-DD [--repo owner/name]... [--org org]... [--config FILE] [--data-dir DIR]"
+	cmd := &cobra.Command{
+		Use:   "backfill github",
+		Short: "Read history from before the webhook was installed",
+		Long: `Read history from the source's API into the same canonical records as the
+webhooks, then judge it. Today the source is GitHub (backfill github).`,
+		Example: "  changeproof backfill github --since 2026-01-01 --repo acme/payments-api",
+		RunE:    needSubcommand(usage),
+	}
+	gh := &cobra.Command{
+		Use:   "github",
+		Short: "Backfill merged pull requests, reviews, pushes and branch protection from GitHub's REST API",
+		Long: `Backfill from GitHub's REST API: merged pull requests, their reviews,
+commits and checks, default-branch pushes and branch protection since
+--since, for --repo, the in-scope repositories of --org, else of
+github.orgs, else the repositories the store knows. Every REST response is
+appended to the evidence log first (tamper-evident, re-derivable), and an
+interrupted run resumes where it stopped; a re-run costs 304s.
 
-func (r *repoList) String() string     { return fmt.Sprint(*r) }
-func (r *repoList) Set(v string) error { *r = append(*r, v); return nil }
+On the local data dir this opens the store (the server must be stopped).
+With --server (admin token) the running server does it as a job, through
+its evidence log exactly as its reconciliation does; the command follows
+the job's progress and prints the same summary. One backfill runs at a
+time.`,
+		Example: `  changeproof backfill github --since 2026-01-01 --repo acme/payments-api --config changeproof.yaml
+  changeproof backfill github --since 2026-01-01 --org acme --config changeproof.yaml
+  changeproof backfill github --since 2026-01-01 --org acme --server https://changeproof.acme.io --token $ADMIN_TOKEN`,
+		Args: cobra.NoArgs,
+	}
+	fs := gh.Flags()
+	var s source
+	s.register(fs)
+	var req api.BackfillRequest
+	fs.StringVar(&req.Since, "since", "", "backfill changes since this day (YYYY-MM-DD, UTC), required")
+	fs.StringArrayVar(&req.Repos, "repo", nil, "a repository to backfill (owner/name); repeatable")
+	fs.StringArrayVar(&req.Orgs, "org", nil, "backfill the in-scope repositories of this organisation; repeatable (default: github.orgs, else the repositories the store knows)")
+	fs.IntVar(&req.Concurrency, "concurrency", 4, "GitHub requests in flight at most")
+	gh.RunE = run(func(*cobra.Command, []string) error { return runBackfill(&s, req) })
+	cmd.AddCommand(gh)
+	return cmd
+}
 
 // runBackfill is `changeproof backfill github`: history from before the
-// webhook was installed, through the same canonical records, then judged.
-func runBackfill(args []string) error {
-	if len(args) == 0 || args[0] != "github" {
-		return errors.New("usage: changeproof backfill github --since YYYY-MM-DD [--repo owner/name]... [--org org]... [--config FILE] [--data-dir DIR]")
-	}
-	fs := flag.NewFlagSet("backfill github", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	since := fs.String("since", "", "backfill changes since this day (YYYY-MM-DD, UTC), required")
-	var repos repoList
-	fs.Var(&repos, "repo", "a repository to backfill (owner/name); repeatable")
-	var orgs repoList
-	fs.Var(&orgs, "org", "backfill the in-scope repositories of this organisation; repeatable (default: github.orgs, else the repositories the store knows)")
-	concurrency := fs.Int("concurrency", 4, "GitHub requests in flight at most")
-	if err := fs.Parse(args[1:]); err != nil {
+// webhook was installed, through the same canonical records, then judged;
+// here on the data dir, or as the server's job with --server.
+func runBackfill(s *source, req api.BackfillRequest) error {
+	if _, err := req.SinceDay("--since"); err != nil {
 		return err
-	}
-	if *since == "" {
-		return errors.New("--since: required")
-	}
-	from, err := time.Parse("2006-01-02", *since)
-	if err != nil {
-		return fmt.Errorf("--since: want YYYY-MM-DD, got %q", *since)
-	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	if cfg.GitHub.Token == "" {
-		return errors.New("github.token: required for backfill (a fine-grained, read-only token; or github.token_file)")
 	}
 	ctx := context.Background()
-	a, err := newApp(ctx, cfg, c.dataDir, zap.NewNop())
+	m, err := s.backfiller(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	a.startRules()
+	defer s.close()
 	progress := newBackfillProgress(os.Stderr)
-	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
-		Progress: progress.Report, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks}
+	res, err := m.Backfill(ctx, req, func(p api.BackfillProgress) { progress.Report(backfillProgressOf(p)) })
+	progress.Done()
+	for _, r := range res.OutOfScope {
+		fmt.Fprintf(os.Stderr, "skipping %s: not in scope.repos\n", r)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304, %d merger lookups), %d retries, %d rate-limit waits\n",
+		res.Repos, res.PRs, res.Reviews, res.Pushes, res.DirectPushes, res.Protections, res.Requests,
+		res.NotModified, res.MergerLookups, res.Retries, res.RateWaits)
+	return nil
+}
+
+// backfiller opens what backfill works on: the server (admin token), else
+// the local data dir with a whole app (evidence log, pipeline, rules), as
+// serve runs it.
+func (s *source) backfiller(ctx context.Context) (maintenance, error) {
+	if r, err := s.remote("an admin"); r != nil || err != nil {
+		return r, err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	if why := cannotBackfill(cfg); why != "" {
+		return nil, errors.New(why)
+	}
+	a, err := newApp(ctx, cfg, s.dataDir, zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	s.closer = a.close
+	a.startRules()
+	return localMaintenance{admin: a.newAdmin(), idle: a.waitIdle}, nil
+}
+
+// cannotBackfill says why this configuration cannot backfill from GitHub;
+// "" when it can.
+func cannotBackfill(cfg config.Config) string {
+	if cfg.GitHub.Token == "" {
+		return "github.token: required for backfill (a fine-grained, read-only token; or github.token_file)"
+	}
+	return ""
+}
+
+// githubBackfill runs one backfill through a's evidence log exactly as
+// reconciliation does: each REST response appended to the log (or, in a
+// process without a receiver, to the raw log), the records written and
+// handed to the rules. It is api.Admin's Backfill, in serve and on a data
+// dir alike.
+func (a *app) githubBackfill(ctx context.Context, req api.BackfillRequest, progress func(api.BackfillProgress)) (api.BackfillResult, error) {
+	cfg := a.cfg
+	from, err := req.SinceDay("since")
+	if err != nil {
+		return api.BackfillResult{}, err
+	}
+	concurrency := req.Concurrency
+	if concurrency <= 0 {
+		concurrency = 4
+	}
+	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: concurrency,
+		Progress: func(p backfill.Progress) { progress(apiProgressOf(p)) }, Contributors: cfg.Policy.ExcludeContributors,
+		RequiredChecks: cfg.Policy.RequiredChecks}
 	state := storeState{st: a.store, log: a.intake}
+	repos, orgs := append([]string(nil), req.Repos...), req.Orgs
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs
 	}
 	for _, org := range orgs {
 		rs, err := backfill.OrgRepos(ctx, o, state, org)
 		if err != nil {
-			return err
+			return api.BackfillResult{}, err
 		}
 		repos = append(repos, rs...)
 	}
 	if len(repos) == 0 {
 		known, err := a.store.Repos(ctx)
 		if err != nil {
-			return err
+			return api.BackfillResult{}, err
 		}
 		repos = known
 	}
+	var res api.BackfillResult
 	var inScope []string
 	for _, r := range repos {
 		if cfg.Scope.InScope(r) {
 			inScope = append(inScope, r)
 		} else {
-			fmt.Fprintf(os.Stderr, "skipping %s: not in scope.repos\n", r)
+			res.OutOfScope = append(res.OutOfScope, r)
 		}
 	}
 	if len(inScope) == 0 {
-		return errors.New("no in-scope repository to backfill (give --repo, and list it in scope.repos)")
+		return res, errors.New("no in-scope repository to backfill (give --repo, and list it in scope.repos)")
 	}
+	st, runner, judged := a.store, a.runner, a.roles.rules
 	stats, err := backfill.Run(ctx, o, state, backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
-		if err := a.store.Write(ctx, b); err != nil {
+		if err := st.Write(ctx, b); err != nil {
 			return err
 		}
-		a.runner.Notify(b.Repos()...)
+		if judged {
+			runner.Notify(b.Repos()...)
+		}
 		return nil
 	}), inScope)
-	progress.Done()
-	if werr := a.waitIdle(ctx); err == nil {
-		err = werr
-	}
-	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304, %d merger lookups), %d retries, %d rate-limit waits\n",
-		stats.Repos, stats.PRs, stats.Reviews, stats.Pushes, stats.DirectPushes, stats.Protections, stats.Requests,
-		stats.NotModified, stats.MergerLookups, stats.Retries, stats.RateWaits)
-	return err
+	res.Repos, res.Skipped, res.PRs, res.MergerLookups = stats.Repos, stats.Skipped, stats.PRs, stats.MergerLookups
+	res.Reviews, res.Pushes, res.DirectPushes, res.Protections = stats.Reviews, stats.Pushes, stats.DirectPushes, stats.Protections
+	res.Requests, res.NotModified, res.Retries, res.RateWaits = stats.Requests, stats.NotModified, stats.Retries, stats.RateWaits
+	return res, err
+}
+
+func apiProgressOf(p backfill.Progress) api.BackfillProgress {
+	return api.BackfillProgress{Repo: p.Repo, Phase: p.Phase, PRs: p.PRs, Requests: p.Requests, ReposDone: p.ReposDone,
+		Repos: p.Repos, TotalPRs: p.TotalPRs, NotModified: p.NotModified, RateRemaining: p.RateRemaining, RateReset: p.RateReset}
+}
+
+func backfillProgressOf(p api.BackfillProgress) backfill.Progress {
+	return backfill.Progress{Repo: p.Repo, Phase: p.Phase, PRs: p.PRs, Requests: p.Requests, ReposDone: p.ReposDone,
+		Repos: p.Repos, TotalPRs: p.TotalPRs, NotModified: p.NotModified, RateRemaining: p.RateRemaining, RateReset: p.RateReset}
 }

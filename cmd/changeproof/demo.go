@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,6 +29,7 @@ import (
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/store"
+	"github.com/spf13/cobra"
 )
 
 const demoMarker = ".changeproof-demo"
@@ -82,28 +82,42 @@ func prepareDemoDir(dir string) error {
 	return nil
 }
 
-func runDemo(args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+func newDemoCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a generated organisation's history through a real server",
+		Long: `Generate an organisation's GitHub history (pull requests, reviews, direct
+pushes, deploys, access events), send it as signed webhooks to a real
+server on this machine, and print what the controls found, with the
+commands to explore it. The data dir is emptied first if an earlier demo
+made it; its configuration and tokens are written there.`,
+		Example: `  changeproof demo
+  changeproof demo --prs 1000 --seed 7 --data-dir /tmp/demo`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	dataDir := fs.String("data-dir", "./demo-data", "where the demo keeps its data (emptied first if an earlier demo made it)")
 	prs := fs.Int("prs", 300, "merged pull requests to generate")
 	seed := fs.Int64("seed", 1, "seed of the generated history")
 	workers := fs.Int("concurrency", 32, "concurrent webhook senders")
 	_ = fs.String("config", "", "ignored: the demo writes its own configuration")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+	cmd.RunE = run(func(*cobra.Command, []string) error { return runDemo(*dataDir, *prs, *seed, *workers) })
+	return cmd
+}
+
+func runDemo(dataDir string, prs int, seed int64, workers int) error {
 	start := time.Now()
-	if err := prepareDemoDir(*dataDir); err != nil {
+	if err := prepareDemoDir(dataDir); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(*dataDir, demoMarker), []byte("made by changeproof demo\n"), 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(dataDir, demoMarker), []byte("made by changeproof demo\n"), 0o640); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
-	hist := demoorg.Generate(demoorg.Options{Seed: *seed, Now: now, PRs: *prs, Operations: true})
+	hist := demoorg.Generate(demoorg.Options{Seed: seed, Now: now, PRs: prs, Operations: true})
 	secret, admin, auditor, ingestTok := randomHex(16), randomHex(16), randomHex(16), randomHex(16)
-	cfgPath := filepath.Join(*dataDir, "changeproof-demo.yaml")
-	cfgText := fmt.Sprintf(demoConfig, cfgPath, *dataDir, admin, auditor, ingestTok, secret, hist.Expect.ConfigYAML())
+	cfgPath := filepath.Join(dataDir, "changeproof-demo.yaml")
+	cfgText := fmt.Sprintf(demoConfig, cfgPath, dataDir, admin, auditor, ingestTok, secret, hist.Expect.ConfigYAML())
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		return err
 	}
@@ -118,7 +132,7 @@ func runDemo(args []string) error {
 	cfg.Alerts.Slack.WebhookURL = sink.WebhookURL()
 	cfg.Alerts.APIURL = "http://127.0.0.1:8080"
 	log := zap.NewNop()
-	a, err := newApp(context.Background(), cfg, filepath.Join(*dataDir, "engine"), log)
+	a, err := newApp(context.Background(), cfg, filepath.Join(dataDir, "engine"), log)
 	if err != nil {
 		return err
 	}
@@ -128,13 +142,13 @@ func runDemo(args []string) error {
 		return err
 	}
 	url := "http://" + addr + "/webhooks/github"
-	fmt.Printf("changeproof demo: embedded stack on %s, data in %s\n", addr, *dataDir)
+	fmt.Printf("changeproof demo: embedded stack on %s, data in %s\n", addr, dataDir)
 	fmt.Printf("replaying %d signed GitHub webhook deliveries (%d repositories, %d merged PRs) over HTTP...\n",
-		len(hist.Deliveries), len(hist.Repos), *prs)
+		len(hist.Deliveries), len(hist.Repos), prs)
 
 	ctx := context.Background()
 	sendStart := time.Now()
-	statuses, err := sendAll(ctx, url, secret, hist.Deliveries, *workers)
+	statuses, err := sendAll(ctx, url, secret, hist.Deliveries, workers)
 	if err != nil {
 		return err
 	}
@@ -200,7 +214,7 @@ func runDemo(args []string) error {
   %[1]s evidence %[5]s --config %[3]s --data-dir %[4]s
   %[1]s serve    --config %[3]s --data-dir %[4]s     # then:
   curl -H 'Authorization: Bearer %[6]s' 'http://127.0.0.1:8080/v1/findings?outcome=fail'
-`, bin, *dataDir, cfgPath, filepath.Join(*dataDir, "engine"), exampleSubject(fs2), auditor)
+`, bin, dataDir, cfgPath, filepath.Join(dataDir, "engine"), exampleSubject(fs2), auditor)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/internal/testkit/demoorg"
 	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
@@ -151,7 +152,7 @@ func TestDistributedReceiversKafkaWorker(t *testing.T) {
 	if stored["raw_deliveries"] != wantN["raw_deliveries"] {
 		t.Errorf("raw_deliveries stores %d rows for %d records", stored["raw_deliveries"], wantN["raw_deliveries"])
 	}
-	var rep verifyReport
+	var rep api.VerifyReport
 	if err := json.Unmarshal([]byte(runChild(t, "verify", "--config", embedded, "--data-dir", dir, "--format", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,29 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/store/chdb"
+	"github.com/spf13/cobra"
 )
 
-// runEngineCheck proves libchdb.so loads and answers, for `make setup`.
-func runEngineCheck(args []string) error {
-	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
-		return err
+func newEngineCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "engine",
+		Short: "Check that the embedded ClickHouse engine (libchdb.so) loads",
+		Long: `Load the embedded ClickHouse engine (libchdb.so, found in
+~/.cache/changeproof/chdb or CHANGEPROOF_CHDB_LIB), open a scratch database
+and ask its version: what ` + "`make setup`" + ` runs to prove the embedded mode works.`,
+		Example: "  changeproof engine",
+		Args:    cobra.NoArgs,
+		RunE:    run(func(*cobra.Command, []string) error { return runEngineCheck() }),
 	}
+}
+
+// runEngineCheck proves libchdb.so loads and answers, for `make setup`.
+func runEngineCheck() error {
 	lib, err := chdb.FindLibrary()
 	if err != nil {
 		return err
@@ -40,13 +49,23 @@ func runEngineCheck(args []string) error {
 	return nil
 }
 
-func runControls(args []string) error {
-	fs := flag.NewFlagSet("controls", flag.ContinueOnError)
-	format := fs.String("format", "table", "table|markdown")
-	if err := fs.Parse(args); err != nil {
-		return err
+func newControlsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "controls",
+		Short: "List the built-in controls (the control catalogue)",
+		Long: `List the built-in controls: id, name and the question each answers. With
+--format markdown, the full catalogue (outcomes, evidence, remediation)
+as the README holds it.`,
+		Example: "  changeproof controls\n  changeproof controls --format markdown > controls.md",
+		Args:    cobra.NoArgs,
 	}
-	switch *format {
+	format := cmd.Flags().String("format", "table", "table|markdown")
+	cmd.RunE = run(func(*cobra.Command, []string) error { return runControls(*format) })
+	return cmd
+}
+
+func runControls(format string) error {
+	switch format {
 	case "markdown":
 		fmt.Print(rules.CatalogMarkdown())
 	case "table":
@@ -54,7 +73,7 @@ func runControls(args []string) error {
 			fmt.Printf("%-5s %-28s %s\n", d.ID, d.Name, d.Question)
 		}
 	default:
-		return fmt.Errorf("--format: want table|markdown, got %q", *format)
+		return fmt.Errorf("--format: want table|markdown, got %q", format)
 	}
 	return nil
 }

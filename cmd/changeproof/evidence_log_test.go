@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/internal/testkit/demoorg"
 	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
@@ -242,7 +243,7 @@ func TestConflictsAreRefusedAndKept(t *testing.T) {
 	if want := "access prod-db:db-7781,deploy deploy-1842,github hook-1"; strings.Join(got, ",") != want {
 		t.Fatalf("conflicts = %v, want %s", got, want)
 	}
-	var rep verifyReport
+	var rep api.VerifyReport
 	if err := json.Unmarshal([]byte(runChild(t, "verify", "--config", cfgPath, "--data-dir", dir, "--format", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +272,7 @@ func TestVerifyFindsAlteredEvidenceOfEverySource(t *testing.T) {
 	e.settle(t)
 	ctx := context.Background()
 	st := e.a.store
-	clean, err := verifyReportOf(ctx, st, time.Time{}, time.Time{})
+	clean, err := (&api.Admin{Store: st}).Verify(ctx, time.Time{}, time.Time{})
 	if err != nil || !clean.OK || clean.BySource["deploy"] == 0 || clean.BySource["access"] != 2 || clean.BySource["github"] != uint64(len(h.deliveries)) {
 		t.Fatalf("verify before tampering = %+v, %v", clean, err)
 	}
@@ -284,7 +285,7 @@ func TestVerifyFindsAlteredEvidenceOfEverySource(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := verifyReportOf(ctx, st, time.Time{}, time.Time{})
+	res, err := (&api.Admin{Store: st}).Verify(ctx, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

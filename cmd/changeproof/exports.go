@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 
 	"github.com/changeproof/changeproof/api"
@@ -11,6 +9,7 @@ import (
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/sign"
 	"github.com/changeproof/changeproof/config"
+	"github.com/spf13/cobra"
 )
 
 // manifestSigner loads signing.key_file; nil (and no error) when exports
@@ -26,29 +25,32 @@ func manifestSigner(cfg config.Config) (audit.ManifestSigner, error) {
 	return s, nil
 }
 
+func newVerifyExportCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify-export DIR",
+		Short: "Check an export's or report's hashes and signature",
+		Long: `Check a sample export or period report directory against its
+manifest.json: every file's SHA-256, no file missing or added, and, when
+the manifest is signed (signing.key_file), its SSH signature. With
+--key-fingerprint the signature must be by that key.`,
+		Example: `  changeproof verify-export sample-h1
+  changeproof verify-export report-h1 --key-fingerprint SHA256:Zm9vYmFy...`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("usage: changeproof verify-export DIR [--key-fingerprint SHA256:...] (give one directory)")
+			}
+			return nil
+		},
+	}
+	trusted := cmd.Flags().String("key-fingerprint", "", "require the signature to be by this key (SHA256:..., as ssh-keygen -l prints it)")
+	cmd.RunE = run(func(_ *cobra.Command, args []string) error { return runVerifyExport(args[0], *trusted) })
+	return cmd
+}
+
 // runVerifyExport checks an export or report directory against its
 // manifest and, when signed, the manifest's SSH signature.
-func runVerifyExport(args []string) error {
-	fs := flag.NewFlagSet("verify-export", flag.ContinueOnError)
-	trusted := fs.String("key-fingerprint", "", "require the signature to be by this key (SHA256:..., as ssh-keygen -l prints it)")
-	// Flags may come after the directory too.
-	var dir string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if dir != "" {
-			return errors.New("give one directory")
-		}
-		dir, args = fs.Arg(0), fs.Args()[1:]
-	}
-	if dir == "" {
-		return errors.New("usage: changeproof verify-export DIR [--key-fingerprint SHA256:...]")
-	}
-	res, err := sign.VerifyDir(dir, *trusted)
+func runVerifyExport(dir, trusted string) error {
+	res, err := sign.VerifyDir(dir, trusted)
 	if err != nil {
 		return fmt.Errorf("%s: NOT VERIFIED:\n%w", dir, err)
 	}
@@ -59,7 +61,7 @@ func runVerifyExport(args []string) error {
 	}
 	s := res.Signature
 	fmt.Printf("manifest.json.sig: good %q signature by %s (key %s)\n", sign.Namespace, s.Identity, s.KeyFingerprint)
-	if *trusted == "" {
+	if trusted == "" {
 		fmt.Printf("check that %s is your organisation's signing key, or verify with ssh-keygen:\n", s.KeyFingerprint)
 		fmt.Printf("  echo '%s namespaces=\"%s\" %s' > allowed_signers\n", s.Identity, sign.Namespace, s.PublicKey)
 		fmt.Printf("  ssh-keygen -Y verify -f allowed_signers -I %s -n %s -s manifest.json.sig < manifest.json\n", s.Identity, sign.Namespace)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,17 +16,50 @@ import (
 	"github.com/changeproof/changeproof/ingest"
 	"github.com/changeproof/changeproof/ingest/access"
 	"github.com/changeproof/changeproof/ingest/deploy"
+	"github.com/spf13/cobra"
 )
 
-// runIngest is `changeproof ingest deploy|access --file F`: the same parsing,
-// validation and report as POST /v1/deploys and /v1/access, against a running
-// server (--server) or the local data dir.
-func runIngest(args []string) error {
-	if len(args) == 0 || (args[0] != "deploy" && args[0] != "access") {
-		return errors.New("usage: changeproof ingest deploy|access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]")
+func newIngestCmd() *cobra.Command {
+	const usage = "changeproof ingest deploy|access --file F [--format FORMAT] [--system S] [--timezone TZ] [--year YYYY]"
+	cmd := &cobra.Command{
+		Use:   "ingest deploy|access",
+		Short: "Ingest deploy or access events from a file",
+		Long: `Feed a file of deploy or access events through the same parsing,
+validation and report as POST /v1/deploys and POST /v1/access: into the
+local data dir, or a running server with --server (ingest or admin
+token). Every rejected line is listed with its line number and field.`,
+		Example: `  changeproof ingest deploy --file deploys.ndjson
+  changeproof ingest access --file auth.log --format sshd --system bastion`,
+		RunE: needSubcommand(usage),
 	}
-	kind := args[0]
-	fs := flag.NewFlagSet("ingest "+kind, flag.ContinueOnError)
+	for _, kind := range []string{"deploy", "access"} {
+		cmd.AddCommand(newIngestKindCmd(kind))
+	}
+	return cmd
+}
+
+func newIngestKindCmd(kind string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:  kind,
+		Args: cobra.NoArgs,
+	}
+	if kind == "deploy" {
+		cmd.Short = "Ingest deploy events (NDJSON, one deploy per line)"
+		cmd.Long = `Ingest deploy events from an NDJSON file (one deploy per line: id,
+service, environment, sha, status, actor, started_at, finished_at), as
+POST /v1/deploys takes them. - reads standard input.`
+		cmd.Example = `  changeproof ingest deploy --file deploys.ndjson --config changeproof.yaml
+  ci-export | changeproof ingest deploy --file - --server https://changeproof.acme.io --token $INGEST_TOKEN`
+	} else {
+		cmd.Short = "Ingest production access events (sshd, syslog, journald, k8s audit, CloudTrail, Okta, ...)"
+		cmd.Long = `Ingest production access events from a log file in one of the supported
+formats, as POST /v1/access takes them. Classic syslog timestamps carry
+no zone or year: --timezone and --year say which (default: the system's
+configured timezone, else UTC; the latest year not in the future).`
+		cmd.Example = `  changeproof ingest access --file auth.log --format sshd --system bastion
+  changeproof ingest access --format syslog --system bastion --timezone Europe/Berlin --year 2025 --file auth.log.1`
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	file := fs.String("file", "", "file to ingest (- = standard input)")
@@ -35,15 +67,27 @@ func runIngest(args []string) error {
 	system := fs.String("system", "", "access: the system the events are from (required for every format but generic)")
 	timezone := fs.String("timezone", "", "access: IANA time zone of classic syslog timestamps (default: access.systems.<system>.timezone, else UTC)")
 	year := fs.String("year", "", "access: year of classic syslog timestamps (default: the latest not in the future)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	if kind == "deploy" {
+		for _, n := range []string{"format", "system", "timezone", "year"} {
+			_ = fs.MarkHidden(n)
+		}
 	}
-	if *file == "" {
+	cmd.RunE = run(func(*cobra.Command, []string) error {
+		return runIngest(kind, &s, *file, *format, *system, *timezone, *year)
+	})
+	return cmd
+}
+
+// runIngest is `changeproof ingest deploy|access --file F`: the same parsing,
+// validation and report as POST /v1/deploys and /v1/access, against a running
+// server (--server) or the local data dir.
+func runIngest(kind string, s *source, file, format, system, timezone, year string) error {
+	if file == "" {
 		return errors.New("--file: required")
 	}
 	var in io.Reader = os.Stdin
-	if *file != "-" {
-		f, err := os.Open(*file)
+	if file != "-" {
+		f, err := os.Open(file)
 		if err != nil {
 			return err
 		}
@@ -54,17 +98,17 @@ func runIngest(args []string) error {
 	var code int
 	ctx := context.Background()
 	if s.server != "" {
-		if s.token == "" {
-			return errors.New("--server needs --token or CHANGEPROOF_TOKEN (an ingest or admin token)")
+		if _, err := s.remote("an ingest or admin"); err != nil {
+			return err
 		}
 		path := "/v1/deploys"
 		if kind == "access" {
-			q := url.Values{"format": {*format}, "system": {*system}}
-			if *timezone != "" {
-				q.Set("timezone", *timezone)
+			q := url.Values{"format": {format}, "system": {system}}
+			if timezone != "" {
+				q.Set("timezone", timezone)
 			}
-			if *year != "" {
-				q.Set("year", *year)
+			if year != "" {
+				q.Set("year", year)
 			}
 			path = "/v1/access?" + q.Encode()
 		}
@@ -101,19 +145,19 @@ func runIngest(args []string) error {
 			}
 			rep, code = ingest.IngestDeploys(ctx, in, deploy.Options{Services: services}, a.intake)
 		} else {
-			f, err := access.ParseFormat(*format)
+			f, err := access.ParseFormat(format)
 			if err != nil {
 				return err
 			}
-			if f != access.Generic && *system == "" {
+			if f != access.Generic && system == "" {
 				return fmt.Errorf("--system: required for format %s", f)
 			}
-			loc, y, err := access.TimeOptions(*timezone, *year, cfg.Access.Systems[*system].Timezone)
+			loc, y, err := access.TimeOptions(timezone, year, cfg.Access.Systems[system].Timezone)
 			if err != nil {
 				return fmt.Errorf("--%w", err)
 			}
-			rep, code = ingest.IngestAccess(ctx, in, access.Options{Format: f, System: *system,
-				BreakGlassRoles: cfg.Access.Systems[*system].BreakGlassRoles, Location: loc, Year: y}, a.intake)
+			rep, code = ingest.IngestAccess(ctx, in, access.Options{Format: f, System: system,
+				BreakGlassRoles: cfg.Access.Systems[system].BreakGlassRoles, Location: loc, Year: y}, a.intake)
 		}
 		if err := a.waitIdle(ctx); err != nil {
 			return err

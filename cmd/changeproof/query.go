@@ -1,14 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -17,102 +11,33 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/api"
-	"github.com/changeproof/changeproof/config"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// source answers evidence queries: a running server, or the local data dir.
-type source struct {
-	common
-	server string
-	token  string
-	svc    *api.Service
-	cfg    config.Config // the local configuration, when svc is set
-	closer func()
-}
-
-func (s *source) register(fs *flag.FlagSet) {
-	s.common.register(fs)
-	fs.StringVar(&s.server, "server", "", "base URL of a running changeproof (default: read --data-dir directly)")
-	fs.StringVar(&s.token, "token", os.Getenv("CHANGEPROOF_TOKEN"), "bearer token for --server (default $CHANGEPROOF_TOKEN)")
-}
-
-func (s *source) open(ctx context.Context) error {
-	if s.server != "" {
-		if s.token == "" {
-			return errors.New("--server needs --token or CHANGEPROOF_TOKEN (an auditor or admin token)")
-		}
-		return nil
-	}
-	if _, err := os.Stat(s.dataDir); err != nil {
-		return fmt.Errorf("--data-dir %s: %w (run `changeproof serve` or `changeproof demo` first, or pass --server)", s.dataDir, err)
-	}
-	cfg, st, closeStore, err := s.openLocal(ctx)
-	if err != nil {
-		return err
-	}
-	s.svc = &api.Service{Store: st, InScope: cfg.Scope.InScope, Rules: ruleIDs()}
-	s.cfg, s.closer = cfg, closeStore
-	return nil
-}
-
-func (s *source) close() {
-	if s.closer != nil {
-		s.closer()
-	}
-}
-
-// get fetches path from the server into v.
-func (s *source) get(ctx context.Context, path string, q url.Values, v any) error {
-	body, err := s.do(ctx, http.MethodGet, path, q, "", nil)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(body, v)
-}
-
-// do sends one request to the server with the token and returns the body
-// of a 200; any other status is an error naming the request and the
-// server's reason (its JSON "error", else the body).
-func (s *source) do(ctx context.Context, method, path string, q url.Values, contentType string, reqBody []byte) ([]byte, error) {
-	u := strings.TrimRight(s.server, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	var rd io.Reader
-	if reqBody != nil {
-		rd = bytes.NewReader(reqBody)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+// do sends one request to the --server (see remote.do).
+func (s *source) do(ctx context.Context, method, path string, q url.Values, contentType string, body []byte) ([]byte, error) {
+	r, err := s.remote("an auditor or admin")
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
-		}
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
-	}
-	return body, nil
+	return r.do(ctx, method, path, q, contentType, body)
 }
 
-func runFindings(args []string) error {
-	fs := flag.NewFlagSet("findings", flag.ContinueOnError)
+func newFindingsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "findings",
+		Short: "List the controls' findings (current outcome per rule and subject)",
+		Long: `List the findings: for every rule and subject (a change, a deploy, an
+access event) its current outcome (pass, fail, pending, waived,
+not_applicable, error) and the reason, as data an auditor can re-derive.
+--history adds each subject's earlier outcomes.`,
+		Example: `  changeproof findings --outcome fail --from 2026-01-01 --to 2026-03-31 --format csv
+  changeproof findings --rule CM-3 --repo acme/payments-api --history --format json
+  changeproof findings --server https://changeproof.acme.io --token $AUDITOR_TOKEN`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	rule := fs.String("rule", "", "only this rule, e.g. CM-2")
@@ -122,42 +47,42 @@ func runFindings(args []string) error {
 	p.register(fs)
 	history := fs.Bool("history", false, "include earlier outcomes")
 	format := fs.String("format", "table", "table|json|csv")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	q := api.FindingsQuery{Rule: *rule, Outcome: *outcome, Repo: *repo, History: *history}
-	var err error
-	if q.From, q.To, err = p.parse(); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	if err := s.open(ctx); err != nil {
-		return err
-	}
-	defer s.close()
-	var out struct {
-		Findings []api.FindingView `json:"findings"`
-	}
-	if s.svc != nil {
-		out.Findings, err = s.svc.Findings(ctx, q)
-	} else {
-		v := queryValues(map[string]string{"rule": *rule, "outcome": *outcome, "repo": *repo, "from": p.from, "to": p.to})
-		if *history {
-			v.Set("history", "true")
+	cmd.RunE = run(func(*cobra.Command, []string) error {
+		if err := checkFormat(*format, "table", "json", "csv"); err != nil {
+			return err
 		}
-		err = s.get(ctx, "/v1/findings", v, &out)
-	}
-	if err != nil {
-		return err
-	}
-	return renderFindings(os.Stdout, *format, out.Findings)
+		q := api.FindingsQuery{Rule: *rule, Outcome: *outcome, Repo: *repo, History: *history}
+		var err error
+		if q.From, q.To, err = p.parse(); err != nil {
+			return err
+		}
+		ctx := context.Background()
+		src, err := s.queries(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		found, err := src.Findings(ctx, q)
+		if err != nil {
+			return err
+		}
+		return renderFindings(os.Stdout, *format, found)
+	})
+	return cmd
 }
 
-func runChanges(args []string) error {
-	fs := flag.NewFlagSet("changes", flag.ContinueOnError)
+func newChangesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "changes",
+		Short: "List the population of changes with their outcomes",
+		Long: `List the population of changes: every merged pull request and direct push
+to a default branch, with the current outcome of each change-management
+control. This is the population an auditor samples from.`,
+		Example: `  changeproof changes --in-scope --format table
+  changeproof changes --in-scope --from 2026-01-01 --to 2026-06-30 --format csv > population.csv`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	repo := fs.String("repo", "", "only this repository (owner/name)")
@@ -165,94 +90,81 @@ func runChanges(args []string) error {
 	p.register(fs)
 	inScope := fs.Bool("in-scope", false, "only in-scope repositories")
 	format := fs.String("format", "table", "table|json|csv")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := checkFormat(*format, "table", "json", "csv"); err != nil {
-		return err
-	}
-	q := api.ChangesQuery{Repo: *repo, InScope: *inScope}
-	var err error
-	if q.From, q.To, err = p.parse(); err != nil {
-		return err
-	}
-	ctx := context.Background()
-	if err := s.open(ctx); err != nil {
-		return err
-	}
-	defer s.close()
-	var out struct {
-		Changes []api.ChangeView `json:"changes"`
-	}
-	if s.svc != nil {
-		out.Changes, err = s.svc.Changes(ctx, q)
-	} else {
-		v := queryValues(map[string]string{"repo": *repo, "from": p.from, "to": p.to})
-		if *inScope {
-			v.Set("in_scope", "true")
+	cmd.RunE = run(func(*cobra.Command, []string) error {
+		if err := checkFormat(*format, "table", "json", "csv"); err != nil {
+			return err
 		}
-		err = s.get(ctx, "/v1/changes", v, &out)
-	}
-	if err != nil {
-		return err
-	}
-	return renderChanges(os.Stdout, *format, out.Changes)
+		q := api.ChangesQuery{Repo: *repo, InScope: *inScope}
+		var err error
+		if q.From, q.To, err = p.parse(); err != nil {
+			return err
+		}
+		ctx := context.Background()
+		src, err := s.queries(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		cs, err := src.Changes(ctx, q)
+		if err != nil {
+			return err
+		}
+		return renderChanges(os.Stdout, *format, cs)
+	})
+	return cmd
 }
 
 var subjectRE = regexp.MustCompile(`^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?:#([0-9]+)|@([0-9a-fA-F]{40}))$`)
 
-func runEvidence(args []string) error {
-	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
+func newEvidenceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "evidence OWNER/REPO#N | OWNER/REPO@SHA",
+		Short: "Show the evidence bundle of one change",
+		Long: `Show everything recorded about one change (a pull request by number, or a
+commit by its full SHA): the pull request, reviews and why each approval
+did or did not count, pushes, deploys that shipped it, the waivers, and
+every control's verdict with its reason.`,
+		Example: `  changeproof evidence acme/payments-api#42
+  changeproof evidence acme/payments-api@4f1c0e0b8a9d4c3e2f1a0b9c8d7e6f5a4b3c2d1e --format json`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	format := fs.String("format", "table", "table|json")
-	// Accept the subject before or after the flags.
-	var subject string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		subject, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if subject == "" && fs.NArg() > 0 {
-		subject = fs.Arg(0)
-	}
-	if err := checkFormat(*format, "table", "json"); err != nil {
-		return err
-	}
-	m := subjectRE.FindStringSubmatch(subject)
-	if m == nil {
-		return fmt.Errorf("subject %q: want OWNER/REPO#NUMBER or OWNER/REPO@<40-hex sha>", subject)
-	}
-	owner, repo, num, sha := m[1], m[2], m[3], strings.ToLower(m[4])
-	n, _ := strconv.Atoi(num)
-	ctx := context.Background()
-	if err := s.open(ctx); err != nil {
-		return err
-	}
-	defer s.close()
-	var b *api.Bundle
-	var err error
-	if s.svc != nil {
-		b, err = s.svc.BundleFor(ctx, owner+"/"+repo, n, sha)
-	} else {
-		path := fmt.Sprintf("/v1/changes/%s/%s/%d", owner, repo, n)
-		if sha != "" {
-			path = fmt.Sprintf("/v1/changes/%s/%s/commit/%s", owner, repo, sha)
+	cmd.RunE = run(func(_ *cobra.Command, args []string) error {
+		var subject string
+		if len(args) > 0 {
+			subject = args[0]
 		}
-		b = &api.Bundle{}
-		err = s.get(ctx, path, nil, b)
-	}
-	if err != nil {
-		return err
-	}
-	return renderBundle(os.Stdout, *format, b)
+		if err := checkFormat(*format, "table", "json"); err != nil {
+			return err
+		}
+		m := subjectRE.FindStringSubmatch(subject)
+		if m == nil {
+			return fmt.Errorf("subject %q: want OWNER/REPO#NUMBER or OWNER/REPO@<40-hex sha>", subject)
+		}
+		owner, repo, num, sha := m[1], m[2], m[3], strings.ToLower(m[4])
+		n, _ := strconv.Atoi(num)
+		ctx := context.Background()
+		src, err := s.queries(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		b, err := src.Bundle(ctx, owner+"/"+repo, n, sha)
+		if err != nil {
+			return err
+		}
+		return renderBundle(os.Stdout, *format, b)
+	})
+	return cmd
 }
 
 // period is the --from/--to pair of the query commands.
 type period struct{ from, to string }
 
-func (p *period) register(fs *flag.FlagSet) {
+func (p *period) register(fs *pflag.FlagSet) {
 	fs.StringVar(&p.from, "from", "", "occurred at or after (RFC 3339 or YYYY-MM-DD, UTC)")
 	fs.StringVar(&p.to, "to", "", "occurred at or before (inclusive; a date includes the whole day)")
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/store"
+	"github.com/spf13/cobra"
 )
 
 // reporter is the period report over this configuration and store,
@@ -78,34 +78,48 @@ func systemInScope(ctx context.Context, cfg config.Config, st *store.Store) (rep
 	return sys, nil
 }
 
-// runReport writes the period report to --out.
-func runReport(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+func newReportCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write the SOC 2 period report (HTML or OSCAL)",
+		Long: `Write the period report of an observation period to --out: report.html,
+report.json and exceptions.csv (--format html), or OSCAL assessment
+results (--format oscal), with a manifest of every file's hash, signed with
+signing.key_file. With --server the server writes it (auditor or admin
+token).`,
+		Example: `  changeproof report --from 2026-01-01 --to 2026-06-30 --out report-h1
+  changeproof report --from 2026-01-01 --to 2026-06-30 --format oscal --out oscal-h1`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	from := fs.String("from", "", "first day of the observation period (YYYY-MM-DD or RFC 3339, UTC), required")
 	to := fs.String("to", "", "last day of the period (inclusive), required")
 	out := fs.String("out", "", "directory to write the report to (must not exist or be empty), required")
 	format := fs.String("format", report.FormatHTML, "html (report.html, report.json, exceptions.csv) or oscal (assessment-results.json)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" {
+	cmd.RunE = run(func(*cobra.Command, []string) error { return runReport(&s, *from, *to, *out, *format) })
+	return cmd
+}
+
+// runReport writes the period report to out.
+func runReport(s *source, from, to, out, format string) error {
+	if out == "" {
 		return errors.New("--out: required")
 	}
-	if *format != report.FormatHTML && *format != report.FormatOSCAL {
-		return fmt.Errorf("--format %q: want html or oscal", *format)
+	if format != report.FormatHTML && format != report.FormatOSCAL {
+		return fmt.Errorf("--format %q: want html or oscal", format)
 	}
-	f, err := api.ParseBound(*from, false)
+	f, err := api.ParseBound(from, false)
 	if err != nil || f.IsZero() {
-		return fmt.Errorf("--from %q: a date (YYYY-MM-DD) or RFC 3339 time is required", *from)
+		return fmt.Errorf("--from %q: a date (YYYY-MM-DD) or RFC 3339 time is required", from)
 	}
-	t, err := api.ParseBound(*to, true)
+	t, err := api.ParseBound(to, true)
 	if err != nil || t.IsZero() {
-		return fmt.Errorf("--to %q: a date (YYYY-MM-DD) or RFC 3339 time is required", *to)
+		return fmt.Errorf("--to %q: a date (YYYY-MM-DD) or RFC 3339 time is required", to)
 	}
-	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 {
-		return fmt.Errorf("--out %s: not empty (refusing to mix reports); give a new or empty directory", *out)
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		return fmt.Errorf("--out %s: not empty (refusing to mix reports); give a new or empty directory", out)
 	}
 	ctx := context.Background()
 	if err := s.open(ctx); err != nil {
@@ -118,21 +132,21 @@ func runReport(args []string) error {
 		if err != nil {
 			return err
 		}
-		if files, err = reporter(s.cfg, s.svc, signer).Files(ctx, f, t, *format); err != nil {
+		if files, err = reporter(s.cfg, s.svc, signer).Files(ctx, f, t, format); err != nil {
 			return err
 		}
-	} else if files, err = fetchReport(ctx, &s, *from, *to, *format); err != nil {
+	} else if files, err = fetchReport(ctx, s, from, to, format); err != nil {
 		return err
 	}
-	if err := report.WriteDir(*out, files); err != nil {
+	if err := report.WriteDir(out, files); err != nil {
 		return err
 	}
 	for _, f := range files {
-		fmt.Println(filepath.Join(*out, f.Name))
+		fmt.Println(filepath.Join(out, f.Name))
 	}
-	if *format == report.FormatHTML {
+	if format == report.FormatHTML {
 		fmt.Printf("open %s in a browser (print it to PDF for the audit file); check the files with `changeproof verify-export %s`\n",
-			filepath.Join(*out, "report.html"), *out)
+			filepath.Join(out, "report.html"), out)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/config"
+	"github.com/spf13/cobra"
 )
 
 // auditSource is the export's view of the store under this configuration.
@@ -25,9 +25,22 @@ func auditSource(cfg config.Config, svc *api.Service) api.AuditSource {
 		InScopeSystem: func(system string) bool { _, ok := cfg.Access.Systems[system]; return ok }}
 }
 
-// runSample draws an auditor's sample and writes the export to --out.
-func runSample(args []string) error {
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+func newSampleCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sample",
+		Short: "Draw an auditor's sample of a period's population and export it",
+		Long: `Draw a reproducible random sample of a period's population (changes,
+deploys or access events) and write the export to --out: population.csv,
+sample.csv, each sampled item's evidence, and a manifest with every file's
+hash, the seed and the raw log's chain head (signed with signing.key_file).
+--size auto picks the size from the control frequency. With --server the
+server draws it (auditor or admin token).`,
+		Example: `  changeproof sample --from 2026-01-01 --to 2026-06-30 --size 25 --seed FY26-H1 --out sample-h1
+  changeproof sample --from 2026-01-01 --to 2026-06-30 --size auto --frequency recurring --population deploys --out deploys-h1
+  changeproof sample --server https://changeproof.acme.io --token $AUDITOR_TOKEN --from 2026-01-01 --to 2026-06-30 --size 25 --out sample-h1`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	var s source
 	s.register(fs)
 	var body api.SampleRequest
@@ -38,10 +51,13 @@ func runSample(args []string) error {
 	fs.StringVar(&body.Seed, "seed", "", "seed of the draw (default: generated, written to the manifest)")
 	fs.StringVar(&body.Population, "population", audit.PopulationChanges, "changes|deploys|access")
 	out := fs.String("out", "", "directory to write the export to (must not exist or be empty), required")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *out == "" {
+	cmd.RunE = run(func(*cobra.Command, []string) error { return runSample(&s, body, *out) })
+	return cmd
+}
+
+// runSample draws an auditor's sample and writes the export to out.
+func runSample(s *source, body api.SampleRequest, out string) error {
+	if out == "" {
 		return errors.New("--out: required")
 	}
 	req, err := api.ParseSample(body, Version)
@@ -61,18 +77,18 @@ func runSample(args []string) error {
 		if req.Signer, err = manifestSigner(s.cfg); err != nil {
 			return err
 		}
-		if m, err = audit.Export(ctx, auditSource(s.cfg, s.svc), req, *out); err != nil {
+		if m, err = audit.Export(ctx, auditSource(s.cfg, s.svc), req, out); err != nil {
 			return err
 		}
-	} else if m, err = fetchSample(ctx, &s, body, *out); err != nil {
+	} else if m, err = fetchSample(ctx, s, body, out); err != nil {
 		return err
 	}
-	fmt.Printf("population %d, sampled %d (seed %s) -> %s\n", m.PopulationSize, m.SampleSizeDrawn, m.Seed, *out)
+	fmt.Printf("population %d, sampled %d (seed %s) -> %s\n", m.PopulationSize, m.SampleSizeDrawn, m.Seed, out)
 	if m.Note != "" {
 		fmt.Println("note:", m.Note)
 	}
 	fmt.Printf("open %s in a browser; re-derive the sample with the Python in manifest.json's method\n",
-		filepath.Join(*out, "summary.html"))
+		filepath.Join(out, "summary.html"))
 	return nil
 }
 

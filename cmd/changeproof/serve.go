@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/store"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // common are the flags every command accepts.
@@ -25,7 +26,7 @@ type common struct {
 	dataDir    string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.configPath, "config", "", "configuration file (YAML); empty = defaults and CHANGEPROOF_* variables")
 	fs.StringVar(&c.dataDir, "data-dir", "./data", "embedded engine's storage directory")
 }
@@ -60,17 +61,35 @@ func newLogger(format string) (*zap.Logger, error) {
 	}
 }
 
-func runServe(args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server: receive events, store, judge, alert, answer",
+		Long: `Run changeproof: receive GitHub webhooks and deploy and access events,
+append them to the durable log, store them in ClickHouse (the embedded
+engine in --data-dir, or clickhouse.addr), judge every change with the
+controls, send Slack alerts, and serve the API and the auditor's UI.
+
+--roles splits the work across processes (with kafka.brokers): receivers,
+pipeline workers, and one rules,api process. The listening line on stdout
+names the bound address. SIGINT or SIGTERM shut down cleanly.`,
+		Example: `  changeproof serve --config changeproof.yaml --data-dir /var/lib/changeproof
+  changeproof serve --config prod.yaml --roles receiver --addr :8080
+  changeproof serve --config prod.yaml --roles rules,api --log-format console`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
 	var c common
 	c.register(fs)
 	addr := fs.String("addr", "", "listen address, overrides server.addr")
 	logFormat := fs.String("log-format", "json", "log format: json or console")
 	rolesFlag := fs.String("roles", "receiver,pipeline,rules,api", "roles this process runs (receiver, pipeline, rules, api)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := newLogger(*logFormat)
+	cmd.RunE = run(func(*cobra.Command, []string) error { return runServe(c, *addr, *logFormat, *rolesFlag) })
+	return cmd
+}
+
+func runServe(c common, addr, logFormat, rolesFlag string) error {
+	log, err := newLogger(logFormat)
 	if err != nil {
 		return err
 	}
@@ -79,10 +98,10 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *addr != "" {
-		cfg.Server.Addr = *addr
+	if addr != "" {
+		cfg.Server.Addr = addr
 	}
-	r, err := parseRoles(*rolesFlag)
+	r, err := parseRoles(rolesFlag)
 	if err != nil {
 		return err
 	}

@@ -2,40 +2,44 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/cobra"
 )
 
-// statsTables are the tables `changeproof stats` counts.
-var statsTables = []string{"raw_deliveries", "pull_requests", "reviews", "pushes", "protection_events", "deploys", "access_events", "dead_letters", "conflicts", "findings", "waivers"}
-
-// runStats prints, per table of the local store, the number of distinct rows
-// and of stored rows before replacement (re-written derived rows collapse;
-// the raw log is never written twice).
-func runStats(args []string) error {
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+// newStatsCmd is `changeproof stats`: per table, the number of distinct
+// rows and of stored rows before replacement (re-written derived rows
+// collapse; the raw log is never written twice).
+func newStatsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Rows per table of the store (distinct and stored)",
+		Long: `Print, per table of the store, the number of distinct rows (after
+replacement) and of stored rows (before replacement: derived rows written
+again collapse; the append-only raw log must show equal figures). With
+--server the running server counts (admin token).`,
+		Example: `  changeproof stats --data-dir /var/lib/changeproof
+  changeproof stats --server https://changeproof.acme.io --token $ADMIN_TOKEN`,
+		Args: cobra.NoArgs,
 	}
-	ctx := context.Background()
-	_, st, closeStore, err := c.openLocal(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	fmt.Println("table\tdistinct\tstored")
-	for _, t := range statsTables {
-		n, err := st.Count(ctx, t)
+	var s source
+	s.register(cmd.Flags())
+	cmd.RunE = run(func(*cobra.Command, []string) error {
+		ctx := context.Background()
+		m, err := s.maintenance(ctx)
 		if err != nil {
 			return err
 		}
-		phys, err := st.CountPhysical(ctx, t)
+		defer s.close()
+		tables, err := m.Stats(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%s\t%d\t%d\n", t, n, phys)
-	}
-	return nil
+		fmt.Println("table\tdistinct\tstored")
+		for _, t := range tables {
+			fmt.Printf("%s\t%d\t%d\n", t.Table, t.Distinct, t.Stored)
+		}
+		return nil
+	})
+	return cmd
 }
