@@ -29,8 +29,8 @@
 // first; alerts queued meanwhile wait behind it and go out in order when
 // Slack returns. Permanent refusals (invalid_auth, channel_not_found,
 // invalid_payload, 4xx…): the alert is marked failed, logged and counted,
-// never retried by itself (store.RequeueFailedAlerts reopens it), and the
-// next alert is sent.
+// never retried by itself (`changeproof alerts retry` reopens it, through
+// store.RequeueFailedAlerts), and the next alert is sent.
 //
 // # Exactly once
 //

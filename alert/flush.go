@@ -284,7 +284,7 @@ func (s *Sender) deliver(ctx context.Context, batch []Alert, group []*Alert, msg
 				a.State, a.ClaimedBy, a.ClaimedUntil = store.AlertFailed, "", time.Time{}
 			}
 			failedTotal.Add(float64(len(group)))
-			s.log().Error("alert refused by Slack for good: kept in the outbox as failed (RequeueFailedAlerts sends it again)",
+			s.log().Error("alert refused by Slack for good: kept in the outbox as failed (changeproof alerts retry sends it again)",
 				zap.Strings("alerts", alertIDs(group)), zap.Error(err))
 			return s.update(ctx, group, now)
 		}
