@@ -47,5 +47,8 @@ func Definition() control.Definition {
 			"through your access-request process) or map the principal to its person in identities; if not, " +
 			"revoke the credential, review what was done during the session, and treat it as a security " +
 			"incident. An accepted one-off exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidenceAccess, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

@@ -37,5 +37,8 @@ func Definition() control.Definition {
 			"record it in a ticket, and have the session reviewed by someone else. Make the break-glass " +
 			"procedure require a ticket key before the role is granted (for example in the access broker's " +
 			"request form). A justified exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidenceAccess, control.EvidenceIdentities},
+		Alert:       control.AlertEveryJudgement,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

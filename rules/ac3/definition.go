@@ -47,5 +47,9 @@ func Definition() control.Definition {
 			"and have any code they authored, merged, reviewed or pushed after termination reviewed again by " +
 			"someone else. Fix the offboarding process so that access is revoked no later than the " +
 			"termination time. Correct terminated_at if it was recorded wrongly.",
+		Evidence: []control.Evidence{control.EvidenceAccess, control.EvidencePullRequests, control.EvidenceReviews,
+			control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

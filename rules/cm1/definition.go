@@ -38,5 +38,8 @@ func Definition() control.Definition {
 			"waiver naming the approver). Prevent recurrence with branch protection that requires a pull " +
 			"request before merging and does not allow administrators to bypass it. Automation that must " +
 			"push directly belongs in policy.direct_push_exempt, where it is visible to the auditor.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidencePushes, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

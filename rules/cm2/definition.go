@@ -51,5 +51,10 @@ func Definition() control.Definition {
 			"(required approving reviews at least policy.min_approvals, dismiss stale approvals, include " +
 			"administrators). Emergency changes must carry an emergency label and be reviewed within the " +
 			"retro-review window. An accepted exception is recorded as a waiver naming its approver.",
+		Evidence: []control.Evidence{control.EvidencePullRequests, control.EvidenceReviews,
+			control.EvidenceContributors, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
+		Presents:    control.Presentation{ReviewVerdicts: true},
 	}
 }

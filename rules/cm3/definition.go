@@ -38,5 +38,8 @@ func Definition() control.Definition {
 			"stale pull request approvals when new commits are pushed\" in branch protection, so that a " +
 			"push after approval requires a new approval. An accepted exception is recorded as a waiver " +
 			"naming its approver.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidenceReviews, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

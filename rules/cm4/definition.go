@@ -34,5 +34,8 @@ func Definition() control.Definition {
 			"edit its title or body; the change is re-evaluated), or record a waiver naming its approver. " +
 			"Prevent recurrence with a required status check or pull request template that enforces a " +
 			"ticket key.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidencePushes, control.EvidenceTexts},
+		Alert:       control.AlertNever,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

@@ -48,5 +48,9 @@ func Definition() control.Definition {
 			"it why. Review every change merged while protection was weakened (CM-1..CM-3 findings for that " +
 			"period). Limit who holds repository administration rights. An intended, approved change of " +
 			"policy is recorded as a waiver naming its approver, and the policy configuration updated.",
+		Evidence:    []control.Evidence{control.EvidenceProtection, control.EvidenceRulesets},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
+		Presents:    control.Presentation{AuthorAs: "changed by"},
 	}
 }

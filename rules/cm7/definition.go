@@ -40,5 +40,8 @@ func Definition() control.Definition {
 		Remediation: "Run the failed or missing checks on the merged commit and record the result; find out " +
 			"how the merge was possible without them and require them in branch protection or the ruleset " +
 			"(required status checks, strict). An accepted exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidenceChecks},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }
