@@ -14,6 +14,14 @@ const (
 	Name = "access-authorized"
 )
 
+// Control is AC-1. The zero value is ready to use.
+type Control struct{}
+
+var _ control.AccessControl = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-1 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -15,6 +15,14 @@ const (
 	Name = "break-glass-justified"
 )
 
+// Control is AC-2. The zero value is ready to use.
+type Control struct{}
+
+var _ control.AccessControl = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-2 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -16,6 +16,17 @@ const (
 	Name = "no-access-after-termination"
 )
 
+// Control is AC-3. The zero value is ready to use.
+type Control struct{}
+
+var (
+	_ control.AccessControl = Control{}
+	_ control.Control       = Control{}
+)
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-3 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -14,6 +14,14 @@ const (
 	Name = "change-via-pull-request"
 )
 
+// Control is CM-1. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-1 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -14,6 +14,14 @@ const (
 	Name = "independent-approval"
 )
 
+// Control is CM-2. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-2 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -14,6 +14,14 @@ const (
 	Name = "approval-covers-final-code"
 )
 
+// Control is CM-3. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-3 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -14,6 +14,14 @@ const (
 	Name = "ticket-linked"
 )
 
+// Control is CM-4. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-4 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

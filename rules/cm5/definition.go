@@ -18,6 +18,14 @@ const (
 	Name = "deploy-traceable"
 )
 
+// Control is CM-5. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-5 for auditors.
 func Definition() control.Definition {
 	return control.Definition{

@@ -14,6 +14,14 @@ const (
 	Name = "checks-passed"
 )
 
+// Control is CM-7. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-7 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
