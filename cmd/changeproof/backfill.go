@@ -109,8 +109,9 @@ interrupted run resumes where it stopped; a re-run costs 304s.
 On the local data dir this opens the store (the server must be stopped).
 With --server (admin token) the running server does it as a job, through
 its evidence log exactly as its reconciliation does; the command follows
-the job's progress and prints the same summary. One backfill runs at a
-time.`,
+the job's progress and prints the same summary; interrupting the command
+leaves the job running (GET /v1/admin/backfill reports it). One backfill
+runs at a time.`,
 		Example: `  changeproof backfill github --since 2026-01-01 --repo acme/payments-api --config changeproof.yaml
   changeproof backfill github --since 2026-01-01 --org acme --config changeproof.yaml
   changeproof backfill github --since 2026-01-01 --org acme --server https://changeproof.acme.io --token $ADMIN_TOKEN`,
