@@ -103,10 +103,10 @@ func TestPeople(t *testing.T) {
 		e    model.Evidence
 		want []string
 	}{
-		{"CM-6", model.Evidence{Author: "eve"}, []string{"changed by eve"}},
-		{"AC-3", model.Evidence{Author: "bob", MergedBy: "bob", Principal: "bob-old", Person: "bob"},
+		{"CM-6", model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "eve"}}, []string{"changed by eve"}},
+		{"AC-3", model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "bob", MergedBy: "bob"}, PrincipalEvidence: model.PrincipalEvidence{Principal: "bob-old", Person: "bob"}},
 			[]string{"author bob", "merged by bob", "person bob (as bob-old)"}},
-		{"AC-1", model.Evidence{Principal: "carol", Person: "Carol", System: "db"}, []string{"access by carol"}},
+		{"AC-1", model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: "carol", Person: "Carol", System: "db"}}, []string{"access by carol"}},
 		{"CM-2", model.Evidence{}, nil},
 	} {
 		if got := alert.People(tc.rule, tc.e); !reflect.DeepEqual(got, tc.want) {

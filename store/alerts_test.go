@@ -20,7 +20,7 @@ func testAlert(rule, subject string, created, due time.Time) store.Alert {
 		CreatedAt: created, DueAt: due,
 		Finding: model.Finding{Rule: rule, Subject: subject, Outcome: model.Fail, Reason: "approved only by the author (octocat)",
 			Repo: "acme/pay", OccurredAt: alertT0.Add(-time.Hour).Truncate(time.Millisecond), EvaluatedAt: alertT0,
-			Evidence: model.Evidence{URL: "https://github.com/acme/pay/pull/7", Author: "octocat"}},
+			Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/pay/pull/7", Author: "octocat"}}},
 	}
 }
 

@@ -180,7 +180,7 @@ func TestServerFindingsAndAlerts(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := model.Finding{Rule: "CM-2", Subject: "acme/api#7", Outcome: model.Pending, Reason: "window open", Repo: "acme/api",
-		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{Author: "alice"}}
+		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "alice"}}}
 	g := f
 	g.Outcome, g.Reason, g.EvaluatedAt = model.Fail, "no retro review", t0.Add(time.Hour+time.Microsecond)
 	if err := s.AppendFindings(ctx, []model.Finding{f, g}); err != nil {
