@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )
@@ -103,13 +104,13 @@ func accessFinding(rule, id string, outcome model.Outcome, reason string) model.
 }
 
 // states maps alert id to its state in the outbox.
-func states(t *testing.T, st *store.Store) map[string]store.AlertState {
+func states(t *testing.T, st *store.Store) map[string]outbox.State {
 	t.Helper()
 	as, err := st.ListAlerts(context.Background(), "", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]store.AlertState{}
+	out := map[string]outbox.State{}
 	for _, a := range as {
 		out[a.ID] = a.State
 	}

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
 )
 
-func one(t *testing.T, f model.Finding) alert.Alert {
+func one(t *testing.T, f model.Finding) outbox.Alert {
 	t.Helper()
 	as := alert.Decide([]model.Finding{f}, t0, 2*time.Minute)
 	if len(as) != 1 {
@@ -116,7 +117,7 @@ func TestPeople(t *testing.T) {
 }
 
 func TestDigestMessage(t *testing.T) {
-	var as []alert.Alert
+	var as []outbox.Alert
 	for i := 1; i <= 25; i++ {
 		as = append(as, one(t, prFinding("CM-2", i, model.Fail, "no approval")))
 	}
