@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/model"
-	"github.com/changeproof/changeproof/store"
 )
 
 // send requests method path with the token and body, and returns the
@@ -67,12 +67,12 @@ func TestAdminRetryAlerts(t *testing.T) {
 		s.Admin = &api.Admin{Store: s.Service.Store, AlertsRequeued: func() { woken++ }}
 	})
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	alert := func(rule, subject string, at time.Time) store.Alert {
-		return store.Alert{ID: rule + "|" + subject + "|fail", Rule: rule, Subject: subject, Transition: "fail", Repo: "acme/api",
+	alert := func(rule, subject string, at time.Time) outbox.Alert {
+		return outbox.Alert{ID: rule + "|" + subject + "|fail", Rule: rule, Subject: subject, Transition: "fail", Repo: "acme/api",
 			CreatedAt: at, Finding: model.Finding{Rule: rule, Subject: subject, Outcome: model.Fail, Reason: "r", Repo: "acme/api",
 				OccurredAt: at, EvaluatedAt: at}}
 	}
-	as := []store.Alert{alert("CM-2", "acme/api#1", t0), alert("CM-3", "acme/api#2", t0.Add(time.Second)), alert("CM-3", "acme/api#3", t0.Add(2*time.Second))}
+	as := []outbox.Alert{alert("CM-2", "acme/api#1", t0), alert("CM-3", "acme/api#2", t0.Add(time.Second)), alert("CM-3", "acme/api#3", t0.Add(2*time.Second))}
 	if _, err := e.st.EnqueueAlerts(e.ctx, as); err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +81,9 @@ func TestAdminRetryAlerts(t *testing.T) {
 		t.Fatalf("alerts: %v %d", err, len(rows))
 	}
 	for i := range rows {
-		rows[i].State, rows[i].Attempts, rows[i].LastError = store.AlertFailed, 1, "no_service"
+		rows[i].State, rows[i].Attempts, rows[i].LastError = outbox.Failed, 1, "no_service"
 		if rows[i].ID == as[2].ID {
-			rows[i].State, rows[i].SentAt = store.AlertSent, t0.Add(time.Minute)
+			rows[i].State, rows[i].SentAt = outbox.Sent, t0.Add(time.Minute)
 		}
 	}
 	if err := e.st.UpdateAlerts(e.ctx, rows, t0.Add(time.Minute)); err != nil {
@@ -97,7 +97,7 @@ func TestAdminRetryAlerts(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(string(b), `"requeued": 1`) {
 		t.Fatalf("retry all: %d %s", code, b)
 	}
-	queued, err := e.st.ListAlerts(e.ctx, store.AlertQueued, 10)
+	queued, err := e.st.ListAlerts(e.ctx, outbox.Queued, 10)
 	if err != nil || len(queued) != 2 {
 		t.Fatalf("queued after the retries: %d (%v)", len(queued), err)
 	}
