@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -70,12 +72,38 @@ func TestMaintenanceAgainstRunningServer(t *testing.T) {
 		t.Fatalf("stats on a served data dir: exit %d, stderr %q", code, errOut)
 	}
 
-	// Backfill runs in the server as a job; the command follows it.
-	out, errOut, code := runCLI(t, append([]string{"backfill", "github", "--since", "2026-01-01", "--repo", "acme/ledger", "--repo", "other/outside"}, admin...)...)
-	if code != 0 || !strings.Contains(out, "backfilled 1 repositories: 12 merged PRs") || !strings.Contains(errOut, "skipping other/outside: not in scope.repos") {
-		t.Fatalf("backfill --server: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	// Backfill runs in the server as a job; the command follows it. GitHub
+	// asks it to wait 3s first (a secondary rate limit), so a second
+	// backfill meanwhile meets the running one.
+	gh.AddFaults(githubfake.Fault{Path: "/repos/acme/ledger", Status: http.StatusForbidden, Header: map[string]string{"Retry-After": "3"},
+		Body: `{"message":"You have exceeded a secondary rate limit"}`})
+	first := exec.Command(os.Args[0], "-test.run=^$")
+	first.Env = append(os.Environ(), "CHANGEPROOF_E2E_ARGS="+strings.Join(append([]string{"backfill", "github", "--since", "2026-01-01",
+		"--repo", "acme/ledger", "--repo", "other/outside"}, admin...), "\x1f"))
+	var firstOut, firstErr strings.Builder
+	first.Stdout, first.Stderr = &firstOut, &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
 	}
 	var job api.BackfillJob
+	for deadline := time.Now().Add(30 * time.Second); job.State != api.JobRunning && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_ = tryGetAdmin(base+"/v1/admin/backfill", &job) // 404 until the job starts
+	}
+	if job.State != api.JobRunning {
+		t.Fatalf("no backfill job running: %+v", job)
+	}
+	if _, errOut, code := runCLI(t, append([]string{"backfill", "github", "--since", "2026-02-01"}, admin...)...); code != exitFailed ||
+		!strings.Contains(errOut, "409 Conflict: a backfill is already running") {
+		t.Errorf("a second backfill: exit %d, stderr %q", code, errOut)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("backfill --server: %v\n%s", err, firstErr.String())
+	}
+	out, errOut := firstOut.String(), firstErr.String()
+	if !strings.Contains(out, "backfilled 1 repositories: 12 merged PRs") || !strings.Contains(out, "1 rate-limit waits") ||
+		!strings.Contains(errOut, "skipping other/outside: not in scope.repos") {
+		t.Fatalf("backfill --server:\nstdout %s\nstderr %s", out, errOut)
+	}
 	getAdmin(t, base+"/v1/admin/backfill", &job)
 	if job.State != api.JobSucceeded || job.RequestedBy != "ops" || job.Result == nil || job.Result.PRs != 12 {
 		t.Fatalf("the server's job: %+v", job)
@@ -106,7 +134,7 @@ func TestMaintenanceAgainstRunningServer(t *testing.T) {
 			t.Errorf("%s --server (auditor): exit %d, stderr %q", name, code, errOut)
 		}
 	}
-	_, errOut, code = runCLI(t, append([]string{"backfill", "github", "--since", "2026-01-01"}, auditor...)...)
+	_, errOut, code := runCLI(t, append([]string{"backfill", "github", "--since", "2026-01-01"}, auditor...)...)
 	if code != exitFailed || !strings.Contains(errOut, "403 Forbidden") {
 		t.Errorf("backfill --server (auditor): exit %d, stderr %q", code, errOut)
 	}
@@ -154,18 +182,22 @@ func firstLines(s string, n int) string {
 // getAdmin GETs url with the admin token into v.
 func getAdmin(t *testing.T, url string, v any) {
 	t.Helper()
+	if err := tryGetAdmin(url, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tryGetAdmin(url string, v any) error {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatal(err)
-	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }
