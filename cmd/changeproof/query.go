@@ -15,15 +15,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// do sends one request to the --server (see remote.do).
-func (s *source) do(ctx context.Context, method, path string, q url.Values, contentType string, body []byte) ([]byte, error) {
-	r, err := s.remote("an auditor or admin")
-	if err != nil {
-		return nil, err
-	}
-	return r.do(ctx, method, path, q, contentType, body)
-}
-
 func newFindingsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "findings",

@@ -110,32 +110,23 @@ func runReport(s *source, from, to, out, format string) error {
 	if format != report.FormatHTML && format != report.FormatOSCAL {
 		return fmt.Errorf("--format %q: want html or oscal", format)
 	}
-	f, err := api.ParseBound(from, false)
-	if err != nil || f.IsZero() {
+	if f, err := api.ParseBound(from, false); err != nil || f.IsZero() {
 		return fmt.Errorf("--from %q: a date (YYYY-MM-DD) or RFC 3339 time is required", from)
 	}
-	t, err := api.ParseBound(to, true)
-	if err != nil || t.IsZero() {
+	if t, err := api.ParseBound(to, true); err != nil || t.IsZero() {
 		return fmt.Errorf("--to %q: a date (YYYY-MM-DD) or RFC 3339 time is required", to)
 	}
 	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
 		return fmt.Errorf("--out %s: not empty (refusing to mix reports); give a new or empty directory", out)
 	}
 	ctx := context.Background()
-	if err := s.open(ctx); err != nil {
+	src, err := s.queries(ctx)
+	if err != nil {
 		return err
 	}
 	defer s.close()
-	var files []report.File
-	if s.svc != nil {
-		signer, err := manifestSigner(s.cfg)
-		if err != nil {
-			return err
-		}
-		if files, err = reporter(s.cfg, s.svc, signer).Files(ctx, f, t, format); err != nil {
-			return err
-		}
-	} else if files, err = fetchReport(ctx, s, from, to, format); err != nil {
+	files, err := src.Report(ctx, from, to, format)
+	if err != nil {
 		return err
 	}
 	if err := report.WriteDir(out, files); err != nil {
@@ -153,8 +144,9 @@ func runReport(s *source, from, to, out, format string) error {
 
 // fetchReport asks a server for the report (GET /v1/report) and returns
 // its files.
-func fetchReport(ctx context.Context, s *source, from, to, format string) ([]report.File, error) {
-	data, err := s.do(ctx, http.MethodGet, "/v1/report", url.Values{"from": {from}, "to": {to}, "format": {format}}, "", nil)
+// Report fetches the report's files from the server.
+func (r *remote) Report(ctx context.Context, from, to, format string) ([]report.File, error) {
+	data, err := r.do(ctx, http.MethodGet, "/v1/report", url.Values{"from": {from}, "to": {to}, "format": {format}}, "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -60,27 +60,17 @@ func runSample(s *source, body api.SampleRequest, out string) error {
 	if out == "" {
 		return errors.New("--out: required")
 	}
-	req, err := api.ParseSample(body, Version)
-	if err != nil {
+	if _, err := api.ParseSample(body, Version); err != nil {
 		return fmt.Errorf("--%s", err)
 	}
 	ctx := context.Background()
-	if err := s.open(ctx); err != nil {
+	src, err := s.queries(ctx)
+	if err != nil {
 		return err
 	}
 	defer s.close()
-	var m *audit.Manifest
-	if s.svc != nil {
-		if _, req.ChainHead, err = s.svc.Store.ChainHead(ctx); err != nil {
-			return err
-		}
-		if req.Signer, err = manifestSigner(s.cfg); err != nil {
-			return err
-		}
-		if m, err = audit.Export(ctx, auditSource(s.cfg, s.svc), req, out); err != nil {
-			return err
-		}
-	} else if m, err = fetchSample(ctx, s, body, out); err != nil {
+	m, err := src.Sample(ctx, body, out)
+	if err != nil {
 		return err
 	}
 	fmt.Printf("population %d, sampled %d (seed %s) -> %s\n", m.PopulationSize, m.SampleSizeDrawn, m.Seed, out)
@@ -92,10 +82,10 @@ func runSample(s *source, body api.SampleRequest, out string) error {
 	return nil
 }
 
-// fetchSample asks a server for the export and unpacks it into dir.
-func fetchSample(ctx context.Context, s *source, body api.SampleRequest, dir string) (*audit.Manifest, error) {
+// Sample asks the server for the export and unpacks it into dir.
+func (r *remote) Sample(ctx context.Context, body api.SampleRequest, dir string) (*audit.Manifest, error) {
 	b, _ := json.Marshal(body)
-	data, err := s.do(ctx, http.MethodPost, "/v1/samples", nil, "application/json", b)
+	data, err := r.do(ctx, http.MethodPost, "/v1/samples", nil, "application/json", b)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func zipServer(t *testing.T, files map[string]string) *httptest.Server {
 func TestSampleServerFileNames(t *testing.T) {
 	ok := zipServer(t, map[string]string{"manifest.json": `{"seed":"s"}`, "evidence/1-acme_pay..ments_7.json": "{}", "evidence/2-..json": "{}"})
 	dir := filepath.Join(t.TempDir(), "out")
-	if _, err := fetchSample(context.Background(), &source{server: ok.URL, token: "t"}, api.SampleRequest{}, dir); err != nil {
+	if _, err := (&remote{server: ok.URL, token: "t"}).Sample(context.Background(), api.SampleRequest{}, dir); err != nil {
 		t.Fatalf("safe names refused: %v", err)
 	}
 	for _, name := range []string{"evidence/1-acme_pay..ments_7.json", "evidence/2-..json"} {
@@ -53,7 +53,7 @@ func TestSampleServerFileNames(t *testing.T) {
 	}
 	for _, bad := range []string{"../escape.json", "evidence/../../escape.json", "/etc/cron.d/x", `evidence\..\..\x`} {
 		srv := zipServer(t, map[string]string{bad: "{}"})
-		_, err := fetchSample(context.Background(), &source{server: srv.URL, token: "t"}, api.SampleRequest{}, filepath.Join(t.TempDir(), "out"))
+		_, err := (&remote{server: srv.URL, token: "t"}).Sample(context.Background(), api.SampleRequest{}, filepath.Join(t.TempDir(), "out"))
 		if err == nil || !strings.Contains(err.Error(), "unsafe path") {
 			t.Errorf("%q: %v, want unsafe path", bad, err)
 		}

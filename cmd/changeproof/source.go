@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/store"
 )
@@ -31,6 +33,11 @@ type queries interface {
 	// Bundle is the evidence of one change: pull request number, or
 	// commit sha when number is 0.
 	Bundle(ctx context.Context, repo string, number int, sha string) (*api.Bundle, error)
+	// Sample draws the sample body asks for (valid: api.ParseSample
+	// accepts it) and writes its export into dir.
+	Sample(ctx context.Context, body api.SampleRequest, dir string) (*audit.Manifest, error)
+	// Report renders the period report [from, to] (valid bounds) in format.
+	Report(ctx context.Context, from, to, format string) ([]report.File, error)
 }
 
 // maintenance is the operator's work on the store; each maintenance
@@ -112,11 +119,15 @@ func (s *source) queries(ctx context.Context) (queries, error) {
 	if err := s.open(ctx); err != nil {
 		return nil, err
 	}
-	return localQueries{s.svc}, nil
+	return localQueries{svc: s.svc, cfg: s.cfg}, nil
 }
 
-// localQueries answers from the data dir's store.
-type localQueries struct{ svc *api.Service }
+// localQueries answers from the data dir's store, as the configuration
+// says (scope, signing key).
+type localQueries struct {
+	svc *api.Service
+	cfg config.Config
+}
 
 func (l localQueries) Findings(ctx context.Context, q api.FindingsQuery) ([]api.FindingView, error) {
 	return l.svc.Findings(ctx, q)
@@ -126,6 +137,36 @@ func (l localQueries) Changes(ctx context.Context, q api.ChangesQuery) ([]api.Ch
 }
 func (l localQueries) Bundle(ctx context.Context, repo string, number int, sha string) (*api.Bundle, error) {
 	return l.svc.BundleFor(ctx, repo, number, sha)
+}
+
+func (l localQueries) Sample(ctx context.Context, body api.SampleRequest, dir string) (*audit.Manifest, error) {
+	req, err := api.ParseSample(body, Version)
+	if err != nil {
+		return nil, err
+	}
+	if _, req.ChainHead, err = l.svc.Store.ChainHead(ctx); err != nil {
+		return nil, err
+	}
+	if req.Signer, err = manifestSigner(l.cfg); err != nil {
+		return nil, err
+	}
+	return audit.Export(ctx, auditSource(l.cfg, l.svc), req, dir)
+}
+
+func (l localQueries) Report(ctx context.Context, from, to, format string) ([]report.File, error) {
+	f, err := api.ParseBound(from, false)
+	if err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	t, err := api.ParseBound(to, true)
+	if err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	signer, err := manifestSigner(l.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return reporter(l.cfg, l.svc, signer).Files(ctx, f, t, format)
 }
 
 // maintenance opens what the maintenance commands work on: the server's
