@@ -162,8 +162,12 @@ func runBackfill(s *source, req api.BackfillRequest) error {
 // the local data dir with a whole app (evidence log, pipeline, rules), as
 // serve runs it.
 func (s *source) backfiller(ctx context.Context) (maintenance, error) {
-	if r, err := s.remote("an admin"); r != nil || err != nil {
-		return r, err
+	r, err := s.remote("an admin")
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return r, nil
 	}
 	cfg, err := s.load()
 	if err != nil {

@@ -113,8 +113,12 @@ func (s *source) openExisting(ctx context.Context) (config.Config, *store.Store,
 
 // queries opens what the query commands read. Call close when done.
 func (s *source) queries(ctx context.Context) (queries, error) {
-	if r, err := s.remote("an auditor or admin"); r != nil || err != nil {
-		return r, err
+	r, err := s.remote("an auditor or admin")
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return r, nil
 	}
 	if err := s.open(ctx); err != nil {
 		return nil, err
@@ -172,8 +176,12 @@ func (l localQueries) Report(ctx context.Context, from, to, format string) ([]re
 // maintenance opens what the maintenance commands work on: the server's
 // admin routes, else the data dir's store. Call close when done.
 func (s *source) maintenance(ctx context.Context) (maintenance, error) {
-	if r, err := s.remote("an admin"); r != nil || err != nil {
-		return r, err
+	r, err := s.remote("an admin")
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return r, nil
 	}
 	_, st, closeStore, err := s.openExisting(ctx)
 	if err != nil {
