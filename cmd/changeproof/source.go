@@ -25,8 +25,10 @@ import (
 
 // queries answers auditors' questions. Each query command is written once
 // against it; localQueries reads the data dir, remote a running server.
-// Errors: api.ErrNotFound for an unknown change, *api.FilterError for a
-// refused filter (local), or the server's reason (remote).
+// Each call blocks until the answer is complete. Errors: api.ErrNotFound
+// for an unknown change, *api.FilterError for a refused filter (local), a
+// *statusError with the server's status and reason (remote). Both
+// implementations are safe for concurrent use.
 type queries interface {
 	Findings(ctx context.Context, q api.FindingsQuery) ([]api.FindingView, error)
 	Changes(ctx context.Context, q api.ChangesQuery) ([]api.ChangeView, error)
@@ -43,7 +45,10 @@ type queries interface {
 // maintenance is the operator's work on the store; each maintenance
 // command is written once against it. localMaintenance calls api.Admin on
 // the data dir, remote the same api.Admin in a running server through
-// /v1/admin (role admin), so both answer alike.
+// /v1/admin (role admin), so both answer alike. Each call blocks until
+// done (Backfill until the whole backfill is); a remote refusal is a
+// *statusError (403 for a token that is not admin's, 409 for a backfill
+// already running). Safe for concurrent use.
 type maintenance interface {
 	Verify(ctx context.Context, from, to time.Time) (api.VerifyReport, error)
 	Stats(ctx context.Context) ([]api.TableCount, error)
