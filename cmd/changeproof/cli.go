@@ -78,7 +78,43 @@ CHANGEPROOF_TOKEN), so nothing needs downtime.`,
 	}
 	root.SetHelpCommandGroupID("ops")
 	root.SetCompletionCommandGroupID("ops")
+	decorateDefaults(root)
 	return root
+}
+
+// decorateDefaults gives cobra's help and completion commands examples,
+// and makes an unknown help topic a usage error like an unknown command.
+func decorateDefaults(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  changeproof help\n  changeproof help backfill github"
+			c.Run = nil
+			c.RunE = func(c *cobra.Command, args []string) error {
+				cmd, _, err := c.Root().Find(args)
+				if cmd == nil || err != nil {
+					return usagef("unknown help topic %q", strings.Join(args, " "))
+				}
+				return cmd.Help()
+			}
+		case "completion":
+			c.Example = "  source <(changeproof completion bash)\n  changeproof completion zsh > \"${fpath[1]}/_changeproof\""
+			for _, sh := range c.Commands() {
+				switch sh.Name() {
+				case "bash":
+					sh.Example = "  source <(changeproof completion bash)\n  changeproof completion bash > /etc/bash_completion.d/changeproof"
+				case "zsh":
+					sh.Example = "  changeproof completion zsh > \"${fpath[1]}/_changeproof\""
+				case "fish":
+					sh.Example = "  changeproof completion fish > ~/.config/fish/completions/changeproof.fish"
+				case "powershell":
+					sh.Example = "  changeproof completion powershell | Out-String | Invoke-Expression"
+				}
+			}
+		}
+	}
 }
 
 // execute runs the command line args and returns the process's exit code;
