@@ -33,8 +33,16 @@ func (s *memSink) Write(_ context.Context, b model.Batch) error {
 	return nil
 }
 
+// opts are the options of the REST path's tests; gqlOpts those of the
+// GraphQL path (the default).
 func opts(url string, c *fakeClock) Options {
-	return Options{BaseURL: url, Token: "tok", Since: since, Now: c.Now, Sleep: c.Sleep}
+	return Options{BaseURL: url, Token: "tok", Since: since, Now: c.Now, Sleep: c.Sleep, RESTOnly: true}
+}
+
+func gqlOpts(url string, c *fakeClock) Options {
+	o := opts(url, c)
+	o.RESTOnly = false
+	return o
 }
 
 // webhook parses one delivery the way the webhook path does.
