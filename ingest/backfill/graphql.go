@@ -35,6 +35,13 @@ const PullsOperation = "ChangeproofMergedPulls"
 //     listing filters by default), and whether it has commit statuses at
 //     all (StatusContext has no REST id, so statuses stay on REST and are
 //     read only when the commit has some and a required check is missing).
+//
+// Sizes: GitHub refuses a query that could return more than 500,000 nodes
+// and charges about one rate point per 100 connection items asked for. A
+// page of 100 pull requests with 100 labels, reviews and commits each and
+// 20 check suites of 50 runs asks for about 135,000 nodes and costs about
+// 25 points of the 5,000 an hour a token has (so about 20,000 merged pull
+// requests an hour at most).
 const pullsQuery = `query ChangeproofMergedPulls($owner: String!, $name: String!, $base: String!, $first: Int!, $after: String, $commits: Boolean!, $checks: Boolean!) {
   repository(owner: $owner, name: $name) {
     pullRequests(baseRefName: $base, states: [MERGED], orderBy: {field: UPDATED_AT, direction: DESC}, first: $first, after: $after) {
@@ -68,10 +75,10 @@ const pullsQuery = `query ChangeproofMergedPulls($owner: String!, $name: String!
             commit {
               oid
               status { state }
-              checkSuites(first: 50) {
+              checkSuites(first: 20) {
                 totalCount
                 nodes {
-                  checkRuns(first: 100, filterBy: {checkType: LATEST}) {
+                  checkRuns(first: 50, filterBy: {checkType: LATEST}) {
                     totalCount
                     nodes { databaseId name status conclusion startedAt completedAt url }
                   }

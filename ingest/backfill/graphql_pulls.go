@@ -99,7 +99,7 @@ func (g *gqlGitActor) login() string {
 // the REST phase. The merger comes with each pull request, so the issue
 // events are not read. Read over REST instead, per pull request: reviews
 // or commits beyond the first 100, check runs beyond what one query holds
-// (50 suites of 100 runs) or of a head the query did not return, and the
+// (20 suites of 50 runs) or of a head the query did not return, and the
 // commit statuses of a head that has some when a required check is not
 // among its check runs.
 func (r *runner) pullsGraphQL(ctx context.Context, owner, name, repo string, c *Cursor) error {

@@ -27,8 +27,7 @@ const PullsOperation = "ChangeproofMergedPulls"
 const (
 	gqlReviews   = 100
 	gqlCommits   = 100
-	gqlSuites    = 50
-	gqlRuns      = 100
+	gqlRuns      = 50
 	gqlLabelsMax = 100
 )
 
