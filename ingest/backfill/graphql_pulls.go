@@ -105,7 +105,7 @@ func (g *gqlGitActor) login() string {
 func (r *runner) pullsGraphQL(ctx context.Context, owner, name, repo string, c *Cursor) error {
 	if c.HighWaterBranch != c.DefaultBranch || c.Reads != r.o.reads() {
 		// The default branch changed, or what the carried pass read: start over.
-		c.HighWater, c.Merges = time.Time{}, nil
+		c.HighWater, c.Newest, c.Merges = time.Time{}, time.Time{}, nil
 	}
 	if c.Merges == nil {
 		c.Merges = map[string]Merge{}
@@ -138,7 +138,7 @@ func (r *runner) pullsGraphQL(ctx context.Context, owner, name, repo string, c *
 		prs := data.Repository.PullRequests
 		now := r.o.Now()
 		stop := false
-		newest := c.HighWater
+		newest := c.Newest
 		var merged []gqlPR
 		for _, p := range prs.Nodes {
 			if p.UpdatedAt != nil && p.UpdatedAt.Before(bound) {
@@ -166,10 +166,13 @@ func (r *runner) pullsGraphQL(ctx context.Context, owner, name, repo string, c *
 			}
 		}
 		c.PRs += len(merged)
-		c.HighWater = newest
+		c.Newest = newest
 		r.add(func(s *Stats) { s.PRs += len(merged); s.Reviews += len(b.Reviews) })
 		if stop || !prs.PageInfo.HasNextPage || prs.PageInfo.EndCursor == "" {
 			c.PullsDone = true
+			if c.Newest.After(c.HighWater) {
+				c.HighWater = c.Newest
+			}
 		} else {
 			c.After = prs.PageInfo.EndCursor
 		}

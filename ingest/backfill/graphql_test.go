@@ -433,3 +433,53 @@ func TestGraphQLRetries(t *testing.T) {
 		t.Errorf("err %v, want the GraphQL error", err)
 	}
 }
+
+// TestGraphQLResumeAfterInterrupt: a run interrupted after a GraphQL page
+// resumes at the next page (the cursor keeps GraphQL's endCursor), and
+// together the two runs write every merged pull request once.
+func TestGraphQLResumeAfterInterrupt(t *testing.T) {
+	f := githubfake.New(t, githubfake.Scenario("acme/b", 250, 50))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clock := &fakeClock{now: now0}
+	o := gqlOpts(f.URL, clock)
+	o.Concurrency = 1
+	st := &MemState{}
+	first := &memSink{}
+	var once bool
+	sink := SinkFunc(func(ctx context.Context, b model.Batch) error {
+		if err := first.Write(ctx, b); err != nil {
+			return err
+		}
+		if len(b.PullRequests) > 0 && !once { // after the first page is written
+			once = true
+			cancel()
+		}
+		return nil
+	})
+	if _, err := Run(ctx, o, st, sink, []string{"acme/b"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v, want canceled", err)
+	}
+	if len(first.b.PullRequests) != 100 {
+		t.Fatalf("first run wrote %d pull requests, want a page of 100", len(first.b.PullRequests))
+	}
+	mark := len(f.Log())
+	second := &memSink{}
+	stats, err := Run(context.Background(), o, st, second, []string{"acme/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.GraphQLQueries != 2 || len(second.b.PullRequests) != 150 {
+		t.Errorf("resumed: stats %+v, %d pull requests, requests %v", stats, len(second.b.PullRequests), f.Log()[mark:])
+	}
+	seen := map[int]bool{}
+	for _, p := range append(first.b.PullRequests, second.b.PullRequests...) {
+		if seen[p.Number] {
+			t.Errorf("#%d written twice", p.Number)
+		}
+		seen[p.Number] = true
+	}
+	if len(seen) != 250 {
+		t.Errorf("%d distinct pull requests, want 250", len(seen))
+	}
+}

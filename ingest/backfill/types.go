@@ -124,7 +124,10 @@ type Cursor struct {
 	HighWater       time.Time `json:"high_water,omitempty"`
 	HighWaterBranch string    `json:"high_water_branch,omitempty"`
 	Reads           string    `json:"reads,omitempty"`
-	PullsDone       bool      `json:"pulls_done,omitempty"`
+	// Newest is the newest update time this pass has read so far; it
+	// becomes HighWater when the pass has read every page.
+	Newest    time.Time `json:"newest,omitempty"`
+	PullsDone bool      `json:"pulls_done,omitempty"`
 	// Merges maps merge_commit_sha to the merged PR, for telling direct
 	// pushes from merges in the commits phase.
 	Merges      map[string]Merge `json:"merges,omitempty"`
