@@ -151,6 +151,9 @@ func (r *runner) pullsGraphQL(ctx context.Context, owner, name, repo string, c *
 			if p.MergedAt == nil || p.MergedAt.Before(r.o.Since) || p.BaseRefName != c.DefaultBranch {
 				continue
 			}
+			if p.Number <= 0 {
+				return fmt.Errorf("query merged pull requests: a merged pull request without a number (merged %s)", p.MergedAt.UTC().Format(time.RFC3339))
+			}
 			merged = append(merged, p)
 		}
 		b, err := r.gqlRecords(ctx, owner, name, repo, c.DefaultBranch, merged, now)
@@ -236,6 +239,9 @@ func (r *runner) gqlRecords(ctx context.Context, owner, name, repo, branch strin
 		b.Contributions = append(b.Contributions, res[i].contribs...)
 		b.Checks = append(b.Checks, res[i].checks...)
 	}
+	if err := b.CheckTimes(); err != nil { // as enrich holds webhook times
+		errs = append(errs, err)
+	}
 	return b, errors.Join(errs...)
 }
 
@@ -268,6 +274,11 @@ func (r *runner) gqlReviews(ctx context.Context, owner, name, repo string, p gql
 		r.add(func(s *Stats) { s.RESTFallbacks++ })
 		return r.prReviews(ctx, owner, name, repo, p.Number, now)
 	}
+	return gqlReviewRecords(repo, p, now), nil
+}
+
+// gqlReviewRecords maps the reviews the query returned.
+func gqlReviewRecords(repo string, p gqlPR, now time.Time) []model.Review {
 	var out []model.Review
 	for _, rv := range p.Reviews.Nodes {
 		id, err := strconv.ParseInt(rv.FullDatabaseID, 10, 64)
@@ -287,7 +298,7 @@ func (r *runner) gqlReviews(ctx context.Context, owner, name, repo string, p gql
 			out = append(out, rec)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // gqlCommits maps the pull request's commits as prCommits maps REST's,
@@ -301,6 +312,14 @@ func (r *runner) gqlCommits(ctx context.Context, owner, name, repo string, p gql
 	if p.Commits.TotalCount > len(p.Commits.Nodes) {
 		r.add(func(s *Stats) { s.RESTFallbacks++ })
 		return r.prCommits(ctx, owner, name, repo, p.Number, now)
+	}
+	return gqlCommitRecords(repo, p, now), nil
+}
+
+// gqlCommitRecords maps the commits the query returned.
+func gqlCommitRecords(repo string, p gqlPR, now time.Time) []model.Contribution {
+	if p.Commits == nil {
+		return nil
 	}
 	var out []model.Contribution
 	for _, n := range p.Commits.Nodes {
@@ -319,7 +338,7 @@ func (r *runner) gqlCommits(ctx context.Context, owner, name, repo string, p gql
 				At: at, DeliveryID: fmt.Sprintf("backfill:%s#%d:%s", repo, p.Number, c.Oid), ReceivedAt: now})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // gqlChecks maps the final head's check runs as headChecks maps REST's,
@@ -340,8 +359,18 @@ func (r *runner) gqlChecks(ctx context.Context, owner, name, repo string, p gqlP
 		r.add(func(s *Stats) { s.RESTFallbacks++ })
 		return r.headChecks(ctx, owner, name, repo, p.HeadRefOid, now)
 	}
-	var out []model.CheckResult
-	seen := map[string]bool{}
+	out, seen := gqlRunRecords(repo, sha, head, now)
+	if head.Status == nil || !slices.ContainsFunc(r.o.RequiredChecks, func(n string) bool { return !seen[n] }) {
+		return out, nil
+	}
+	st, err := r.headStatuses(ctx, owner, name, repo, p.HeadRefOid, now)
+	return append(out, st...), err
+}
+
+// gqlRunRecords maps the check runs of head (commit sha) the query
+// returned; seen holds their names.
+func gqlRunRecords(repo, sha string, head *gqlHead, now time.Time) (out []model.CheckResult, seen map[string]bool) {
+	seen = map[string]bool{}
 	for _, s := range head.CheckSuites.Nodes {
 		for _, cr := range s.CheckRuns.Nodes {
 			c := model.CheckResult{Repo: repo, SHA: sha, Name: cr.Name, Kind: model.CheckKindRun, ID: cr.DatabaseID, URL: cr.URL,
@@ -358,9 +387,5 @@ func (r *runner) gqlChecks(ctx context.Context, owner, name, repo string, p gqlP
 			out = append(out, c)
 		}
 	}
-	if head.Status == nil || !slices.ContainsFunc(r.o.RequiredChecks, func(n string) bool { return !seen[n] }) {
-		return out, nil
-	}
-	st, err := r.headStatuses(ctx, owner, name, repo, p.HeadRefOid, now)
-	return append(out, st...), err
+	return out, seen
 }
