@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // TestOrgRulesetWebhook, through the real server and HTTP: an organisation

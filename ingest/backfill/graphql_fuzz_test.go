@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 )
 
 // FuzzGraphQLPulls feeds GraphQL answers to the decoding and mapping of

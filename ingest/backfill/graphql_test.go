@@ -18,8 +18,8 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
 
-	"github.com/changeproof/changeproof/internal/fixture"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

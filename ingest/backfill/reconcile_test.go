@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

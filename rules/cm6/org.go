@@ -37,7 +37,8 @@ func judgeOrgRuleset(pol control.Policy, r model.RulesetEvent, repo, branch stri
 			Outcome:    model.Error,
 			Reason: fmt.Sprintf("%s %s targets repositories by repository_%s, which the event does not resolve: "+
 				"cannot tell whether it protects %s", name, by, r.RepoTargeting, repo),
-			Evidence: model.Evidence{Author: r.Sender, URL: r.URL, DeliveryIDs: []string{r.DeliveryID}},
+			Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: r.Sender, URL: r.URL},
+				SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{r.DeliveryID}}},
 		}, true
 	}
 	if !targetsRepo(r, repo) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // PullsOperation is the operationName of the one GraphQL query the fake
