@@ -29,7 +29,8 @@
 // the newest update time of a merged pull request it read (HighWater) and
 // the merges; the next pass, if it reads the same details from a Since not
 // earlier, starts with a page of 10 and stops an hour before that mark, so
-// an unchanged re-run costs one small query per repository besides 304s.
+// an unchanged re-run costs one small query per repository besides 304s
+// (and the protection probe's 404 of an unprotected branch).
 // Each GraphQL response (request and body) goes to a State that is also a
 // ResponseLog, under a stable id.
 //

@@ -483,3 +483,28 @@ func TestGraphQLResumeAfterInterrupt(t *testing.T) {
 		t.Errorf("%d distinct pull requests, want 250", len(seen))
 	}
 }
+
+// TestGraphQLRerunOfUnprotectedRepository: on the GraphQL path, an
+// unchanged re-run of a repository without branch protection makes two
+// requests that are not 304: the GraphQL query and the protection probe,
+// whose 404 carries no ETag.
+func TestGraphQLRerunOfUnprotectedRepository(t *testing.T) {
+	repo := githubfake.Scenario("acme/ledger", 30, 10)
+	repo.Protected = false
+	f := githubfake.New(t, repo)
+	o := gqlOpts(f.URL, &fakeClock{now: now0})
+	o.Contributors, o.RequiredChecks = true, []string{"ci/test"}
+	st := &MemState{}
+	if _, err := Run(context.Background(), o, st, &memSink{}, []string{"acme/ledger"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.Log())
+	o.Since = since.Add(3 * time.Hour)
+	if _, err := Run(context.Background(), o, st, &memSink{}, []string{"acme/ledger"}); err != nil {
+		t.Fatal(err)
+	}
+	miss := notModifiedMisses(f.Log()[before:])
+	if len(miss) != 3 || !strings.HasPrefix(miss[0], "200 POST /graphql") || !strings.HasPrefix(miss[1], "404 GET /repos/acme/ledger/branches/main/protection") {
+		t.Errorf("re-run requests that were not 304: %v", miss)
+	}
+}
