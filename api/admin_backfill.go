@@ -79,8 +79,10 @@ type BackfillResult struct {
 	Protections   int `json:"protections"`
 	Requests      int `json:"requests"`
 	NotModified   int `json:"not_modified"`
-	Retries       int `json:"retries"`
-	RateWaits     int `json:"rate_waits"`
+	// GraphQLQueries counts GraphQL queries answered.
+	GraphQLQueries int `json:"graphql_queries"`
+	Retries        int `json:"retries"`
+	RateWaits      int `json:"rate_waits"`
 	// OutOfScope are the repositories asked for but not in scope.repos,
 	// which were not read.
 	OutOfScope []string `json:"out_of_scope"`
