@@ -13,9 +13,8 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// AccessStore is a Store that walks stored access events and reads
-// verdicts by subject range (store.Store does); full access evaluations use
-// it.
+// AccessStore walks stored access events and reads verdicts by subject
+// range: what full access evaluations read.
 //
 // JudgedAccess hands fn up to limit events of system with id > after, in
 // id order, with at least the fields a control.AccessControl may read, and
@@ -46,10 +45,7 @@ const accessPage = 50_000
 // of one kind share one judgement; the others are judged as EvaluateAccess
 // judges them.
 func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onChanged func([]model.Finding)) (int, error) {
-	as, ok := e.Store.(AccessStore)
-	if !ok {
-		return 0, fmt.Errorf("evaluate stored access of %s: the store cannot walk access events", system)
-	}
+	as := e.Store
 	if len(e.AccessControls) == 0 {
 		return 0, nil
 	}
@@ -57,6 +53,13 @@ func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onC
 	if _, ok := control.LookupSystem(env.Systems, system); !ok {
 		return 0, nil // stored, but not an in-scope system
 	}
+	// New events judged meanwhile must not skip reading their verdicts:
+	// this walk may judge them too (EvaluateNewAccess).
+	e.bulkAccess.Add(1)
+	defer func() {
+		e.bulkEnd.Store(time.Now().UnixNano())
+		e.bulkAccess.Add(-1)
+	}()
 	j := &accessJudge{e: e, env: env, system: system, classes: map[accessClass]*classVerdict{}}
 	for _, c := range e.AccessControls {
 		j.rules = append(j.rules, c.Definition().ID)

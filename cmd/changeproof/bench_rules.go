@@ -121,7 +121,7 @@ func runBenchRules(args []string) error {
 
 	// (a) full evaluation, cold: every verdict is new and written.
 	if !*skipCold {
-		if err := st.DB().Exec(ctx, "TRUNCATE TABLE findings", nil); err != nil {
+		if err := st.ForgetEvaluations(ctx); err != nil {
 			return err
 		}
 		stop := profile("cold")
@@ -142,8 +142,8 @@ func runBenchRules(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-			secs(cold), rep.Repos, secs(rep.Repo), secs(rep.Access), n, mib(peak), mib(goPeak))
+		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+			secs(cold), judgedReport(rep), secs(rep.Access), n, mib(peak), mib(goPeak))
 		fmt.Printf("  raw limit: engine reads the evidence %s + inserts the same %d findings %s = %s -> ratio %s\n",
 			secs(rawRead), n, secs(rawWrite), secs(rawRead+rawWrite), ratio(cold, rawRead+rawWrite))
 		if err := printOutcomes(ctx, st); err != nil {
@@ -174,8 +174,8 @@ func runBenchRules(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-		secs(warm), rep.Repos, secs(rep.Repo), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+		secs(warm), judgedReport(rep), secs(rep.Access), after-before, mib(peak), mib(goPeak))
 	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
 		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm, rawRead+rawCurrent))
 
@@ -189,6 +189,13 @@ func runBenchRules(args []string) error {
 	fmt.Printf("\npeak RSS of the process (VmHWM, engine included): %s; Go heap in use now %s\n",
 		mib(peakRSS()), mib(int64(ms.HeapInuse)))
 	return nil
+}
+
+// judgedReport says how many repositories and access systems a full
+// evaluation judged, of how many.
+func judgedReport(rep rules.FullReport) string {
+	return fmt.Sprintf("%d of %d repositories judged %s, %d of %d access systems", rep.Judged, rep.Repos, secs(rep.Repo),
+		rep.Judges, rep.Systems)
 }
 
 func printSizes(ctx context.Context, st *store.Store, repos int) error {
