@@ -441,11 +441,13 @@ func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string, dig
 	var mu sync.Mutex // guards recorded and errs; OnFindings one at a time
 	recorded := 0
 	var errs []error
-	onChanged := func(fs []model.Finding) {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded += len(fs)
-		if r.OnFindings != nil {
+	// Only a listener needs the changed verdicts: without one, they need
+	// not leave the store.
+	var onChanged func(fs []model.Finding)
+	if r.OnFindings != nil {
+		onChanged = func(fs []model.Finding) {
+			mu.Lock()
+			defer mu.Unlock()
 			r.OnFindings(fs)
 		}
 	}
@@ -456,15 +458,16 @@ func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string, dig
 		go func() {
 			defer wg.Done()
 			for sys := range jobs {
-				_, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
+				n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
 				if d, ok := digests[sys]; ok && err == nil {
 					err = r.Eval.recordAccessState(ctx, sys, d)
 				}
+				mu.Lock()
+				recorded += n
 				if err != nil {
-					mu.Lock()
 					errs = append(errs, err)
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
 		}()
 	}
