@@ -195,3 +195,54 @@ func TestDigestRejudgesWhenDeadlinePasses(t *testing.T) {
 	}
 	g.expectJudged("nothing changed")
 }
+
+// TestAccessByClassOutboxFirst: the full access evaluation in the engine
+// hands the outbox (BeforeRecord) every verdict it records, before
+// recording it; when the outbox fails nothing is recorded, and the next
+// evaluation hands the same verdicts again.
+func TestAccessByClassOutboxFirst(t *testing.T) {
+	g := newDigestRig(t)
+	failing := true
+	var handed []model.Finding
+	g.runner.Eval.BeforeRecord = func(ctx context.Context, fs []model.Finding) error {
+		if failing {
+			return fmt.Errorf("outbox down")
+		}
+		handed = append(handed, fs...)
+		return nil
+	}
+	if _, err := g.runner.Full(context.Background()); err == nil {
+		t.Fatal("the outbox failed, yet the full evaluation did not")
+	}
+	fs, err := g.st.Findings(context.Background(), store.FindingQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.Rule == "AC-1" || f.Rule == "AC-2" {
+			t.Fatalf("recorded without the outbox: %+v", f)
+		}
+	}
+	failing = false
+	rep, err := g.runner.Full(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := g.st.Findings(context.Background(), store.FindingQuery{History: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handed) != len(all) || rep.Changed != len(all) {
+		t.Fatalf("%d verdicts recorded, %d reported, %d handed to the outbox", len(all), rep.Changed, len(handed))
+	}
+	key := func(f model.Finding) string { return f.Rule + " " + f.Subject + " " + string(f.Outcome) }
+	seen := map[string]int{}
+	for _, f := range handed {
+		seen[key(f)]++
+	}
+	for _, f := range all {
+		if seen[key(f)] != 1 {
+			t.Fatalf("%s recorded, handed to the outbox %d times", key(f), seen[key(f)])
+		}
+	}
+}
