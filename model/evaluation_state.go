@@ -11,8 +11,9 @@ import "time"
 // Fingerprint the configuration and the controls that judged it. NextDeadline
 // is the earliest time at which time alone can change a verdict (a review
 // window closing, a waiver expiring); zero means none. Due, when true, means
-// the unit must be judged again whatever its digest (its verdicts depend on
-// time in a way no deadline records).
+// the unit must be judged again whatever its digest: its verdicts depend on
+// time in a way no deadline records, or they were judged without a digest
+// (on notice of new evidence).
 type EvaluationState struct {
 	Scope        string // ScopeRepo or ScopeAccess
 	Name         string // the repository or the access system

@@ -63,8 +63,8 @@ func (e *Evaluator) EvaluateRepos(ctx context.Context, repos []string) (map[stri
 }
 
 // evaluateRepos is EvaluateRepos with the repositories' digests when the
-// caller took them (StaleRepos), before their evidence is read; nil: taken
-// here.
+// caller took them (StaleRepos), before their evidence is read; nil: none
+// (the states recorded are then due).
 func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests map[string]uint64) (map[string][]model.Finding, error) {
 	if e.OneByOne {
 		return e.eachRepo(ctx, repos)
@@ -72,10 +72,6 @@ func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests m
 	start := time.Now()
 	env, now := e.env()
 	fp, fpErr := e.fingerprint(env)
-	if digests == nil && fpErr == nil {
-		// Without a digest no state is recorded; the verdicts still are.
-		digests, _ = e.Store.EvidenceDigests(ctx, repos)
-	}
 	evs, err := e.Store.RepoEvidences(ctx, repos)
 	if err != nil {
 		// One repository's unreadable evidence must not hide the others':
@@ -103,16 +99,20 @@ func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests m
 	if _, err := e.commit(ctx, all); err != nil {
 		return nil, err
 	}
-	if digests != nil && fpErr == nil {
+	{
+		// Every judgement leaves a state: with the digest taken before the
+		// evidence was read, or, when judged on notice without one (the
+		// digest costs a read of the evidence), due, so that the next full
+		// evaluation judges the repository again rather than trust a state
+		// older than its verdicts.
 		states := make([]model.EvaluationState, 0, len(repos))
 		at := time.Now().UTC()
 		for _, repo := range repos {
 			d, ok := digests[repo]
-			if !ok || diffs[repo].keep {
-				continue
-			}
-			states = append(states, model.EvaluationState{Scope: model.ScopeRepo, Name: repo, Digest: d, Fingerprint: fp,
-				NextDeadline: diffs[repo].deadline.at, Due: diffs[repo].deadline.due, EvaluatedAt: at})
+			st := model.EvaluationState{Scope: model.ScopeRepo, Name: repo, Digest: d, Fingerprint: fp,
+				NextDeadline: diffs[repo].deadline.at, Due: diffs[repo].deadline.due || !ok || fpErr != nil || diffs[repo].keep,
+				EvaluatedAt: at}
+			states = append(states, st)
 		}
 		// The verdicts are recorded: a state that is not only costs judging
 		// again, so the error is the caller's to retry, not to undo.
