@@ -88,10 +88,14 @@ func TestAccessJudgedByClassEqualsEventByEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := &rules.Runner{Eval: eval(bulk), Repos: bulk.Repos, AccessSystems: bulk.AccessSystems, AccessPage: bulk.AccessEvents}
-			if _, err := r.Full(ctx); err != nil {
+			rep, err := r.Full(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
 			sameFindings(t, "judged by class", want, allFindings(t, bulk))
+			if rep.Changed != len(want) {
+				t.Fatalf("judged by class: %d findings recorded, %d reported", len(want), rep.Changed)
+			}
 
 			// New uploads, judged without reading verdicts.
 			fresh := storetest.Open(t)

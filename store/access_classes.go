@@ -93,11 +93,6 @@ func (s *Store) RecordClassVerdicts(ctx context.Context, system string, rules []
     rule String, outcome String, reason String, repo String, evidence String, waiver String) ENGINE = Memory`, nil); err != nil {
 		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
 	}
-	// The changed findings wait on disk, not in memory: a first
-	// evaluation has one per event.
-	if err := s.db.Exec(ctx, "CREATE TABLE "+ct+" AS findings ENGINE = MergeTree ORDER BY (rule, subject)", nil); err != nil {
-		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
-	}
 	rows := make([]classVerdictRow, len(verdicts))
 	for i, v := range verdicts {
 		fr, err := findingRowOf(&v.Finding)
@@ -114,7 +109,36 @@ func (s *Store) RecordClassVerdicts(ctx context.Context, system string, rules []
 		"now": now.UTC().Format("2006-01-02 15:04:05.000000")}
 	// The current verdicts are joined by sorting both sides, so that a
 	// system's millions of verdicts are never one hash table in memory.
-	if err := s.db.Exec(ctx, `INSERT INTO `+ct+`
+	// The changed findings go straight into the findings table when nobody
+	// must see them first; else they wait on disk (not in memory: a first
+	// evaluation has one per event) while before sees them.
+	// Every row written is evaluated at now or later, and nothing else
+	// writes these subjects meanwhile (the caller's promise): the rows
+	// evaluated since now, before and after, count what was written.
+	countSince := func() (uint64, error) {
+		var n []struct {
+			N uint64 `json:"n"`
+		}
+		if err := s.db.Query(ctx, `SELECT count() AS n FROM findings WHERE rule IN {rules:Array(String)}
+    AND startsWith(subject, {prefix:String}) AND evaluated_at >= {now:DateTime64(6, 'UTC')}`, p, &n); err != nil || len(n) == 0 {
+			return 0, fmt.Errorf("count access verdicts of %s: %v", system, err)
+		}
+		return n[0].N, nil
+	}
+	var since uint64
+	target := "findings"
+	if before == nil {
+		var err error
+		if since, err = countSince(); err != nil {
+			return 0, err
+		}
+	} else {
+		if err := s.db.Exec(ctx, "CREATE TABLE "+ct+" AS findings ENGINE = MergeTree ORDER BY (rule, subject)", nil); err != nil {
+			return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
+		}
+		target = ct
+	}
+	if err := s.db.Exec(ctx, `INSERT INTO `+target+`
 SELECT v.rule, e.subject, v.outcome, v.reason, v.repo, e.time,
     if(c.subject = '', {now:DateTime64(6, 'UTC')}, greatest({now:DateTime64(6, 'UTC')}, c.cur_at + toIntervalMicrosecond(1))),
     v.evidence, v.waiver
@@ -130,6 +154,10 @@ WHERE c.subject = '' OR c.cur_outcome != v.outcome OR c.cur_reason != v.reason O
 SETTINGS join_algorithm = 'full_sorting_merge,grace_hash,hash', join_use_nulls = 0`, p); err != nil {
 		return 0, fmt.Errorf("judge access events of %s by class: %w", system, err)
 	}
+	if before == nil {
+		after, err := countSince()
+		return int(after - since), err
+	}
 	total, err := s.CountPhysical(ctx, ct)
 	if err != nil {
 		return 0, err
@@ -137,7 +165,7 @@ SETTINGS join_algorithm = 'full_sorting_merge,grace_hash,hash', join_use_nulls =
 	if total == 0 {
 		return 0, nil
 	}
-	if before != nil {
+	{
 		last := [2]string{"", ""}
 		for {
 			var chunk []findingRow
