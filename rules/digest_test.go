@@ -246,3 +246,23 @@ func TestAccessByClassOutboxFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestRecordedByServeStart: the evaluation a serving process starts
+// with (Run: EvaluateAll, then rounds) records the digests, so that the
+// next start judges nothing that did not change.
+func TestDigestRecordedByServeStart(t *testing.T) {
+	g := newDigestRig(t)
+	g.runner.Debounce, g.runner.MaxDelay = -1, time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if err := g.runner.EvaluateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer close(done); g.runner.Run(ctx) }()
+	if err := g.runner.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	g.expectJudged("the next start")
+}

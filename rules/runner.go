@@ -70,18 +70,21 @@ type Runner struct {
 	BatchChanges, Workers int
 	Log                   *zap.Logger
 
-	mu     sync.Mutex
-	dirty  map[string]bool
-	failed map[string]bool // retried on the next tick, not in a tight loop
-	busy   int             // evaluations under way (drain, Full)
-	kick   chan struct{}
-	idle   *sync.Cond
-	init   sync.Once
+	mu    sync.Mutex
+	dirty map[string]bool
+	// digests of dirty repositories taken by EvaluateAll (StaleRepos)
+	digests map[string]uint64
+	failed  map[string]bool // retried on the next tick, not in a tight loop
+	busy    int             // evaluations under way (drain, Full)
+	kick    chan struct{}
+	idle    *sync.Cond
+	init    sync.Once
 }
 
 func (r *Runner) setup() {
 	r.init.Do(func() {
 		r.dirty = map[string]bool{}
+		r.digests = map[string]uint64{}
 		r.failed = map[string]bool{}
 		r.kick = make(chan struct{}, 1)
 		r.idle = sync.NewCond(&r.mu)
@@ -133,10 +136,20 @@ func (r *Runner) EvaluateAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stale, _, err := r.Eval.StaleRepos(ctx, r.inScope(repos))
+	r.setup()
+	stale, digests, err := r.Eval.StaleRepos(ctx, r.inScope(repos))
 	if err != nil {
 		r.Log.Warn("tell unchanged repositories (judging all)", zap.Error(err))
 	}
+	// The digests, taken before the evidence is read, go with the
+	// repositories to their evaluation, which records them.
+	r.mu.Lock()
+	for _, repo := range stale {
+		if d, ok := digests[repo]; ok {
+			r.digests[repo] = d
+		}
+	}
+	r.mu.Unlock()
 	r.Notify(stale...)
 	return nil
 }
@@ -291,13 +304,21 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 func (r *Runner) drain(ctx context.Context) {
 	r.mu.Lock()
 	repos := make([]string, 0, len(r.dirty))
+	var digests map[string]uint64
 	for repo := range r.dirty {
 		repos = append(repos, repo)
+		if d, ok := r.digests[repo]; ok {
+			if digests == nil {
+				digests = map[string]uint64{}
+			}
+			digests[repo] = d
+			delete(r.digests, repo)
+		}
 	}
 	r.dirty = map[string]bool{}
 	r.busy++
 	r.mu.Unlock()
-	r.evaluate(ctx, repos, nil)
+	r.evaluate(ctx, repos, digests)
 	r.mu.Lock()
 	r.busy--
 	if len(r.dirty) == 0 && r.busy == 0 {
