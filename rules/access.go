@@ -181,32 +181,36 @@ func (j *accessJudge) byClass(ctx context.Context, onChanged func([]model.Findin
 	if err != nil {
 		return recorded, err
 	}
-	// The rest, one by one.
-	var p accessPageState
+	// The rest, one by one, a page at a time: each page reads the current
+	// verdicts of its stretch of ids, which holds the class events too.
+	var alone []model.AccessEvent
 	if err := as.AccessEventsAlone(ctx, j.system, principals, waived, func(ev model.AccessEvent) error {
 		if !ev.Time.IsZero() && !j.waived[ev.ID] && j.classify(ev).shared {
 			return nil // judged with its class
 		}
-		if p.n == 0 {
-			p.first = ev.ID
-		}
-		p.n++
-		p.last = ev.ID
-		p.alone = append(p.alone, ev)
+		alone = append(alone, ev)
 		return nil
 	}); err != nil {
 		return recorded, err
 	}
-	if p.n == 0 {
-		return recorded, nil
+	for start := 0; start < len(alone); start += alonePage {
+		page := alone[start:min(start+alonePage, len(alone))]
+		p := accessPageState{alone: page, n: len(page), first: page[0].ID, last: page[len(page)-1].ID}
+		changed, err := j.page(ctx, as, &p)
+		recorded += len(changed)
+		if len(changed) > 0 && onChanged != nil {
+			onChanged(changed)
+		}
+		if err != nil {
+			return recorded, err
+		}
 	}
-	changed, err := j.page(ctx, as, &p)
-	recorded += len(changed)
-	if len(changed) > 0 && onChanged != nil {
-		onChanged(changed)
-	}
-	return recorded, err
+	return recorded, nil
 }
+
+// alonePage is how many events judged one by one share a read of current
+// verdicts: the read covers their stretch of ids, class events included.
+const alonePage = 2000
 
 // accessClass is what an event's verdicts may depend on besides its ID and
 // Time (control.AccessControl): events of one class get the same findings
