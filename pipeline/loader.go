@@ -31,7 +31,9 @@ type Loader struct {
 	// Judge has what changed judged; nil when a rules process elsewhere
 	// polls the store for it.
 	Judge Judge
-	Log   *zap.Logger
+	// Watermark, if set, learns what is stored and handed to Judge.
+	Watermark *Watermark
+	Log       *zap.Logger
 
 	mu      sync.Mutex
 	failing error     // the last Load's error; nil after a success
@@ -76,6 +78,7 @@ func (l *Loader) Load(ctx context.Context, ds []model.Delivery) error {
 			l.Judge.Access(ctx, res.Access)
 		}
 	}
+	l.Watermark.Loaded(ds)
 	return nil
 }
 

@@ -72,6 +72,8 @@ type Runner struct {
 
 	mu     sync.Mutex
 	dirty  map[string]bool
+	marked uint64 // Notify calls so far (Mark)
+	judged uint64 // every Notify up to this mark is evaluated (Judged)
 	failed map[string]bool // retried on the next tick, not in a tight loop
 	busy   int             // evaluations under way (drain, Full)
 	kick   chan struct{}
@@ -100,11 +102,35 @@ func (r *Runner) Notify(repos ...string) {
 			r.dirty[repo] = true
 		}
 	}
+	r.marked++
 	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Mark returns the position of the last Notify; Judged passes it once
+// every repository notified up to then has been evaluated (or its
+// evaluation failed and waits for the next tick). The pipeline's
+// processing watermark uses the pair to know when what it loaded is
+// judged. Both never block for long.
+func (r *Runner) Mark() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.marked
+}
+
+// Judged returns the highest Mark whose repositories are all evaluated.
+func (r *Runner) Judged() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.dirty) == 0 && r.busy == 0 {
+		return r.marked
+	}
+	return r.judged
 }
 
 // WaitIdle blocks until no repository is waiting for or under evaluation,
@@ -277,11 +303,13 @@ func (r *Runner) drain(ctx context.Context) {
 		repos = append(repos, repo)
 	}
 	r.dirty = map[string]bool{}
+	upto := r.marked
 	r.busy++
 	r.mu.Unlock()
 	r.evaluate(ctx, repos)
 	r.mu.Lock()
 	r.busy--
+	r.judged = max(r.judged, upto)
 	if len(r.dirty) == 0 && r.busy == 0 {
 		r.idle.Broadcast()
 	}

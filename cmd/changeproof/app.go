@@ -81,30 +81,34 @@ func (r roles) String() string {
 // rules and api roles, over the embedded engine or a ClickHouse server, with
 // or without Kafka between receiver and pipeline.
 type app struct {
-	cfg        config.Config
-	roles      roles
-	log        *zap.Logger
-	db         store.DB // nil for a receiver that only produces to Kafka
-	store      *store.Store
-	committer  *ingest.Committer // the receiver's group commit, into Kafka or the spool
-	intake     *pipeline.Intake  // the receivers' way into the log (every source)
-	spool      *spool.Spool      // embedded: the durable log, loaded into the pipeline
-	spoolRan   chan struct{}
-	producer   *transport.Producer
-	consumer   *transport.Consumer
-	loader     *pipeline.Loader // the log's consumer side: derive, store, have judged
-	judges     *pipeline.Judges // nil unless this process runs the rules
-	eval       *rules.Evaluator
-	runner     *rules.Runner
-	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
-	reconciler *backfill.Reconciler // nil without github.token or reconcile_every
-	alertsOff  context.CancelFunc
-	alertsRan  chan struct{}
-	api        *api.Server
-	srv        *http.Server
-	cancel     context.CancelFunc
-	done       chan struct{}
-	workers    sync.WaitGroup
+	cfg       config.Config
+	roles     roles
+	log       *zap.Logger
+	db        store.DB // nil for a receiver that only produces to Kafka
+	store     *store.Store
+	committer *ingest.Committer // the receiver's group commit, into Kafka or the spool
+	intake    *pipeline.Intake  // the receivers' way into the log (every source)
+	spool     *spool.Spool      // embedded: the durable log, loaded into the pipeline
+	spoolRan  chan struct{}
+	// backlogLoaded releases the watermark's hold on the spool's backlog
+	// from the previous run, once it is loaded.
+	backlogLoaded func()
+	producer      *transport.Producer
+	consumer      *transport.Consumer
+	loader        *pipeline.Loader    // the log's consumer side: derive, store, have judged
+	watermark     *pipeline.Watermark // the processing clock graced alerts wait on (nil without a pipeline)
+	judges        *pipeline.Judges    // nil unless this process runs the rules
+	eval          *rules.Evaluator
+	runner        *rules.Runner
+	alerts        *alert.Sender        // nil when Slack is not configured or rules do not run here
+	reconciler    *backfill.Reconciler // nil without github.token or reconcile_every
+	alertsOff     context.CancelFunc
+	alertsRan     chan struct{}
+	api           *api.Server
+	srv           *http.Server
+	cancel        context.CancelFunc
+	done          chan struct{}
+	workers       sync.WaitGroup
 }
 
 // openStore opens and migrates the store the configuration names: a
@@ -253,8 +257,17 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			}, log.Named("access"))
 			judge = a.judges
 		}
+		a.watermark = &pipeline.Watermark{Distributed: distributed}
+		if r.rules {
+			a.watermark.Mark, a.watermark.Judged = a.runner.Mark, a.runner.Judged
+		}
+		if a.alerts != nil && r.pipeline {
+			// A direct push's grace runs on the processing clock of the
+			// pipeline that judged it (README, "Alerts").
+			a.alerts.Processed = a.watermark.Clock
+		}
 		a.loader = &pipeline.Loader{Deriver: &pipeline.Deriver{Store: st, ServiceOf: serviceOf(cfg)}, Judge: judge,
-			Log: log.Named("pipeline")}
+			Watermark: a.watermark, Log: log.Named("pipeline")}
 	}
 
 	// The receivers append every source to one durable log: Kafka, or the
@@ -276,8 +289,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.spool, 1000)
-		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true}
+		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true, Watermark: a.watermark}
 		a.loader.Intake = a.intake
+		if a.spool.Backlog() > 0 {
+			// Records the last run accepted and did not load: the clock
+			// waits before now until they are loaded (startRules).
+			a.backlogLoaded = a.watermark.Hold(time.Now())
+		}
 	}
 	if st != nil && r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
 		a.reconciler = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile"))
@@ -285,6 +303,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
 			Deliveries: a.loader.Load,
+			Through:    a.watermark.Through,
 			DeadLetter: func(ctx context.Context, dls []transport.DeadLetter) error {
 				var b model.Batch
 				for _, d := range dls {
@@ -385,6 +404,13 @@ func (a *app) startRules() {
 			defer a.workers.Done()
 			if err := a.consumer.Run(ctx); err != nil {
 				a.log.Error("kafka consumer stopped", zap.Error(err))
+			}
+		}()
+	}
+	if a.spool != nil && a.backlogLoaded != nil {
+		go func() {
+			if a.spool.WaitLoaded(ctx) == nil {
+				a.backlogLoaded()
 			}
 		}()
 	}
