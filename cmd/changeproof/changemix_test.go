@@ -33,8 +33,14 @@ func changeOf(repo string, n int, at time.Time) change {
 	c.review = signed("pull_request_review", fixture.PullRequestReview("submitted",
 		fixture.ReviewEvent{PR: pr, Reviewer: "carol", State: "approved", SubmittedAt: at.Add(-time.Minute)}))
 	c.pr = signed("pull_request", fixture.PullRequest("closed", pr))
-	commits := []fixture.Commit{{SHA: merge, Message: fmt.Sprintf("Merge pull request #%d from acme/feature-%d\n\nPAY-%d change", n, n, n),
-		Author: "bob", Timestamp: at}}
+	// A merge push carries the pull request's commits, then the merge.
+	var commits []fixture.Commit
+	for j := range 1 + n%8 {
+		commits = append(commits, fixture.Commit{SHA: fixture.SHA(fmt.Sprint(repo, " commit ", n, " ", j)),
+			Message: fmt.Sprintf("PAY-%d part %d", n, j), Author: "alice", Timestamp: at.Add(-time.Hour)})
+	}
+	commits = append(commits, fixture.Commit{SHA: merge, Message: fmt.Sprintf("Merge pull request #%d from acme/feature-%d\n\nPAY-%d change", n, n, n),
+		Author: "bob", Timestamp: at})
 	c.push = signed("push", fixture.Push(fixture.PushEvent{Repo: r, Before: fixture.SHA(fmt.Sprint(repo, " merge ", n-1)),
 		After: merge, Pusher: "bob", PushedAt: at, Commits: commits}))
 	return c
