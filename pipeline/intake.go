@@ -42,6 +42,9 @@ type Intake struct {
 	// Watermark, if set, learns the arrival of each record in log order,
 	// for the processing clock (the Loader reports them stored).
 	Watermark *Watermark
+	// Pressure, if set, hears of every append, so background work can
+	// yield to the receivers.
+	Pressure *Pressure
 
 	mu      sync.Mutex
 	pending map[string]string // source \x00 id -> sha256 of the first record on its way
@@ -54,6 +57,7 @@ func (in *Intake) Append(ctx context.Context, ds []model.Delivery) ([]error, err
 	if len(ds) == 0 {
 		return nil, nil
 	}
+	defer in.Pressure.begin()()
 	keys := make([]string, len(ds))
 	kept := map[string]string{}    // key -> sha256 of the evidence the id holds, as far as known
 	first := make([]bool, len(ds)) // ds[i] is the first of its id on its way (tracked)

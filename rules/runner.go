@@ -68,12 +68,16 @@ type Runner struct {
 	// tens of MiB. Workers is how many batches are evaluated at once (0 =
 	// the number of CPUs, at least 2).
 	BatchChanges, Workers int
-	Log                   *zap.Logger
+	// Yield, if set, is called before each batch is evaluated; it may
+	// block a while so that evaluation gives the CPU to work that cannot
+	// wait (the receivers, pipeline.Pressure.Yield).
+	Yield func(ctx context.Context)
+	Log   *zap.Logger
 
 	mu     sync.Mutex
 	dirty  map[string]bool
-	marked uint64 // Notify calls so far (Mark)
-	judged uint64 // every Notify up to this mark is evaluated (Judged)
+	marked uint64          // Notify calls so far (Mark)
+	judged uint64          // every Notify up to this mark is evaluated (Judged)
 	failed map[string]bool // retried on the next tick, not in a tight loop
 	busy   int             // evaluations under way (drain, Full)
 	kick   chan struct{}
@@ -351,6 +355,9 @@ func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
 		go func() {
 			defer wg.Done()
 			for batch := take(); batch != nil; batch = take() {
+				if r.Yield != nil {
+					r.Yield(ctx)
+				}
 				changed, err := r.Eval.EvaluateRepos(ctx, batch)
 				mu.Lock()
 				for _, repo := range batch {

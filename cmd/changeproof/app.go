@@ -97,6 +97,7 @@ type app struct {
 	consumer      *transport.Consumer
 	loader        *pipeline.Loader    // the log's consumer side: derive, store, have judged
 	watermark     *pipeline.Watermark // the processing clock graced alerts wait on (nil without a pipeline)
+	pressure      *pipeline.Pressure  // the receivers' load, which loading and judging yield to (nil without a receiver)
 	judges        *pipeline.Judges    // nil unless this process runs the rules
 	eval          *rules.Evaluator
 	runner        *rules.Runner
@@ -168,6 +169,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	// the named result a to nil.
 	built := &app{cfg: cfg, roles: r, log: log, done: make(chan struct{})}
 	a = built
+	if r.receiver {
+		a.pressure = &pipeline.Pressure{}
+	}
 	defer func() {
 		if err != nil {
 			built.closeParts()
@@ -225,6 +229,10 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			Interval:      time.Minute,
 			Log:           log.Named("rules"),
 		}
+		if p := a.pressure; p != nil {
+			// Judging may lag; accepting may not.
+			a.runner.Yield = func(ctx context.Context) { p.Yield(ctx, "rules", time.Second) }
+		}
 		// Evidence written by other processes reaches this one's rules
 		// only by polling.
 		if r.rules && !r.pipeline {
@@ -267,7 +275,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			a.alerts.Processed = a.watermark.Clock
 		}
 		a.loader = &pipeline.Loader{Deriver: &pipeline.Deriver{Store: st, ServiceOf: serviceOf(cfg)}, Judge: judge,
-			Watermark: a.watermark, Log: log.Named("pipeline")}
+			Watermark: a.watermark, Pressure: a.pressure, Log: log.Named("pipeline")}
 	}
 
 	// The receivers append every source to one durable log: Kafka, or the
@@ -278,7 +286,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.producer, 1000)
-		a.intake = &pipeline.Intake{Log: a.committer}
+		a.intake = &pipeline.Intake{Log: a.committer, Pressure: a.pressure}
 		if st != nil {
 			a.intake.Known = st.KnownSHA
 		}
@@ -289,7 +297,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.spool, 1000)
-		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true, Watermark: a.watermark}
+		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true, Watermark: a.watermark, Pressure: a.pressure}
 		a.loader.Intake = a.intake
 		if a.spool.Backlog() > 0 {
 			// Records the last run accepted and did not load: the clock
