@@ -455,12 +455,12 @@ func (s *Spool) Close() error {
 	return s.w.Close()
 }
 
-// appendRecord encodes d as one record.
 // recordSize bounds the bytes appendRecord adds for d.
 func recordSize(d model.Delivery) int {
 	return 8 + 6*binary.MaxVarintLen64 + len(d.Source) + len(d.Event) + len(d.DeliveryID) + len(d.SHA256) + len(d.Body) + len(d.Meta)
 }
 
+// appendRecord encodes d as one record.
 func appendRecord(buf []byte, d model.Delivery) []byte {
 	start := len(buf)
 	buf = append(buf, make([]byte, 8)...)

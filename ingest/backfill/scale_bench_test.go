@@ -1,0 +1,202 @@
+package backfill_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/changeproof/changeproof/ingest/backfill"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
+	"github.com/changeproof/changeproof/model"
+)
+
+// benchRepos is how many repositories BenchmarkBackfillOrg backfills and
+// reconciles (go test ... -args -backfill.repos=N).
+var benchRepos = flag.Int("backfill.repos", 1000, "repositories of BenchmarkBackfillOrg")
+
+// BenchmarkBackfillOrg backfills an organisation of -backfill.repos
+// repositories (default 1,000; each 12 merged pull requests with reviews,
+// direct pushes, protection and rulesets) from the GitHub-compatible fake
+// through the public entry point, then reconciles them once (the same
+// history again: conditional requests). It reports requests, wall time,
+// requests/s and peak memory (VmHWM, reset before each phase, and the Go
+// heap's peak), next to the raw limit measured in the same run: the fake's
+// own serving rate of the same kinds of requests to a trivial client with
+// the same concurrency.
+// Run: go test -run '^$' -bench BackfillOrg -benchtime 1x ./ingest/backfill
+func BenchmarkBackfillOrg(b *testing.B) {
+	n := *benchRepos
+	repos := make([]*githubfake.Repo, n)
+	names := make([]string, n)
+	for i := range repos {
+		names[i] = fmt.Sprintf("acme/svc-%04d", i)
+		repos[i] = githubfake.Scenario(names[i], 12, 5)
+	}
+	srv := githubfake.New(b, repos...)
+	ctx := context.Background()
+	const concurrency = 4 // backfill's default
+	for b.Loop() {
+		var written atomic.Int64
+		sink := backfill.SinkFunc(func(_ context.Context, bt model.Batch) error {
+			written.Add(int64(len(bt.PullRequests) + len(bt.Reviews) + len(bt.Pushes)))
+			return nil
+		})
+		st := &backfill.MemState{}
+		o := backfill.Options{BaseURL: srv.URL + "/", Token: githubfake.Token, Since: githubfake.Since, Concurrency: concurrency}
+		before := srv.Total()
+		peak := watchMemory()
+		start := time.Now()
+		stats, err := backfill.Run(ctx, o, st, sink, names)
+		wall := time.Since(start)
+		hwm, heap := peak()
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs := srv.Total() - before
+		if stats.Repos != n {
+			b.Fatalf("backfill finished %d of %d repositories", stats.Repos, n)
+		}
+		// Raw limit, same run: the fake serving the very requests the
+		// backfill made (a sample of up to 2,000, unconditional) to a
+		// trivial client with the same concurrency.
+		raw := rawRate(b, srv.URL, sampleURIs(srv.Log()[before:], 2000), concurrency)
+
+		rc := &backfill.Reconciler{Options: o, State: st, Sink: sink,
+			Repos: func(context.Context) ([]string, error) { return names, nil },
+			Known: func(_ context.Context, _ string, ns []int) (map[int]bool, error) {
+				k := map[int]bool{}
+				for _, x := range ns {
+					k[x] = true
+				}
+				return k, nil
+			}}
+		before = srv.Total()
+		peak = watchMemory()
+		start = time.Now()
+		if _, err := rc.Round(ctx, githubfake.Since); err != nil {
+			b.Fatal(err)
+		}
+		rwall := time.Since(start)
+		rhwm, rheap := peak()
+		rreqs := srv.Total() - before
+
+		b.ReportMetric(float64(reqs), "requests")
+		b.ReportMetric(wall.Seconds(), "backfill-s")
+		b.ReportMetric(float64(reqs)/wall.Seconds()/raw, "x-raw")
+		b.ReportMetric(float64(hwm)/(1<<20), "peak-MiB")
+		b.ReportMetric(rwall.Seconds(), "reconcile-s")
+		b.Logf("backfill of %d repositories: %d requests in %.1f s (%.0f/s = %.2f of the fake's raw %.0f/s with %d clients), %d PRs, %d records; peak RSS %d MiB, Go heap peak %d MiB",
+			n, reqs, wall.Seconds(), float64(reqs)/wall.Seconds(), float64(reqs)/wall.Seconds()/raw, raw, concurrency,
+			stats.PRs, written.Load(), hwm>>20, heap>>20)
+		b.Logf("reconciliation round: %d requests in %.1f s (%.0f/s); peak RSS %d MiB, Go heap peak %d MiB",
+			rreqs, rwall.Seconds(), float64(rreqs)/rwall.Seconds(), rhwm>>20, rheap>>20)
+	}
+}
+
+// sampleURIs picks up to n request URIs, evenly spread, from the fake's
+// log lines ("STATUS METHOD URI").
+func sampleURIs(log []string, n int) []string {
+	step := max(1, len(log)/n)
+	var out []string
+	for i := 0; i < len(log); i += step {
+		if f := strings.Fields(log[i]); len(f) == 3 && f[1] == http.MethodGet {
+			out = append(out, f[2])
+		}
+	}
+	return out
+}
+
+// rawRate is how many requests/s the fake answers a trivial client
+// (GET, body discarded) with the given concurrency, sending each of paths
+// once.
+func rawRate(b *testing.B, base string, paths []string, concurrency int) float64 {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
+	defer client.CloseIdleConnections()
+	var next, done atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(paths) {
+					return
+				}
+				p := paths[i]
+				req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+				req.Header.Set("Authorization", "Bearer "+githubfake.Token)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / time.Since(start).Seconds()
+}
+
+// watchMemory resets the process's peak RSS (VmHWM) and samples the Go
+// heap until the returned function is called, which returns both peaks.
+func watchMemory() func() (hwm, heap uint64) {
+	runtime.GC()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // Linux: reset VmHWM
+	stop := make(chan struct{})
+	var peak atomic.Uint64
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() (uint64, uint64) {
+		close(stop)
+		wg.Wait()
+		return vmHWM(), peak.Load()
+	}
+}
+
+// vmHWM reads the process's peak resident set from /proc/self/status.
+func vmHWM() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
