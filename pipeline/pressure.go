@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +32,8 @@ type Pressure struct {
 
 	last     atomic.Int64 // unix nanos of the last append's start
 	inflight atomic.Int64 // appends under way
+	once     sync.Once
+	share    chan struct{} // background slots while busy: half the Ps, at least one
 }
 
 func (p *Pressure) now() time.Time {
@@ -82,5 +86,26 @@ func (p *Pressure) Yield(ctx context.Context, worker string, max time.Duration) 
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// Share is Yield, then a slot of the CPU share background work keeps
+// while the receivers are busy (half of GOMAXPROCS, at least one worker at
+// a time); call done when the work is over. While the receivers are idle
+// every worker goes at once.
+func (p *Pressure) Share(ctx context.Context, worker string, max time.Duration) (done func()) {
+	if p == nil {
+		return func() {}
+	}
+	p.Yield(ctx, worker, max)
+	if !p.Busy() {
+		return func() {}
+	}
+	p.once.Do(func() { p.share = make(chan struct{}, runtime.GOMAXPROCS(0)/2+runtime.GOMAXPROCS(0)%2) })
+	select {
+	case p.share <- struct{}{}:
+		return func() { <-p.share }
+	case <-ctx.Done():
+		return func() {}
 	}
 }

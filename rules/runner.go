@@ -68,10 +68,11 @@ type Runner struct {
 	// tens of MiB. Workers is how many batches are evaluated at once (0 =
 	// the number of CPUs, at least 2).
 	BatchChanges, Workers int
-	// Yield, if set, is called before each batch is evaluated; it may
-	// block a while so that evaluation gives the CPU to work that cannot
-	// wait (the receivers, pipeline.Pressure.Yield).
-	Yield func(ctx context.Context)
+	// Yield, if set, is called before each batch is evaluated and its
+	// result after; it may block a while, and bound how many batches run at
+	// once, so that evaluation leaves the CPU to work that cannot wait (the
+	// receivers: pipeline.Pressure.Share).
+	Yield func(ctx context.Context) (done func())
 	Log   *zap.Logger
 
 	mu     sync.Mutex
@@ -355,10 +356,12 @@ func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
 		go func() {
 			defer wg.Done()
 			for batch := take(); batch != nil; batch = take() {
+				done := func() {}
 				if r.Yield != nil {
-					r.Yield(ctx)
+					done = r.Yield(ctx)
 				}
 				changed, err := r.Eval.EvaluateRepos(ctx, batch)
+				done()
 				mu.Lock()
 				for _, repo := range batch {
 					fs, ok := changed[repo]

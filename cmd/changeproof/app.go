@@ -231,7 +231,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		}
 		if p := a.pressure; p != nil {
 			// Judging may lag; accepting may not.
-			a.runner.Yield = func(ctx context.Context) { p.Yield(ctx, "rules", time.Second) }
+			a.runner.Yield = func(ctx context.Context) func() { return p.Share(ctx, "rules", time.Second) }
 		}
 		// Evidence written by other processes reaches this one's rules
 		// only by polling.
