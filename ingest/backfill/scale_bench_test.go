@@ -59,7 +59,7 @@ func BenchmarkBackfillOrg(b *testing.B) {
 		start := time.Now()
 		stats, err := backfill.Run(ctx, o, st, sink, names)
 		wall := time.Since(start)
-		hwm, heap := peak()
+		hwm, heap, base := peak()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,26 +81,27 @@ func BenchmarkBackfillOrg(b *testing.B) {
 				}
 				return k, nil
 			}}
-		before = srv.Total()
+		before, nm := srv.Total(), srv.Total()-srv.NonNotModified()
 		peak = watchMemory()
 		start = time.Now()
 		if _, err := rc.Round(ctx, githubfake.Since); err != nil {
 			b.Fatal(err)
 		}
 		rwall := time.Since(start)
-		rhwm, rheap := peak()
+		rhwm, rheap, rbase := peak()
 		rreqs := srv.Total() - before
+		notModified := srv.Total() - srv.NonNotModified() - nm
 
 		b.ReportMetric(float64(reqs), "requests")
 		b.ReportMetric(wall.Seconds(), "backfill-s")
 		b.ReportMetric(float64(reqs)/wall.Seconds()/raw, "x-raw")
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-MiB")
 		b.ReportMetric(rwall.Seconds(), "reconcile-s")
-		b.Logf("backfill of %d repositories: %d requests in %.1f s (%.0f/s = %.2f of the fake's raw %.0f/s with %d clients), %d PRs, %d records; peak RSS %d MiB, Go heap peak %d MiB",
+		b.Logf("backfill of %d repositories: %d requests in %.1f s (%.0f/s = %.2f of the fake's raw %.0f/s with %d clients), %d PRs, %d records; peak RSS %d MiB (%d MiB at the start, the fake's history included), Go heap peak %d MiB",
 			n, reqs, wall.Seconds(), float64(reqs)/wall.Seconds(), float64(reqs)/wall.Seconds()/raw, raw, concurrency,
-			stats.PRs, written.Load(), hwm>>20, heap>>20)
-		b.Logf("reconciliation round: %d requests in %.1f s (%.0f/s); peak RSS %d MiB, Go heap peak %d MiB",
-			rreqs, rwall.Seconds(), float64(rreqs)/rwall.Seconds(), rhwm>>20, rheap>>20)
+			stats.PRs, written.Load(), hwm>>20, base>>20, heap>>20)
+		b.Logf("reconciliation round: %d requests (%d answered 304) in %.1f s (%.0f/s); peak RSS %d MiB (%d at the start), Go heap peak %d MiB",
+			rreqs, notModified, rwall.Seconds(), float64(rreqs)/rwall.Seconds(), rhwm>>20, rbase>>20, rheap>>20)
 	}
 }
 
@@ -154,10 +155,12 @@ func rawRate(b *testing.B, base string, paths []string, concurrency int) float64
 }
 
 // watchMemory resets the process's peak RSS (VmHWM) and samples the Go
-// heap until the returned function is called, which returns both peaks.
-func watchMemory() func() (hwm, heap uint64) {
+// heap until the returned function is called, which returns both peaks
+// and the resident set at the start (the fake's own history is in it).
+func watchMemory() func() (hwm, heap, base uint64) {
 	runtime.GC()
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // Linux: reset VmHWM
+	base := vmRSS()
 	stop := make(chan struct{})
 	var peak atomic.Uint64
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
@@ -179,21 +182,26 @@ func watchMemory() func() (hwm, heap uint64) {
 			}
 		}
 	}()
-	return func() (uint64, uint64) {
+	return func() (uint64, uint64, uint64) {
 		close(stop)
 		wg.Wait()
-		return vmHWM(), peak.Load()
+		return vmHWM(), peak.Load(), base
 	}
 }
 
 // vmHWM reads the process's peak resident set from /proc/self/status.
-func vmHWM() uint64 {
+func vmHWM() uint64 { return procStatus("VmHWM:") }
+
+// vmRSS reads the process's resident set from /proc/self/status.
+func vmRSS() uint64 { return procStatus("VmRSS:") }
+
+func procStatus(field string) uint64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb << 10
 		}
