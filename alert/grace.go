@@ -1,6 +1,10 @@
 package alert
 
-import "time"
+import (
+	"time"
+
+	"github.com/changeproof/changeproof/alert/outbox"
+)
 
 // The grace of a provisional direct-push fail is counted on the pipeline's
 // processing clock, not the wall clock: an alert created at t with grace g
@@ -27,6 +31,6 @@ func (s *Sender) processingClock() time.Time {
 // waitsForPipeline reports whether a graced alert must still wait for the
 // pipeline: its due time has passed on the wall clock but not on the
 // processing clock.
-func waitsForPipeline(a Alert, processed time.Time) bool {
+func waitsForPipeline(a outbox.Alert, processed time.Time) bool {
 	return graced(a) && a.DueAt.After(processed)
 }
