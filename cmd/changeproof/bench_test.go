@@ -171,6 +171,12 @@ func BenchmarkWebhookOpenLoop(b *testing.B) {
 				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000)
 		}
 		b.Logf("judging lagged %.1f s behind the receiver at the end of the load; %d Slack messages", time.Since(lag).Seconds(), len(sink.Requests()))
+		for i, text := range sink.Texts() {
+			if i == 3 {
+				break
+			}
+			b.Logf("  Slack: %s", alertKey(text))
+		}
 	}
 }
 
