@@ -68,22 +68,24 @@ type Runner struct {
 	// tens of MiB. Workers is how many batches are evaluated at once (0 =
 	// the number of CPUs, at least 2).
 	BatchChanges, Workers int
+	Log                   *zap.Logger
+
 	// Yield, if set, is called before each batch is evaluated and its
 	// result after; it may block a while, and bound how many batches run at
 	// once, so that evaluation leaves the CPU to work that cannot wait (the
 	// receivers: pipeline.Pressure.Share).
 	Yield func(ctx context.Context) (done func())
-	Log   *zap.Logger
 
 	mu     sync.Mutex
 	dirty  map[string]bool
-	marked uint64          // Notify calls so far (Mark)
-	judged uint64          // every Notify up to this mark is evaluated (Judged)
 	failed map[string]bool // retried on the next tick, not in a tight loop
 	busy   int             // evaluations under way (drain, Full)
 	kick   chan struct{}
 	idle   *sync.Cond
 	init   sync.Once
+
+	marked uint64 // Notify calls so far (Mark); guarded by mu
+	judged uint64 // every Notify up to this mark is evaluated (Judged); guarded by mu
 }
 
 func (r *Runner) setup() {

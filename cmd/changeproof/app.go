@@ -84,35 +84,39 @@ func (r roles) String() string {
 // rules and api roles, over the embedded engine or a ClickHouse server, with
 // or without Kafka between receiver and pipeline.
 type app struct {
-	cfg       config.Config
-	roles     roles
-	log       *zap.Logger
-	db        store.DB // nil for a receiver that only produces to Kafka
-	store     *store.Store
-	committer *ingest.Committer // the receiver's group commit, into Kafka or the spool
-	intake    *pipeline.Intake  // the receivers' way into the log (every source)
-	spool     *spool.Spool      // embedded: the durable log, loaded into the pipeline
-	spoolRan  chan struct{}
+	cfg        config.Config
+	roles      roles
+	log        *zap.Logger
+	db         store.DB // nil for a receiver that only produces to Kafka
+	store      *store.Store
+	committer  *ingest.Committer // the receiver's group commit, into Kafka or the spool
+	intake     *pipeline.Intake  // the receivers' way into the log (every source)
+	spool      *spool.Spool      // embedded: the durable log, loaded into the pipeline
+	spoolRan   chan struct{}
+	producer   *transport.Producer
+	consumer   *transport.Consumer
+	loader     *pipeline.Loader // the log's consumer side: derive, store, have judged
+	judges     *pipeline.Judges // nil unless this process runs the rules
+	eval       *rules.Evaluator
+	runner     *rules.Runner
+	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
+	reconciler *backfill.Reconciler // nil without github.token or reconcile_every
+	alertsOff  context.CancelFunc
+	alertsRan  chan struct{}
+	api        *api.Server
+	srv        *http.Server
+	cancel     context.CancelFunc
+	done       chan struct{}
+	workers    sync.WaitGroup
+
+	// The processing clock graced alerts wait on (nil without a
+	// pipeline), and the receivers' load, which loading and judging yield
+	// to (nil without a receiver).
+	watermark *pipeline.Watermark
+	pressure  *pipeline.Pressure
 	// backlogLoaded releases the watermark's hold on the spool's backlog
 	// from the previous run, once it is loaded.
 	backlogLoaded func()
-	producer      *transport.Producer
-	consumer      *transport.Consumer
-	loader        *pipeline.Loader    // the log's consumer side: derive, store, have judged
-	watermark     *pipeline.Watermark // the processing clock graced alerts wait on (nil without a pipeline)
-	pressure      *pipeline.Pressure  // the receivers' load, which loading and judging yield to (nil without a receiver)
-	judges        *pipeline.Judges    // nil unless this process runs the rules
-	eval          *rules.Evaluator
-	runner        *rules.Runner
-	alerts        *alert.Sender        // nil when Slack is not configured or rules do not run here
-	reconciler    *backfill.Reconciler // nil without github.token or reconcile_every
-	alertsOff     context.CancelFunc
-	alertsRan     chan struct{}
-	api           *api.Server
-	srv           *http.Server
-	cancel        context.CancelFunc
-	done          chan struct{}
-	workers       sync.WaitGroup
 }
 
 // openStore opens and migrates the store the configuration names: a
