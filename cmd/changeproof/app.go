@@ -270,6 +270,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 					runner.OnFindings(fs)
 				}
 			}, log.Named("access"))
+			a.judges.NotifyOrgs = runner.NotifyOrgs // an organisation ruleset changed
 			judge = a.judges
 		}
 		a.watermark = &pipeline.Watermark{Distributed: distributed}
