@@ -1,6 +1,7 @@
 package backfill_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -47,6 +49,11 @@ func BenchmarkBackfillOrg(b *testing.B) {
 		repos[i] = githubfake.Scenario(names[i], 12, 5)
 	}
 	srv := githubfake.New(b, repos...)
+	// The backfill talks to the fake through a recorder, so the raw limit
+	// can replay its very requests, GraphQL bodies included.
+	rec := &recorder{h: srv}
+	front := httptest.NewServer(rec)
+	defer front.Close()
 	ctx := context.Background()
 	const concurrency = 4 // backfill's default
 	for b.Loop() {
@@ -56,7 +63,7 @@ func BenchmarkBackfillOrg(b *testing.B) {
 			return nil
 		})
 		st := newDiskState(b)
-		o := backfill.Options{BaseURL: srv.URL + "/", Token: githubfake.Token, Since: githubfake.Since, Concurrency: concurrency}
+		o := backfill.Options{BaseURL: front.URL + "/", Token: githubfake.Token, Since: githubfake.Since, Concurrency: concurrency}
 		before := srv.Total()
 		peak := watchMemory()
 		start := time.Now()
@@ -73,7 +80,7 @@ func BenchmarkBackfillOrg(b *testing.B) {
 		// Raw limit, same run: the fake serving the very requests the
 		// backfill made (a sample of up to 2,000, unconditional) to a
 		// trivial client with the same concurrency.
-		raw := rawRate(b, srv.URL, sampleURIs(srv.Log()[before:], 2000), concurrency)
+		raw := rawRate(b, srv.URL, rec.sample(2000), concurrency)
 
 		rc := &backfill.Reconciler{Options: o, State: st, Sink: sink,
 			Repos: func(context.Context) ([]string, error) { return names, nil },
@@ -103,22 +110,10 @@ func BenchmarkBackfillOrg(b *testing.B) {
 		b.Logf("backfill of %d repositories: %d requests in %.1f s (%.0f/s = %.2f of the fake's raw %.0f/s with %d clients), %d PRs, %d records; peak RSS %d MiB (%d MiB at the start, the fake's history included), Go heap peak %d MiB",
 			n, reqs, wall.Seconds(), float64(reqs)/wall.Seconds(), float64(reqs)/wall.Seconds()/raw, raw, concurrency,
 			stats.PRs, written.Load(), hwm>>20, base>>20, heap>>20)
+		b.Logf("backfill stats: %+v", stats)
 		b.Logf("reconciliation round: %d requests (%d answered 304) in %.1f s (%.0f/s); peak RSS %d MiB (%d at the start), Go heap peak %d MiB",
 			rreqs, notModified, rwall.Seconds(), float64(rreqs)/rwall.Seconds(), rhwm>>20, rbase>>20, rheap>>20)
 	}
-}
-
-// sampleURIs picks up to n request URIs, evenly spread, from the fake's
-// log lines ("STATUS METHOD URI").
-func sampleURIs(log []string, n int) []string {
-	step := max(1, len(log)/n)
-	var out []string
-	for i := 0; i < len(log); i += step {
-		if f := strings.Fields(log[i]); len(f) == 3 && f[1] == http.MethodGet {
-			out = append(out, f[2])
-		}
-	}
-	return out
 }
 
 // diskState is a State that keeps the ETag cache's bodies in files, as
@@ -170,10 +165,45 @@ func (d *diskState) PutCursor(ctx context.Context, repo string, c backfill.Curso
 	return d.cursors.PutCursor(ctx, repo, c)
 }
 
+// recorder records each request (method, URI, body) and hands it to h.
+type recorder struct {
+	h  http.Handler
+	mu sync.Mutex
+	rs []recorded
+}
+
+type recorded struct {
+	method, uri string
+	body        []byte
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.rs = append(r.rs, recorded{req.Method, req.URL.RequestURI(), body})
+	r.mu.Unlock()
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	r.h.ServeHTTP(w, req)
+}
+
+// sample returns up to n recorded requests, evenly spread, and forgets
+// them all.
+func (r *recorder) sample(n int) []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	step := max(1, len(r.rs)/n)
+	var out []recorded
+	for i := 0; i < len(r.rs); i += step {
+		out = append(out, r.rs[i])
+	}
+	r.rs = nil
+	return out
+}
+
 // rawRate is how many requests/s the fake answers a trivial client
-// (GET, body discarded) with the given concurrency, sending each of paths
-// once.
-func rawRate(b *testing.B, base string, paths []string, concurrency int) float64 {
+// (the same method, URI and body; no If-None-Match; body discarded) with
+// the given concurrency, sending each request once.
+func rawRate(b *testing.B, base string, reqs []recorded, concurrency int) float64 {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	defer client.CloseIdleConnections()
 	var next, done atomic.Int64
@@ -185,12 +215,15 @@ func rawRate(b *testing.B, base string, paths []string, concurrency int) float64
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(paths) {
+				if i >= len(reqs) {
 					return
 				}
-				p := paths[i]
-				req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+				r := reqs[i]
+				req, _ := http.NewRequest(r.method, base+r.uri, bytes.NewReader(r.body))
 				req.Header.Set("Authorization", "Bearer "+githubfake.Token)
+				if len(r.body) > 0 {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
