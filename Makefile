@@ -30,7 +30,7 @@ fuzz:
 # holds the generated organisation (about 4 GB).
 BENCH_DIR ?= $(CURDIR)/bench-data
 # Repositories of the backfill benchmark (docs/performance.md reports 1,000).
-BACKFILL_REPOS ?= 100
+BACKFILL_REPOS ?= 50
 bench: setup
 	go test -run '^$$' -bench 'GitHubDeliveries' -benchtime 1x ./enrich
 	go test -run '^$$' -bench 'Write' -benchtime 2s ./store
