@@ -138,7 +138,9 @@ func BenchmarkDeliveryToFinding(b *testing.B) {
 // Next to it, in the same run, the floor: the same load against the same
 // handler with a sink that returns at once (HTTP, body, HMAC and JSON
 // checks, no store). Defaults 2,000 deliveries/s for 10 s;
-// CHANGEPROOF_BENCH_RATE and CHANGEPROOF_BENCH_SECONDS override.
+// CHANGEPROOF_BENCH_RATE and CHANGEPROOF_BENCH_SECONDS override, and
+// CHANGEPROOF_BENCH_LOADER_YIELD_MS sets how long the loader may wait for
+// the receivers (pipeline.Loader.YieldMax).
 // Run: go test -run '^$' -bench WebhookOpenLoop -benchtime 1x ./cmd/changeproof
 func BenchmarkWebhookOpenLoop(b *testing.B) {
 	rate := envFloat("CHANGEPROOF_BENCH_RATE", 2000)
@@ -223,6 +225,9 @@ func benchServe(b *testing.B) (*app, string, *slacktest.Server) {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.close)
+	if ms := envFloat("CHANGEPROOF_BENCH_LOADER_YIELD_MS", 0); ms > 0 {
+		a.loader.YieldMax = time.Duration(ms * float64(time.Millisecond)) // to compare bounds
+	}
 	addr, err := a.start("127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
