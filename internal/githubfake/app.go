@@ -108,7 +108,7 @@ func (f *Server) serveApp(w http.ResponseWriter, r *http.Request, ft *Fault) boo
 			return true
 		}
 		var items []any
-		for _, in := range app.o.Installations {
+		for _, in := range f.installations() {
 			items = append(items, f.installationItem(app, in))
 		}
 		status, body, link := f.page(r, items)
@@ -124,7 +124,7 @@ func (f *Server) serveApp(w http.ResponseWriter, r *http.Request, ft *Fault) boo
 			return true
 		}
 		id, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(path, "app/installations/"), "/access_tokens"), 10, 64)
-		if _, ok := findInstallation(app, id); !ok {
+		if _, ok := f.findInstallation(id); !ok {
 			f.answer(w, r, http.StatusNotFound, nil, `{"message":"Not Found","documentation_url":"`+docsURL+`"}`)
 			return true
 		}
@@ -200,8 +200,16 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func findInstallation(app *appState, id int64) (AppInstallation, bool) {
-	for _, in := range app.o.Installations {
+// installations copies the installations under the lock (a test may add
+// repositories while the server answers).
+func (f *Server) installations() []AppInstallation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]AppInstallation(nil), f.app.o.Installations...)
+}
+
+func (f *Server) findInstallation(id int64) (AppInstallation, bool) {
+	for _, in := range f.installations() {
 		if in.ID == id {
 			return in, true
 		}
@@ -238,7 +246,7 @@ func (f *Server) checkToken(app *appState, r *http.Request) (AppInstallation, in
 		code, msg := unauthorized("Bad credentials")
 		return AppInstallation{}, code, msg
 	}
-	in, _ := findInstallation(app, is.installation)
+	in, _ := f.findInstallation(is.installation)
 	return in, 0, ""
 }
 
@@ -286,4 +294,19 @@ func (f *Server) checkJWT(app *appState, r *http.Request) (int, string) {
 		return unauthorized("'Expiration time' claim ('exp') is too far in the future")
 	}
 	return 0, ""
+}
+
+// AddInstallationRepos gives installation id more of the server's
+// repositories, as a user adding repositories to an installation does.
+func (f *Server) AddInstallationRepos(id int64, repos ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.app == nil {
+		return
+	}
+	for i := range f.app.o.Installations {
+		if f.app.o.Installations[i].ID == id {
+			f.app.o.Installations[i].Repos = append(append([]string(nil), f.app.o.Installations[i].Repos...), repos...)
+		}
+	}
 }
