@@ -50,8 +50,10 @@ func newKey(t *testing.T) (*rsa.PrivateKey, string) {
 // through two installations, and globex/web, which the App cannot see.
 func twoInstallations(t *testing.T, pub *rsa.PublicKey, ttl time.Duration, now func() time.Time) *githubfake.Server {
 	t.Helper()
+	ledger := githubfake.Scenario("acme/ledger", 12, 4)
+	ledger.HiddenEvents = []int{3} // its merger is read from the pull request itself
 	f := githubfake.New(t,
-		githubfake.Scenario("acme/ledger", 12, 4),
+		ledger,
 		githubfake.Scenario("acme/billing", 7, 0),
 		githubfake.Scenario("globex/api", 9, 3),
 		githubfake.Scenario("globex/web", 5, 0))
