@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 	"github.com/changeproof/changeproof/store"
 )
 
@@ -12,22 +14,17 @@ import (
 const (
 	// TransitionFail: the finding became fail.
 	TransitionFail = "fail"
-	// TransitionBreakGlass: a break-glass access was judged (AC-2, pass
-	// or fail).
+	// TransitionBreakGlass: a subject of a control alerted on every
+	// judgement (break-glass access) was judged.
 	TransitionBreakGlass = "break-glass"
 )
 
-// BreakGlassRule is the control every subject of which is alerted.
-const BreakGlassRule = "AC-2"
-
-// FailRules are the controls whose first fail on a subject is alerted
-// (controls.md, "Alerts").
-var FailRules = []string{"CM-1", "CM-2", "CM-3", "CM-5", "CM-6", "CM-7", "AC-1", "AC-3"}
-
-var failRules = func() map[string]bool {
-	m := map[string]bool{}
-	for _, r := range FailRules {
-		m[r] = true
+// policies is each control's alert policy, from its definition: alert
+// names no control.
+var policies = func() map[string]control.AlertPolicy {
+	m := map[string]control.AlertPolicy{}
+	for _, d := range rules.Catalogue() {
+		m[d.ID] = d.Alert
 	}
 	return m
 }()
@@ -40,18 +37,21 @@ func ID(rule, subject, transition string) string {
 }
 
 // Transition returns the alert transition a finding's verdict makes, or ""
-// when it is not alerted: "fail" for a fail of a FailRules control,
-// "break-glass" for every judged AC-2 subject (pass, fail or waived; not
-// pending, error or not_applicable, which are no judgement of the access).
+// when it is not alerted, by its control's alert policy: "fail" for a
+// fail of a control alerted on fail; "break-glass" for every judged
+// subject (pass, fail or waived; not pending, error or not_applicable,
+// which are no judgement) of a control alerted on every judgement.
 func Transition(f model.Finding) string {
-	switch {
-	case f.Rule == BreakGlassRule:
+	switch policies[f.Rule] {
+	case control.AlertEveryJudgement:
 		switch f.Outcome {
 		case model.Pass, model.Fail, model.Waived:
 			return TransitionBreakGlass
 		}
-	case failRules[f.Rule] && f.Outcome == model.Fail:
-		return TransitionFail
+	case control.AlertOnFail:
+		if f.Outcome == model.Fail {
+			return TransitionFail
+		}
 	}
 	return ""
 }

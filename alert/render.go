@@ -7,14 +7,15 @@ import (
 
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
 )
 
 // Renderer turns alerts into Slack messages. The zero value renders
 // without short names and without evidence links. Safe for concurrent use
 // (read-only).
 type Renderer struct {
-	// Names maps a rule ID to its short name ("CM-2" -> "independent-
-	// approval"); a missing rule is shown by its ID alone.
+	// Names maps a rule ID to its short name (the controls' definitions
+	// give them); a missing rule is shown by its ID alone.
 	Names map[string]string
 	// APIBase is changeproof's public base URL (alerts.api_url); messages
 	// link to the evidence under it. Empty = no evidence link.
@@ -149,7 +150,8 @@ func TestMessage(source string, now time.Time) slack.Message {
 }
 
 // People names the people a finding's evidence involves, in a fixed order:
-// "author X" ("changed by X" for CM-6's protection changes), "merged by
+// "author X" ("changed by X" when the control's definition presents its
+// author so, as for a branch protection change), "merged by
 // X", "pushed by X", the principal ("access by P" for access events,
 // "person P" otherwise, written "NAME (as LOGIN)" when the login maps to
 // another person), and "reviewed by A, B" for the reviewers. Repeats are
@@ -164,11 +166,11 @@ func People(rule string, e model.Evidence) []string {
 		}
 	}
 	if e.Author != "" {
-		if rule == "CM-6" {
-			add("changed by " + e.Author)
-		} else {
-			add("author " + e.Author)
+		as := "author"
+		if d, ok := rules.Lookup(rule); ok && d.Presents.AuthorAs != "" {
+			as = d.Presents.AuthorAs
 		}
+		add(as + " " + e.Author)
 	}
 	if e.MergedBy != "" {
 		add("merged by " + e.MergedBy)

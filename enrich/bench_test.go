@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/internal/jsonscan"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/pipeline"

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/enrich"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 )
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules/control"
 )
 
 // CatalogMarkdown renders the control catalogue from the definitions; the
@@ -22,6 +23,19 @@ func CatalogMarkdown() string {
 			}
 		}
 		fmt.Fprintf(&b, "\n**Remediation:** %s\n\n", d.Remediation)
+		fmt.Fprintf(&b, "**Evidence:** %s. **Alerts:** %s.", joinEvidence(d.Evidence), d.Alert)
+		if len(d.DependsOn) > 0 {
+			fmt.Fprintf(&b, " **Depends on:** %s.", strings.Join(d.DependsOn, ", "))
+		}
+		b.WriteString("\n\n")
 	}
 	return b.String()
+}
+
+func joinEvidence(es []control.Evidence) string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = string(e)
+	}
+	return strings.Join(out, ", ")
 }

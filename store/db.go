@@ -1,7 +1,3 @@
-// Package store keeps changeproof's evidence in ClickHouse: the append-only
-// raw log, the canonical tables enrichment derives from it, and the findings
-// history. The SQL here is the only SQL; it runs unchanged on the embedded
-// engine (store/chdb) and on a ClickHouse server.
 package store
 
 import (

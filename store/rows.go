@@ -58,16 +58,6 @@ type rawRow struct {
 	Hash       string `json:"hash"`
 }
 
-// DeadLetter is a stored dead letter.
-type DeadLetter struct {
-	Source     string `json:"source"`
-	Event      string `json:"event"`
-	DeliveryID string `json:"delivery_id"`
-	ReceivedAt Time   `json:"received_at"`
-	Reason     string `json:"reason"`
-	Body       string `json:"body"`
-}
-
 type prRow struct {
 	Repo           string   `json:"repo"`
 	Number         int      `json:"number"`

@@ -22,6 +22,8 @@ import (
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 )
 
 //go:embed templates/*.html static/style.css
@@ -648,7 +650,7 @@ func (h *Handler) access(w http.ResponseWriter, r *http.Request, v *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	outcomes, err := h.Service.Store.Outcomes(r.Context(), "AC-")
+	outcomes, err := h.Service.Store.Outcomes(r.Context(), rules.InPopulation(control.PopulationAccess))
 	if err != nil {
 		h.fail(w, r, v, err)
 		return

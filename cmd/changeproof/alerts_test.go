@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
-	"github.com/changeproof/changeproof/internal/demoorg"
+	"github.com/changeproof/changeproof/internal/testkit/demoorg"
 	"github.com/changeproof/changeproof/model"
 )
 

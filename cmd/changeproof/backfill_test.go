@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/ingest/backfill"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/store/storetest"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest/access"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store/storetest"

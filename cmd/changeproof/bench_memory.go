@@ -20,7 +20,7 @@ import (
 
 	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/ingest"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 func init() {

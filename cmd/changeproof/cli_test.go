@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // runChildErr runs `changeproof <args>` and returns its output and error.

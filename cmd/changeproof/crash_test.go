@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/enrich"
-	"github.com/changeproof/changeproof/internal/demoorg"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/demoorg"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 )
 

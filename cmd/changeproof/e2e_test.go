@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/config"
-	"github.com/changeproof/changeproof/internal/demoorg"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/demoorg"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"

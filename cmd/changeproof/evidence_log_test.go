@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/demoorg"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/demoorg"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 )
 
 // appSetup serves acme's two repositories and globex/api through two

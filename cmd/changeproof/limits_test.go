@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // serverConfig is testConfig with keys added under server: and sections

@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/changeproof/changeproof/ingest"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"

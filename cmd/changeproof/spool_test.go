@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/ingest/spool"
-	"github.com/changeproof/changeproof/internal/demoorg"
+	"github.com/changeproof/changeproof/internal/testkit/demoorg"
 	"github.com/changeproof/changeproof/model"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // Deploy times outside 1970 .. 2299 are that line's error: the good lines

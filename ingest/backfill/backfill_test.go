@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/changeproof/changeproof/enrich"
-	"github.com/changeproof/changeproof/internal/fixture"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

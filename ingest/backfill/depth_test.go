@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 )
 
 var (

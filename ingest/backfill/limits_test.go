@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 )
 
 func TestRateLimitsAndRetries(t *testing.T) {

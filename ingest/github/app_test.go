@@ -10,7 +10,7 @@ import (
 
 	"github.com/changeproof/changeproof/ingest"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store/storetest"
 )

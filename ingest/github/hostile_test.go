@@ -11,7 +11,7 @@ import (
 	"time"
 
 	ghingest "github.com/changeproof/changeproof/ingest/github"
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // Content-Type parameters are accepted: GitHub and proxies may send

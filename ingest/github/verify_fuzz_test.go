@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // verify never panics; with the right signature it returns the body itself

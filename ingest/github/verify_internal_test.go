@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // A wrong signature is ErrBadSignature whatever the content type, so the

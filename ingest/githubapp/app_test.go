@@ -24,7 +24,7 @@ import (
 
 	"github.com/changeproof/changeproof/ingest/backfill"
 	"github.com/changeproof/changeproof/ingest/githubapp"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
 )
 

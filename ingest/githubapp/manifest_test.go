@@ -14,7 +14,7 @@ import (
 
 	"github.com/changeproof/changeproof/enrich"
 	"github.com/changeproof/changeproof/ingest/backfill"
-	"github.com/changeproof/changeproof/internal/githubfake"
+	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 )
 
 const manifestPath = "../../deploy/github-app/manifest.json"

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 var validCases = []string{

@@ -9,14 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is AC-2. The zero value is ready to use.
-type Control struct{}
-
-var _ control.AccessControl = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // defaultPattern stands in for a policy built without a pattern, so that a
 // missing pattern cannot panic the check.
 var defaultPattern = control.DefaultPolicy().TicketPattern

@@ -9,17 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is AC-3. The zero value is ready to use.
-type Control struct{}
-
-var (
-	_ control.AccessControl = Control{}
-	_ control.Control       = Control{}
-)
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // CheckAccess judges every event of an in-scope system in ev whose
 // principal belongs to a terminated person, in order.
 func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Finding {

@@ -8,14 +8,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-6. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every branch protection event and every state of a
 // ruleset protecting the default branch in ev.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {

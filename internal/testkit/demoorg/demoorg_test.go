@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 )
 

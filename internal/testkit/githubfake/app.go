@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // AppInstallation is one installation of the fake's GitHub App.

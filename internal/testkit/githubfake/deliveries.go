@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // Deliveries returns the webhook deliveries GitHub would have sent for the

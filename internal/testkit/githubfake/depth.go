@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // The newer endpoints: a pull request's commits, a commit's check runs and

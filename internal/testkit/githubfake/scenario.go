@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // Since is the start of every Scenario's backfill window: its history has

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/fixture"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // The newer change evidence in the demo history: contributors, bot
