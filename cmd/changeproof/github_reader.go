@@ -22,7 +22,7 @@ type githubReader struct {
 
 // errNoGitHubIdentity is a command that reads GitHub without a way to
 // authenticate.
-var errNoGitHubIdentity = errors.New("github.app_id (a GitHub App, see deploy/github-app/) or github.token (a fine-grained, read-only token; or github.token_file): one is required to read GitHub")
+var errNoGitHubIdentity = errors.New("github.token: required for backfill (a fine-grained, read-only token; or github.token_file), unless changeproof is a GitHub App: github.app_id and github.app_private_key_file (docs/github-app.md)")
 
 // newGitHubReader reads the App's private key when an App is configured;
 // it sends no request.
