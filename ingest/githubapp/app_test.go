@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -428,4 +429,33 @@ func do(t *testing.T, method, url, auth string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestDiscoverPages: more than 100 installations, and an installation
+// with more than 100 repositories, are read page by page (Link rel="next").
+func TestDiscoverPages(t *testing.T) {
+	key, path := newKey(t)
+	var repos []*githubfake.Repo
+	var names []string
+	for i := range 130 {
+		r := &githubfake.Repo{FullName: fmt.Sprintf("acme/r%03d", i), Branch: "main"}
+		repos = append(repos, r)
+		names = append(names, r.FullName)
+	}
+	f := githubfake.New(t, repos...)
+	ins := []githubfake.AppInstallation{{ID: 1, Account: "acme", Repos: names}}
+	for i := range 104 {
+		ins = append(ins, githubfake.AppInstallation{ID: int64(1000 + i), Account: fmt.Sprintf("org%d", i)})
+	}
+	f.EnableApp(githubfake.AppOptions{ID: appID, Key: &key.PublicKey, Installations: ins})
+	got, err := newApp(t, f, path).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 105 || len(got[0].Repos) != 130 || got[0].Repos[129] != "acme/r129" {
+		t.Fatalf("%d installations, the first with %d repositories", len(got), len(got[0].Repos))
+	}
+	if len(f.Requested("/app/installations?page=2")) != 1 || len(f.Requested("/installation/repositories?page=2")) != 1 {
+		t.Errorf("second pages not read: %v", f.Requested("page=2"))
+	}
 }
