@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -457,5 +458,34 @@ func TestDiscoverPages(t *testing.T) {
 	}
 	if len(f.Requested("/app/installations?page=2")) != 1 || len(f.Requested("/installation/repositories?page=2")) != 1 {
 		t.Errorf("second pages not read: %v", f.Requested("page=2"))
+	}
+}
+
+// TestEnterpriseBasePath: on GitHub Enterprise Server the API lives under
+// /api/v3/; tokens, discovery and routing all keep the prefix.
+func TestEnterpriseBasePath(t *testing.T) {
+	key, path := newKey(t)
+	f := twoInstallations(t, &key.PublicKey, 0, nil)
+	ghes := httptest.NewServer(http.StripPrefix("/api/v3", f))
+	t.Cleanup(ghes.Close)
+	k, err := githubapp.ReadKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := githubapp.New(githubapp.Options{AppID: appID, Key: k, BaseURL: ghes.URL + "/api/v3/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := app.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	o := backfill.Options{BaseURL: ghes.URL + "/api/v3/", Transport: app.Transport(), Since: githubfake.Since}
+	if _, err := backfill.Run(context.Background(), o, &backfill.MemState{}, s, allRepos(ins)); err != nil {
+		t.Fatal(err)
+	}
+	if s.count("globex/api") != 9 || s.count("acme/billing") != 7 {
+		t.Fatalf("backfilled %v", s.merged)
 	}
 }
