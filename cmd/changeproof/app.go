@@ -653,6 +653,7 @@ func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, lo
 		OnError: func(err error) { log.Error("reconciliation round failed (retried next round)", zap.Error(err)) },
 	}
 	if gh.app != nil {
+		log.Info("reconciling as a GitHub App", zap.Int("app_id", cfg.GitHub.AppID), zap.Ints("installations", cfg.GitHub.AppInstallationIDs))
 		// Each round reads the App's installations afresh, so a
 		// repository added to an installation is reconciled from then on.
 		rc.Repos = func(ctx context.Context) ([]string, error) {

@@ -330,6 +330,10 @@ func TestWrongKeyRefused(t *testing.T) {
 	if f.TokensIssued(101)+f.TokensIssued(202) != 0 {
 		t.Error("tokens issued to a wrong key")
 	}
+	// Neither the JWT (base64 of `{"...`) nor a token is in the error.
+	if strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "ghs_") {
+		t.Errorf("error carries a credential: %v", err)
+	}
 }
 
 // TestUnknownInstallationAndAccount: an installation ID the App does not
