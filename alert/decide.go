@@ -3,10 +3,10 @@ package alert
 import (
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/rules/control"
-	"github.com/changeproof/changeproof/store"
 )
 
 // Transitions name what an alert is about; they are the last part of its
@@ -66,8 +66,8 @@ func Transition(f model.Finding) string {
 // a pull request's merge, withdrawing the finding, and the sender then
 // cancels the alert (Sender.Flush re-reads the finding when it is due).
 // Every other alert is due at once.
-func Decide(changed []model.Finding, now time.Time, grace time.Duration) []Alert {
-	var out []Alert
+func Decide(changed []model.Finding, now time.Time, grace time.Duration) []outbox.Alert {
+	var out []outbox.Alert
 	seen := map[string]bool{}
 	for _, f := range changed {
 		tr := Transition(f)
@@ -83,8 +83,8 @@ func Decide(changed []model.Finding, now time.Time, grace time.Duration) []Alert
 		if tr == TransitionFail && grace > 0 && IsDirectPush(f.Subject) {
 			due = now.Add(grace)
 		}
-		out = append(out, Alert{ID: id, Rule: f.Rule, Subject: f.Subject, Transition: tr, Repo: f.Repo,
-			CreatedAt: now, DueAt: due, State: store.AlertQueued, Finding: f})
+		out = append(out, outbox.Alert{ID: id, Rule: f.Rule, Subject: f.Subject, Transition: tr, Repo: f.Repo,
+			CreatedAt: now, DueAt: due, State: outbox.Queued, Finding: f})
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
@@ -24,7 +25,7 @@ type Renderer struct {
 
 // Title names the rule and what happened: "CM-2 independent-approval
 // failed", "AC-2 break-glass-justified: break-glass access (pass)".
-func (r Renderer) Title(a Alert) string {
+func (r Renderer) Title(a outbox.Alert) string {
 	rule := a.Rule
 	if n := r.Names[a.Rule]; n != "" {
 		rule += " " + n
@@ -50,7 +51,7 @@ func (r Renderer) Title(a Alert) string {
 //
 // Blocks: a header (the title), a section (subject link, people, reason)
 // and a context (evidence link, when the subject occurred, the alert id).
-func (r Renderer) Message(a Alert) slack.Message {
+func (r Renderer) Message(a outbox.Alert) slack.Message {
 	f := a.Finding
 	title := r.Title(a)
 	people := strings.Join(People(a.Rule, f.Evidence), ", ")
@@ -96,7 +97,7 @@ const maxDigestList = 40
 // first list alerts (at most 40; list <= 0 means 20) each with its title,
 // subject link, reason and evidence link, then "…and M more." for the rest,
 // and a link to every failing finding when APIBase is set.
-func (r Renderer) Digest(as []Alert, list int) slack.Message {
+func (r Renderer) Digest(as []outbox.Alert, list int) slack.Message {
 	if list <= 0 {
 		list = 20
 	}

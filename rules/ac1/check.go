@@ -36,8 +36,7 @@ func judge(env control.Env, sys control.System, e model.AccessEvent) model.Findi
 		Rule:       ID,
 		Subject:    e.Subject(),
 		OccurredAt: e.Time,
-		Evidence: model.Evidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role,
-			Ticket: e.Ticket},
+		Evidence:   model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role, Ticket: e.Ticket}},
 	}
 	who := control.DescribePrincipal(env.Identities, e.Principal)
 	attempt := ""

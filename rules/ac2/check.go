@@ -37,8 +37,7 @@ func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Fi
 			Rule:       ID,
 			Subject:    e.Subject(),
 			OccurredAt: e.Time,
-			Evidence: model.Evidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role,
-				Ticket: e.Ticket},
+			Evidence:   model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role, Ticket: e.Ticket}},
 		}
 		access := fmt.Sprintf("break-glass access by %s as %s", control.DescribePrincipal(env.Identities, e.Principal), e.Role)
 		keys := control.FindTickets(pattern, e.Ticket)

@@ -74,7 +74,7 @@ func judge(env control.Env, ev *model.RepoEvidence, ch *chain, preds *predecesso
 		Subject:    d.Subject(),
 		Repo:       ev.Repo,
 		OccurredAt: d.OccurredAt(),
-		Evidence:   model.Evidence{SHA: d.SHA, URL: d.URL},
+		Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{SHA: d.SHA, URL: d.URL}},
 	}
 	x := strings.ToLower(d.SHA)
 	if x == "" {

@@ -35,7 +35,7 @@ func judge(pol control.Policy, p model.ProtectionEvent) model.Finding {
 		Repo:       p.Repo,
 		OccurredAt: p.OccurredAt,
 		// The sender made the change to the control, so it is its author.
-		Evidence: model.Evidence{Author: p.Sender, DeliveryIDs: []string{p.DeliveryID}},
+		Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: p.Sender}, SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{p.DeliveryID}}},
 	}
 	rule := "branch protection rule " + p.RuleName
 	action := strings.ToLower(p.Action)

@@ -16,7 +16,7 @@ func ChangeFinding(rule string, c model.Change) model.Finding {
 		Subject:    ChangeSubject(c),
 		Repo:       c.Repo,
 		OccurredAt: c.OccurredAt,
-		Evidence:   model.Evidence{URL: c.URL},
+		Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: c.URL}},
 	}
 	switch c.Kind {
 	case model.KindPullRequest:
