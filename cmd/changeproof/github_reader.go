@@ -87,7 +87,7 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// installationEvents are the deliveries that tell a GitHub App its
+// installationEvent reports whether d tells a GitHub App that its
 // installations or their repositories changed.
 func installationEvent(d model.Delivery) bool {
 	return d.Source == model.SourceGitHub && (d.Event == "installation" || d.Event == "installation_repositories")
