@@ -12,12 +12,15 @@
 package githubapp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -300,8 +303,9 @@ func (a *App) InstallationOf(owner string) (int64, bool) {
 }
 
 // Transport returns the RoundTripper backfill sends its requests through:
-// each request about /repos/{owner}/... or /orgs/{owner}/... goes with the
-// token of the installation on owner (found by the last Discover). A
+// each request about /repos/{owner}/... or /orgs/{owner}/..., and each
+// GraphQL query whose variables name the owner, goes with the token of
+// the installation on owner (found by the last Discover). A
 // request about an account no installation covers fails with an error
 // wrapping ErrNoInstallation, before anything is sent.
 func (a *App) Transport() http.RoundTripper { return router{a} }
@@ -310,6 +314,12 @@ type router struct{ a *App }
 
 func (r router) RoundTrip(req *http.Request) (*http.Response, error) {
 	owner := ownerOf(strings.TrimPrefix(req.URL.Path, r.a.basePath))
+	if owner == "" && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/graphql") {
+		var err error
+		if owner, err = graphqlOwner(req); err != nil {
+			return nil, fmt.Errorf("github app %d: %s: %w", r.a.id, req.URL.Path, err)
+		}
+	}
 	id, ok := r.a.InstallationOf(owner)
 	if !ok {
 		if req.Body != nil {
@@ -319,6 +329,39 @@ func (r router) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.a.id, req.Method, req.URL.Path, ErrNoInstallation, owner)
 	}
 	return r.a.installation(id).RoundTrip(req)
+}
+
+// graphqlOwner reads the account a GraphQL request is about from its
+// variables ("owner", as backfill's queries name it), leaving the body for
+// the request to send.
+func graphqlOwner(req *http.Request) (string, error) {
+	var body io.ReadCloser
+	var err error
+	switch {
+	case req.GetBody != nil:
+		body, err = req.GetBody()
+	case req.Body != nil:
+		var b []byte
+		b, err = io.ReadAll(req.Body)
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		body = io.NopCloser(bytes.NewReader(b))
+	default:
+		return "", errors.New("GraphQL request without a body")
+	}
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	var q struct {
+		Variables struct {
+			Owner string `json:"owner"`
+		} `json:"variables"`
+	}
+	if err := json.NewDecoder(io.LimitReader(body, 1<<20)).Decode(&q); err != nil {
+		return "", fmt.Errorf("GraphQL request: %w", err)
+	}
+	return q.Variables.Owner, nil
 }
 
 // ownerOf returns the account a REST path is about: {owner} of

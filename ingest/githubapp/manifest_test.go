@@ -72,28 +72,32 @@ var eventPermission = map[string]string{
 // access tokens for ..." ("" for endpoints an App reaches by its JWT or
 // installation token alone).
 type endpoint struct {
-	name, perm string
-	path       *regexp.Regexp
-	tokenOnly  bool // not called with an App (organisation listing)
+	name      string
+	perms     []string
+	path      *regexp.Regexp
+	tokenOnly bool // not called with an App (organisation listing)
 }
 
 var endpoints = []endpoint{
-	{"Get a repository", "metadata", regexp.MustCompile(`^/repos/[^/]+/[^/]+$`), false},
-	{"List issue events for a repository", "issues", regexp.MustCompile(`^/repos/[^/]+/[^/]+/issues/events$`), false},
-	{"List pull requests", "pull_requests", regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls$`), false},
-	{"Get a pull request", "pull_requests", regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+$`), false},
-	{"List reviews for a pull request", "pull_requests", regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+/reviews$`), false},
-	{"List commits on a pull request", "pull_requests", regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+/commits$`), false},
-	{"List commits", "contents", regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits$`), false},
-	{"List check runs for a Git reference", "checks", regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/check-runs$`), false},
-	{"Get the combined status for a specific reference", "statuses", regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/status$`), false},
-	{"Get branch protection", "administration", regexp.MustCompile(`^/repos/[^/]+/[^/]+/branches/[^/]+/protection$`), false},
-	{"Get all repository rulesets", "metadata", regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets$`), false},
-	{"Get a repository ruleset", "metadata", regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets/\d+$`), false},
-	{"List organization repositories", "metadata", regexp.MustCompile(`^/orgs/[^/]+/repos$`), true},
-	{"List installations for the authenticated app", "", regexp.MustCompile(`^/app/installations$`), false},
-	{"Create an installation access token for an app", "", regexp.MustCompile(`^/app/installations/\d+/access_tokens$`), false},
-	{"List repositories accessible to the app installation", "", regexp.MustCompile(`^/installation/repositories$`), false},
+	{"Get a repository", []string{"metadata"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+$`), false},
+	{"List issue events for a repository", []string{"issues"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/issues/events$`), false},
+	{"List pull requests", []string{"pull_requests"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls$`), false},
+	{"Get a pull request", []string{"pull_requests"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+$`), false},
+	{"List reviews for a pull request", []string{"pull_requests"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+/reviews$`), false},
+	{"List commits on a pull request", []string{"pull_requests"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/pulls/\d+/commits$`), false},
+	{"List commits", []string{"contents"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits$`), false},
+	{"List check runs for a Git reference", []string{"checks"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/check-runs$`), false},
+	{"Get the combined status for a specific reference", []string{"statuses"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/status$`), false},
+	{"Get branch protection", []string{"administration"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/branches/[^/]+/protection$`), false},
+	{"Get all repository rulesets", []string{"metadata"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets$`), false},
+	{"Get a repository ruleset", []string{"metadata"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets/\d+$`), false},
+	// The merged pull requests with their reviews, commits and the head
+	// commit's check runs and status, in one query per page.
+	{"GraphQL: repository.pullRequests", []string{"pull_requests", "contents", "checks", "statuses"}, regexp.MustCompile(`^/graphql$`), false},
+	{"List organization repositories", []string{"metadata"}, regexp.MustCompile(`^/orgs/[^/]+/repos$`), true},
+	{"List installations for the authenticated app", nil, regexp.MustCompile(`^/app/installations$`), false},
+	{"Create an installation access token for an app", nil, regexp.MustCompile(`^/app/installations/\d+/access_tokens$`), false},
+	{"List repositories accessible to the app installation", nil, regexp.MustCompile(`^/installation/repositories$`), false},
 }
 
 // TestManifestEventsAndPermissions: the manifest subscribes to exactly the
@@ -137,7 +141,8 @@ func TestManifestEventsAndPermissions(t *testing.T) {
 
 // TestManifestCoversBackfill: every request a backfill and a discovery
 // make, with every optional read on (contributors, required checks, a
-// merger the issue events leave out), is an endpoint of the table above,
+// merger the issue events leave out), over GraphQL and over REST only, is
+// an endpoint of the table above,
 // and the manifest grants each one's permission; the manifest grants no
 // permission that no endpoint or event needs.
 func TestManifestCoversBackfill(t *testing.T) {
@@ -149,10 +154,14 @@ func TestManifestCoversBackfill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := backfill.Options{BaseURL: f.URL, Transport: app.Transport(), Since: githubfake.Since, Contributors: true,
-		RequiredChecks: []string{"ci/test", "ci/lint"}}
-	if _, err := backfill.Run(context.Background(), o, &backfill.MemState{}, &sink{}, allRepos(ins)); err != nil {
-		t.Fatal(err)
+	// Pull requests over GraphQL, then the same over REST only (the path
+	// taken where a server has no GraphQL endpoint).
+	for _, restOnly := range []bool{false, true} {
+		o := backfill.Options{BaseURL: f.URL, Transport: app.Transport(), Since: githubfake.Since, Contributors: true,
+			RequiredChecks: []string{"ci/test", "ci/lint"}, RESTOnly: restOnly}
+		if _, err := backfill.Run(context.Background(), o, &backfill.MemState{}, &sink{}, allRepos(ins)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	hit := map[string]bool{}
 	for _, line := range f.Log() {
@@ -165,8 +174,10 @@ func TestManifestCoversBackfill(t *testing.T) {
 		for _, e := range endpoints {
 			if e.path.MatchString(u.Path) {
 				found, hit[e.name] = true, true
-				if e.perm != "" && m.DefaultPermissions[e.perm] != "read" {
-					t.Errorf("%s (%s) needs %s: read, which the manifest does not grant", u.Path, e.name, e.perm)
+				for _, p := range e.perms {
+					if m.DefaultPermissions[p] != "read" {
+						t.Errorf("%s (%s) needs %s: read, which the manifest does not grant", u.Path, e.name, p)
+					}
 				}
 			}
 		}
@@ -179,7 +190,9 @@ func TestManifestCoversBackfill(t *testing.T) {
 		used[p] = true
 	}
 	for _, e := range endpoints {
-		used[e.perm] = true
+		for _, p := range e.perms {
+			used[p] = true
+		}
 		if !hit[e.name] && !e.tokenOnly {
 			t.Errorf("%s was not called: the run no longer exercises it", e.name)
 		}

@@ -1,6 +1,7 @@
 package githubfake
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -176,6 +178,24 @@ func (f *Server) serveApp(w http.ResponseWriter, r *http.Request, ft *Fault) boo
 	in, code, msg := f.checkToken(app, r)
 	if code != 0 {
 		f.answer(w, r, code, nil, msg)
+		return true
+	}
+	if isGraphQL(r) {
+		// The query's repository must be one of the installation's, else
+		// GitHub cannot resolve it.
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		var q struct {
+			Variables struct{ Owner, Name string } `json:"variables"`
+		}
+		_ = json.Unmarshal(b, &q)
+		if full := q.Variables.Owner + "/" + q.Variables.Name; !contains(in.Repos, full) {
+			f.answer(w, r, http.StatusOK, nil, marshal(map[string]any{"data": map[string]any{"repository": nil},
+				"errors": []any{map[string]any{"type": "NOT_FOUND", "path": []string{"repository"},
+					"message": fmt.Sprintf("Could not resolve to a Repository with the name '%s'.", full)}}}))
+			return true
+		}
+		f.serveRepo(w, r, ft)
 		return true
 	}
 	parts := strings.SplitN(path, "/", 4)
