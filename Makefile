@@ -29,12 +29,15 @@ fuzz:
 # limit measured in the same run (under 10 minutes on 2 cores). BENCH_DIR
 # holds the generated organisation (about 4 GB).
 BENCH_DIR ?= $(CURDIR)/bench-data
+# Repositories of the backfill benchmark (docs/performance.md reports 1,000).
+BACKFILL_REPOS ?= 50
 bench: setup
 	go test -run '^$$' -bench 'GitHubDeliveries' -benchtime 1x ./enrich
 	go test -run '^$$' -bench 'Write' -benchtime 2s ./store
 	go test -run '^$$' -bench 'Sample1M' -benchtime 2x ./api
-	go test -run '^$$' -bench 'WebhookOpenLoop|KafkaToStore|AlertLatency' -benchtime 1x ./cmd/changeproof
-	go test -run '^$$' -bench 'WebhookAccept' -benchtime 4000x ./cmd/changeproof
+	go test -run '^$$' -bench 'WebhookOpenLoop|WebhookAcceptRatio|KafkaToStore|AlertLatency' -benchtime 1x ./cmd/changeproof
+	go test -run '^$$' -bench 'BackfillOrg' -benchtime 1x ./ingest/backfill -args -backfill.repos=$(BACKFILL_REPOS)
+	go test -run '^$$' -bench 'WebhookAccept$$' -benchtime 4000x ./cmd/changeproof
 	go test -run '^$$' -bench 'DeliveryToFinding' -benchtime 50x ./cmd/changeproof
 	go test -run '^$$' -bench 'AccessIngest' -benchtime 3x ./cmd/changeproof
 	./bin/changeproof bench generate --force --data-dir $(BENCH_DIR)

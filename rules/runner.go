@@ -72,6 +72,12 @@ type Runner struct {
 	BatchChanges, Workers int
 	Log                   *zap.Logger
 
+	// Yield, if set, is called before each batch is evaluated and its
+	// result after; it may block a while, and bound how many batches run at
+	// once, so that evaluation leaves the CPU to work that cannot wait (the
+	// receivers: pipeline.Pressure.Share).
+	Yield func(ctx context.Context) (done func())
+
 	mu    sync.Mutex
 	dirty map[string]bool
 	// dirtyOrgs are organisations whose repositories are to be marked
@@ -84,6 +90,9 @@ type Runner struct {
 	kick                  chan struct{}
 	idle                  *sync.Cond
 	init                  sync.Once
+
+	marked uint64 // Notify calls so far (Mark); guarded by mu
+	judged uint64 // every Notify up to this mark is evaluated (Judged); guarded by mu
 }
 
 func (r *Runner) setup() {
@@ -108,11 +117,35 @@ func (r *Runner) Notify(repos ...string) {
 			r.dirty[repo] = true
 		}
 	}
+	r.marked++
 	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Mark returns the position of the last Notify; Judged passes it once
+// every repository notified up to then has been evaluated (or its
+// evaluation failed and waits for the next tick). The pipeline's
+// processing watermark uses the pair to know when what it loaded is
+// judged. Both never block for long.
+func (r *Runner) Mark() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.marked
+}
+
+// Judged returns the highest Mark whose repositories are all evaluated.
+func (r *Runner) Judged() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.dirty) == 0 && len(r.dirtyOrgs) == 0 && r.busy == 0 {
+		return r.marked
+	}
+	return r.judged
 }
 
 // NotifyOrgs marks every repository of the organisations orgs for
@@ -127,6 +160,7 @@ func (r *Runner) NotifyOrgs(orgs ...string) {
 			r.dirtyOrgs[strings.ToLower(o)] = true
 		}
 	}
+	r.marked++
 	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
@@ -334,6 +368,9 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 // drain evaluates the repositories marked so far, once each. Marks that
 // arrive meanwhile wait for the next round (Run paces rounds by MinGap).
 func (r *Runner) drain(ctx context.Context) {
+	r.mu.Lock()
+	upto := r.marked // before the organisations are expanded: every mark up to it is in this round
+	r.mu.Unlock()
 	r.expandOrgs(ctx)
 	r.mu.Lock()
 	repos := make([]string, 0, len(r.dirty))
@@ -346,6 +383,7 @@ func (r *Runner) drain(ctx context.Context) {
 	r.evaluate(ctx, repos)
 	r.mu.Lock()
 	r.busy--
+	r.judged = max(r.judged, upto)
 	if len(r.dirty) == 0 && r.busy == 0 {
 		r.idle.Broadcast()
 	}
@@ -387,7 +425,12 @@ func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
 		go func() {
 			defer wg.Done()
 			for batch := take(); batch != nil; batch = take() {
+				done := func() {}
+				if r.Yield != nil {
+					done = r.Yield(ctx)
+				}
 				changed, err := r.Eval.EvaluateRepos(ctx, batch)
+				done()
 				mu.Lock()
 				for _, repo := range batch {
 					fs, ok := changed[repo]
