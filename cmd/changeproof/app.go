@@ -265,7 +265,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		var judge pipeline.Judge
 		if r.rules {
 			runner := a.runner
-			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateAccess, func(fs []model.Finding) {
+			// The pipeline hands over only events new to the store: they
+			// have no verdict to read (EvaluateNewAccess).
+			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateNewAccess, func(fs []model.Finding) {
 				if runner.OnFindings != nil {
 					runner.OnFindings(fs)
 				}
