@@ -290,6 +290,16 @@ func TestParseGitHubRecordedTemplates(t *testing.T) {
 			want: model.Batch{},
 		},
 		{
+			// A GitHub App's installation events are kept as evidence in
+			// the raw log; they describe no change.
+			template: fixture.TemplateInstallationCreated, id: "t-installation",
+			want: model.Batch{},
+		},
+		{
+			template: fixture.TemplateInstallationReposAdded, id: "t-installation-repos",
+			want: model.Batch{},
+		},
+		{
 			// A successful deployment_status is a deploy finished at the
 			// status time; the service is filled in by the pipeline.
 			template: fixture.TemplateDeploymentStatus, id: "t-deployment-status",
@@ -689,5 +699,29 @@ func TestParseGitHubReviewWithoutPRNumber(t *testing.T) {
 	}
 	if !reflect.DeepEqual(b, model.Batch{}) {
 		t.Errorf("batch = %+v, want empty", b)
+	}
+}
+
+// TestGitHubEventsAreTheParsedOnes holds GitHubEvents to ParseGitHub: each
+// listed event needs a repository (an empty payload is malformed), and
+// every other event of the fixtures adds nothing and is no error.
+func TestGitHubEventsAreTheParsedOnes(t *testing.T) {
+	listed := map[string]bool{}
+	for _, ev := range enrich.GitHubEvents {
+		listed[ev] = true
+		var b model.Batch
+		if err := enrich.ParseGitHub(delivery(ev, "t-empty", []byte(`{}`)), &b); !errors.Is(err, enrich.ErrMalformed) {
+			t.Errorf("%s with an empty payload: %v, want ErrMalformed (is it parsed at all?)", ev, err)
+		}
+	}
+	for _, name := range fixture.Templates() {
+		ev := eventOf(name)
+		if listed[ev] {
+			continue
+		}
+		var b model.Batch
+		if err := enrich.ParseGitHub(delivery(ev, "t-"+name, fixture.Template(name)), &b); err != nil || !reflect.DeepEqual(b, model.Batch{}) {
+			t.Errorf("%s is not in GitHubEvents but gave %+v, %v", ev, b, err)
+		}
 	}
 }

@@ -188,6 +188,9 @@ func (s *source) backfiller(ctx context.Context) (maintenance, error) {
 	if why := cannotBackfill(cfg); why != "" {
 		return nil, errors.New(why)
 	}
+	// This command reads GitHub itself: a reconciliation round in the same
+	// process would read the same repositories a second time.
+	cfg.GitHub.ReconcileEvery = 0
 	a, err := newApp(ctx, cfg, s.dataDir, zap.NewNop())
 	if err != nil {
 		return nil, err
@@ -200,8 +203,8 @@ func (s *source) backfiller(ctx context.Context) (maintenance, error) {
 // cannotBackfill says why this configuration cannot backfill from GitHub;
 // "" when it can.
 func cannotBackfill(cfg config.Config) string {
-	if cfg.GitHub.Token == "" {
-		return "github.token: required for backfill (a fine-grained, read-only token; or github.token_file)"
+	if _, err := newGitHubReader(cfg.GitHub); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -221,22 +224,39 @@ func (a *app) githubBackfill(ctx context.Context, req api.BackfillRequest, progr
 	if concurrency <= 0 {
 		concurrency = 4
 	}
-	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: concurrency,
+	gh, err := newGitHubReader(cfg.GitHub)
+	if err != nil {
+		return api.BackfillResult{}, err
+	}
+	o := gh.options(backfill.Options{Since: from, Concurrency: concurrency,
 		Progress: func(p backfill.Progress) { progress(apiProgressOf(p)) }, Contributors: cfg.Policy.ExcludeContributors,
-		RequiredChecks: cfg.Policy.RequiredChecks}
+		RequiredChecks: cfg.Policy.RequiredChecks})
 	state := storeState{st: a.store, log: a.intake}
 	repos, orgs := append([]string(nil), req.Repos...), req.Orgs
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs
 	}
-	for _, org := range orgs {
-		rs, err := backfill.OrgRepos(ctx, o, state, org)
+	if gh.app != nil {
+		// A GitHub App reads what its installations hold (--org narrows
+		// them to those accounts); discovery also routes each request to
+		// its installation's token.
+		installed, err := gh.installed(ctx, orgs)
 		if err != nil {
 			return api.BackfillResult{}, err
 		}
-		repos = append(repos, rs...)
+		if len(repos) == 0 {
+			repos = installed
+		}
+	} else {
+		for _, org := range orgs {
+			rs, err := backfill.OrgRepos(ctx, o, state, org)
+			if err != nil {
+				return api.BackfillResult{}, err
+			}
+			repos = append(repos, rs...)
+		}
 	}
-	if len(repos) == 0 {
+	if len(repos) == 0 && gh.app == nil {
 		known, err := a.store.Repos(ctx)
 		if err != nil {
 			return api.BackfillResult{}, err
