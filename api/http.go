@@ -13,15 +13,9 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/model"
 	"go.uber.org/zap"
-)
-
-// Roles a bearer token may have.
-const (
-	RoleIngest  = "ingest"
-	RoleAuditor = "auditor"
-	RoleAdmin   = "admin"
 )
 
 // Authorizer maps a bearer token to its role and name; ok false = unknown.
@@ -100,8 +94,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 var (
-	readRoles  = map[string]bool{RoleAuditor: true, RoleAdmin: true}
-	writeRoles = map[string]bool{RoleIngest: true, RoleAdmin: true}
+	readRoles  = map[string]bool{config.RoleAuditor: true, config.RoleAdmin: true}
+	writeRoles = map[string]bool{config.RoleIngest: true, config.RoleAdmin: true}
 )
 
 // read guards a read endpoint: auditor or admin.
@@ -133,7 +127,7 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		}
 		if !roles[role] {
 			what := "cannot read evidence (needs auditor or admin)"
-			if roles[RoleIngest] {
+			if roles[config.RoleIngest] {
 				what = "cannot ingest events (needs ingest or admin)"
 			}
 			s.authLog(r, "request refused", zap.String("token_name", name), zap.String("role", role))

@@ -21,6 +21,7 @@ import (
 	"github.com/changeproof/changeproof/api"
 	"github.com/changeproof/changeproof/audit"
 	"github.com/changeproof/changeproof/audit/report"
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -208,7 +209,7 @@ func (h *Handler) authorize(token string) (role, name string, ok bool) {
 		return "", "", false
 	}
 	role, name, ok = h.Auth(token)
-	return role, name, ok && (role == api.RoleAuditor || role == api.RoleAdmin)
+	return role, name, ok && (role == config.RoleAuditor || role == config.RoleAdmin)
 }
 
 type signinPage struct {
