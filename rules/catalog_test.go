@@ -9,31 +9,44 @@ import (
 	"github.com/changeproof/changeproof/rules"
 )
 
-const begin, end = "<!-- controls:begin -->\n", "<!-- controls:end -->"
-
 // TestReadmeCatalogue keeps the README's control catalogue identical to the
 // definitions. UPDATE_README=1 rewrites it.
 func TestReadmeCatalogue(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+	checkGenerated(t, "../README.md", "controls", rules.CatalogMarkdown(), "UPDATE_README")
+}
+
+// TestDocsCatalogue keeps docs/controls.md's summary table and catalogue
+// identical to the definitions. UPDATE_DOCS=1 rewrites them.
+func TestDocsCatalogue(t *testing.T) {
+	checkGenerated(t, "../docs/controls.md", "summary", rules.CatalogTable(), "UPDATE_DOCS")
+	checkGenerated(t, "../docs/controls.md", "controls", rules.CatalogMarkdown(), "UPDATE_DOCS")
+}
+
+// checkGenerated compares the text between "<!-- name:begin -->" and
+// "<!-- name:end -->" in the file at path with want; with the environment
+// variable update set to 1 it rewrites that text instead.
+func checkGenerated(t *testing.T, path, name, want, update string) {
+	t.Helper()
+	begin, end := "<!-- "+name+":begin -->\n", "<!-- "+name+":end -->"
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(b)
-	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	doc := string(b)
+	i, j := strings.Index(doc, begin), strings.Index(doc, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q ... %q markers", begin, end)
+		t.Fatalf("%s lacks the %q ... %q markers", path, begin, end)
 	}
-	want := rules.CatalogMarkdown()
-	if readme[i+len(begin):j] == want {
+	if doc[i+len(begin):j] == want {
 		return
 	}
-	if os.Getenv("UPDATE_README") == "1" {
-		if err := os.WriteFile("../README.md", []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
+	if os.Getenv(update) == "1" {
+		if err := os.WriteFile(path, []byte(doc[:i+len(begin)]+want+doc[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Fatal("README.md control catalogue is out of date: run `UPDATE_README=1 go test ./rules -run TestReadmeCatalogue`")
+	t.Fatalf("%s: the generated %s is out of date: run `%s=1 go test ./rules -run 'Catalogue'`", path, name, update)
 }
 
 func TestDefinitionsComplete(t *testing.T) {
