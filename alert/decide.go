@@ -21,7 +21,7 @@ const (
 const BreakGlassRule = "AC-2"
 
 // FailRules are the controls whose first fail on a subject is alerted
-// (controls.md, "Alerts").
+// (docs/controls.md, "Alerts").
 var FailRules = []string{"CM-1", "CM-2", "CM-3", "CM-5", "CM-6", "CM-7", "AC-1", "AC-3"}
 
 var failRules = func() map[string]bool {

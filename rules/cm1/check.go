@@ -16,7 +16,7 @@ var _ control.Control = Control{}
 func (Control) Definition() control.Definition { return Definition() }
 
 // Check judges every change in ev. A push that is a pull request's merge
-// is not a direct push (controls.md, "Change"): the derivation of ev.Changes
+// is not a direct push (docs/controls.md, "Change"): the derivation of ev.Changes
 // leaves it out and the evaluator withdraws any provisional finding on it.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	// Sized once: repositories have thousands of changes.

@@ -2,7 +2,7 @@
 // webhook deliveries: a few hundred merged pull requests over ~90 days
 // across five repositories, with the reviews, merge pushes, direct pushes and
 // branch protection changes an auditor would want to see, including every
-// way a change can fail the change-management controls (controls.md).
+// way a change can fail the change-management controls (docs/controls.md).
 //
 // It exists for the product demo and for end-to-end tests: the history is
 // deterministic (same Options, byte-identical deliveries), every body is
