@@ -38,27 +38,12 @@ type k8sEvent struct {
 	InsertID     string            `json:"insertId"`
 	Timestamp    string            `json:"timestamp"`
 	Labels       map[string]string `json:"labels"`
-	ProtoPayload *gkeAudit         `json:"protoPayload"`
+	ProtoPayload *gcpProto         `json:"protoPayload"` // the AuditLog payload, as gcp-audit reads it
 	// An AKS diagnostic record: the Event in properties.log, as an object
 	// or as a JSON string.
 	Properties *struct {
 		Log json.RawMessage `json:"log"`
 	} `json:"properties"`
-}
-
-type gkeAudit struct {
-	ServiceName        string `json:"serviceName"`
-	MethodName         string `json:"methodName"`
-	ResourceName       string `json:"resourceName"`
-	AuthenticationInfo struct {
-		PrincipalEmail string `json:"principalEmail"`
-	} `json:"authenticationInfo"`
-	RequestMetadata struct {
-		CallerIP string `json:"callerIp"`
-	} `json:"requestMetadata"`
-	Status *struct {
-		Code int `json:"code"`
-	} `json:"status"`
 }
 
 type k8sUser struct {
