@@ -6,13 +6,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/changeproof/changeproof/internal/testkit/golden"
 )
 
 // TestHTTPDocEndpoints keeps the endpoint table of docs/http.md identical
 // to api/openapi.json: one row per operation, in the document's order.
 // UPDATE_DOCS=1 rewrites it.
 func TestHTTPDocEndpoints(t *testing.T) {
-	const path, begin, end = "../docs/http.md", "<!-- endpoints:begin -->\n", "<!-- endpoints:end -->"
 	raw, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -50,26 +51,8 @@ func TestHTTPDocEndpoints(t *testing.T) {
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", strings.ToUpper(m), p.key, o.Summary, token)
 		}
 	}
-	want := b.String()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(data)
-	i, j := strings.Index(s, begin), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s lacks the %q ... %q markers", path, begin, end)
-	}
-	if s[i+len(begin):j] == want {
-		return
-	}
-	if os.Getenv("UPDATE_DOCS") == "1" {
-		if err := os.WriteFile(path, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("%s: the endpoint table is out of date: run `UPDATE_DOCS=1 go test ./api -run TestHTTPDocEndpoints`", path)
+	golden.Section(t, "../docs/http.md", "endpoints", b.String(), "UPDATE_DOCS",
+		"UPDATE_DOCS=1 go test ./api -run TestHTTPDocEndpoints")
 }
 
 type keyed struct {

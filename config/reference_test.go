@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/changeproof/changeproof/internal/testkit/golden"
 )
 
 // docs/configuration.md is generated from this package: its keys and
@@ -24,18 +26,8 @@ import (
 const referencePath = "../docs/configuration.md"
 
 func TestConfigurationReference(t *testing.T) {
-	want := configurationReference(t)
-	got, err := os.ReadFile(referencePath)
-	if err == nil && string(got) == want {
-		return
-	}
-	if os.Getenv("UPDATE_DOCS") == "1" {
-		if err := os.WriteFile(referencePath, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatalf("%s is out of date (%v): run `UPDATE_DOCS=1 go test ./config -run TestConfigurationReference`", referencePath, err)
+	golden.File(t, referencePath, configurationReference(t), "UPDATE_DOCS",
+		"UPDATE_DOCS=1 go test ./config -run TestConfigurationReference")
 }
 
 // TestEveryKeyDocumented refuses a configuration field without a doc
