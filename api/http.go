@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -139,6 +138,20 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 	}
 }
 
+// ParseBounds parses a period's from and to bounds with ParseBound; an
+// error names the bound ("from: ...", "to: ...").
+func ParseBounds(from, to string) (time.Time, time.Time, error) {
+	f, err := ParseBound(from, false)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("from: %w", err)
+	}
+	t, err := ParseBound(to, true)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("to: %w", err)
+	}
+	return f, t, nil
+}
+
 // ParseBound parses a from/to bound: RFC 3339, or YYYY-MM-DD (UTC), where a
 // date as upper bound includes that whole day.
 func ParseBound(s string, upper bool) (time.Time, error) {
@@ -162,44 +175,21 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := FindingsQuery{Rule: v.Get("rule"), Outcome: v.Get("outcome"), Repo: v.Get("repo"), History: v.Get("history") == "true"}
 	var err error
-	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
-		httpError(w, http.StatusBadRequest, "from: "+err.Error())
+	if q.From, q.To, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
-		httpError(w, http.StatusBadRequest, "to: "+err.Error())
+	limit, after, err := pageParams(v)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
-	}
-	limit := 0
-	if l := v.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit <= 0 {
-			httpError(w, http.StatusBadRequest, "limit: must be a positive integer")
-			return
-		}
 	}
 	fs, err := s.Service.Findings(r.Context(), q)
 	if err != nil {
 		s.serverError(w, err)
 		return
 	}
-	if c := v.Get("cursor"); c != "" {
-		after, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "cursor: not a cursor from a previous answer")
-			return
-		}
-		i := 0
-		for i < len(fs) && fs[i].Rule+"\x00"+fs[i].Subject <= string(after) {
-			i++
-		}
-		fs = fs[i:]
-	}
-	next := ""
-	if limit > 0 && len(fs) > limit {
-		fs = fs[:limit]
-		last := fs[limit-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte(last.Rule + "\x00" + last.Subject))
-	}
+	fs, next := page(fs, func(f FindingView) string { return f.Rule + "\x00" + f.Subject }, limit, after)
 	// Stream: one finding at a time, so a large answer never sits in memory twice.
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -224,12 +214,8 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := ChangesQuery{Repo: v.Get("repo"), InScope: v.Get("in_scope") == "true"}
 	var err error
-	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
-		httpError(w, http.StatusBadRequest, "from: "+err.Error())
-		return
-	}
-	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
-		httpError(w, http.StatusBadRequest, "to: "+err.Error())
+	if q.From, q.To, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	limit, after, err := pageParams(v)
@@ -331,11 +317,8 @@ func ParseSample(r SampleRequest, version string) (audit.Request, error) {
 	if r.From == "" || r.To == "" {
 		return req, errors.New("from, to: both required (the period to sample)")
 	}
-	if req.From, err = ParseBound(r.From, false); err != nil {
-		return req, fmt.Errorf("from: %w", err)
-	}
-	if req.To, err = ParseBound(r.To, true); err != nil {
-		return req, fmt.Errorf("to: %w", err)
+	if req.From, req.To, err = ParseBounds(r.From, r.To); err != nil {
+		return req, err
 	}
 	if err := model.CheckTime("from", req.From); err != nil {
 		return req, err
