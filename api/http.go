@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -171,16 +172,24 @@ func ParseBound(s string, upper bool) (time.Time, error) {
 	return d, nil
 }
 
+// listParams reads what the listings (findings, changes) share: the
+// period (from, to) and the page (limit, cursor). Errors name the
+// parameter.
+func listParams(v url.Values) (from, to time.Time, limit int, after string, err error) {
+	if from, to, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
+		return
+	}
+	limit, after, err = pageParams(v)
+	return
+}
+
 func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := FindingsQuery{Rule: v.Get("rule"), Outcome: v.Get("outcome"), Repo: v.Get("repo"), History: v.Get("history") == "true"}
+	var limit int
+	var after string
 	var err error
-	if q.From, q.To, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	limit, after, err := pageParams(v)
-	if err != nil {
+	if q.From, q.To, limit, after, err = listParams(v); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -213,13 +222,10 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := ChangesQuery{Repo: v.Get("repo"), InScope: v.Get("in_scope") == "true"}
+	var limit int
+	var after string
 	var err error
-	if q.From, q.To, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
-		httpError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	limit, after, err := pageParams(v)
-	if err != nil {
+	if q.From, q.To, limit, after, err = listParams(v); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
