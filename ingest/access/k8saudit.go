@@ -223,23 +223,11 @@ func gkeRecord(e *k8sEvent, raw []byte, o Options, now time.Time) (model.AccessE
 		return model.AccessEvent{}, errSkip // another service's audit log
 	}
 	var p ndjson.Problems
-	if e.InsertID == "" {
-		p.Add("insertId: required")
-	}
-	if pp.MethodName == "" {
-		p.Add("protoPayload.methodName: required")
-	}
-	ev := model.AccessEvent{
-		ID:        e.InsertID,
-		System:    o.System,
-		Time:      timeField("timestamp", e.Timestamp, &p),
-		Principal: pp.AuthenticationInfo.PrincipalEmail,
-		Action:    strings.TrimSpace(pp.MethodName + " " + pp.ResourceName),
-		Result:    "success",
-		SourceIP:  ipOnly(pp.RequestMetadata.CallerIP),
-		Source:    string(K8sAudit),
-	}
-	if (pp.Status != nil && pp.Status.Code != 0) || e.Labels[AnnotationDecision] == "forbid" {
+	ev := pp.event(e.InsertID, e.Timestamp, o, &p)
+	ev.Principal = pp.AuthenticationInfo.PrincipalEmail
+	ev.Action = strings.TrimSpace(pp.MethodName + " " + pp.ResourceName)
+	ev.Source = string(K8sAudit)
+	if e.Labels[AnnotationDecision] == "forbid" {
 		ev.Result = "failure"
 	}
 	return finish(ev, raw, K8sAudit, now, &p)
