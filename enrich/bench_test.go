@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/internal/jsonscan"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store"

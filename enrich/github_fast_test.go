@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/internal/jsonscan"
+	"github.com/changeproof/changeproof/internal/testkit/fixture"
 )
 
 // sameAsEncodingJSON checks that whenever the fast decoder vouches for a
