@@ -111,3 +111,26 @@ func TestDocsNameRealPaths(t *testing.T) {
 		}
 	}
 }
+
+// mdLink matches a relative Markdown link target: [text](target).
+var mdLink = regexp.MustCompile(`\]\(([^)#:\s]+)(#[^)]*)?\)`)
+
+// TestDocsLinksResolve keeps the README's and docs/'s relative links
+// pointing at files that exist.
+func TestDocsLinksResolve(t *testing.T) {
+	pages, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	pages = append(pages, filepath.Join(repoRoot, "README.md"))
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(string(b), -1) {
+			target := filepath.Join(filepath.Dir(page), m[1])
+			if _, err := os.Stat(target); err != nil {
+				rel, _ := filepath.Rel(repoRoot, page)
+				t.Errorf("%s links to %s, which does not exist", rel, m[1])
+			}
+		}
+	}
+}
