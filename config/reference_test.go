@@ -444,3 +444,88 @@ func cell(d string) string {
 	d = strings.Join(strings.Fields(d), " ")
 	return strings.ReplaceAll(d, "|", `\|`)
 }
+
+// defaultSentence finds the default a doc comment states: "Default X" (a
+// value) or "Default: none/empty/zero ..." (the zero value).
+var defaultSentence = regexp.MustCompile(`Default(:)? ("[^"]*"|\[[^\]]*\]|[^\s;,(:]+)`)
+
+// TestCommentDefaultsAgree holds the defaults the doc comments state to
+// Default(): the comment is what docs/configuration.md prints next to the
+// value, so the two must not disagree. A key with a default has a comment
+// that states it.
+func TestCommentDefaultsAgree(t *testing.T) {
+	src := parseSource(t)
+	var walk func(rt reflect.Type, v reflect.Value, path string)
+	walk = func(rt reflect.Type, v reflect.Value, path string) {
+		for i := range rt.NumField() {
+			f := rt.Field(i)
+			k := keyOf(f)
+			if k == "" {
+				continue
+			}
+			key := join(path, k)
+			if shapeOf(f.Type) == shapeSection {
+				walk(f.Type, v.Field(i), key)
+				continue
+			}
+			d := strings.Join(strings.Fields(src.fieldDoc(rt.Name(), f.Name)), " ")
+			if d == "" {
+				continue // shares the previous field's comment
+			}
+			m := defaultSentence.FindStringSubmatch(d)
+			if m == nil {
+				t.Errorf("%s: the comment states no default (want \"Default X.\" or \"Default: none.\")", key)
+				continue
+			}
+			fv := v.Field(i)
+			stated := strings.TrimSuffix(m[2], ".")
+			if m[1] == ":" {
+				switch strings.Trim(stated, ".") {
+				case "none", "empty", "zero", "nowhere", "no":
+					if !fv.IsZero() && !(fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) || (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() > 0 {
+						t.Errorf("%s: the comment says %q, Default() has %v", key, m[0], fv.Interface())
+					}
+				case "UTC":
+					// System.Timezone: empty means UTC, as its comment says.
+				default:
+					t.Errorf("%s: the comment's %q is not a default this test reads", key, m[0])
+				}
+				continue
+			}
+			if !statedMatches(stated, fv) {
+				t.Errorf("%s: the comment says %q, Default() has %s", key, m[0], defaultOf(fv, true))
+			}
+		}
+	}
+	walk(configType, reflect.ValueOf(Default()), "")
+}
+
+// statedMatches compares a default as a comment writes it with the value.
+func statedMatches(stated string, v reflect.Value) bool {
+	if d, ok := v.Interface().(Duration); ok {
+		got, err := time.ParseDuration(stated)
+		return err == nil && got == d.Std()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		s, err := strconv.Unquote(stated)
+		return err == nil && s == v.String()
+	case reflect.Slice:
+		var want []string
+		for _, s := range strings.Split(strings.Trim(stated, "[]"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				u, err := strconv.Unquote(s)
+				if err != nil {
+					return false
+				}
+				want = append(want, u)
+			}
+		}
+		got := make([]string, v.Len())
+		for i := range got {
+			got[i] = v.Index(i).String()
+		}
+		return strings.Join(want, "\x00") == strings.Join(got, "\x00")
+	}
+	return stated == fmt.Sprint(v.Interface())
+}
