@@ -3,8 +3,10 @@ package alert
 import (
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
-	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 )
 
 // Transitions name what an alert is about; they are the last part of its
@@ -12,22 +14,17 @@ import (
 const (
 	// TransitionFail: the finding became fail.
 	TransitionFail = "fail"
-	// TransitionBreakGlass: a break-glass access was judged (AC-2, pass
-	// or fail).
+	// TransitionBreakGlass: a subject of a control alerted on every
+	// judgement (break-glass access) was judged.
 	TransitionBreakGlass = "break-glass"
 )
 
-// BreakGlassRule is the control every subject of which is alerted.
-const BreakGlassRule = "AC-2"
-
-// FailRules are the controls whose first fail on a subject is alerted
-// (docs/controls.md, "Alerts").
-var FailRules = []string{"CM-1", "CM-2", "CM-3", "CM-5", "CM-6", "CM-7", "AC-1", "AC-3"}
-
-var failRules = func() map[string]bool {
-	m := map[string]bool{}
-	for _, r := range FailRules {
-		m[r] = true
+// policies is each control's alert policy, from its definition: alert
+// names no control.
+var policies = func() map[string]control.AlertPolicy {
+	m := map[string]control.AlertPolicy{}
+	for _, d := range rules.Catalogue() {
+		m[d.ID] = d.Alert
 	}
 	return m
 }()
@@ -40,18 +37,21 @@ func ID(rule, subject, transition string) string {
 }
 
 // Transition returns the alert transition a finding's verdict makes, or ""
-// when it is not alerted: "fail" for a fail of a FailRules control,
-// "break-glass" for every judged AC-2 subject (pass, fail or waived; not
-// pending, error or not_applicable, which are no judgement of the access).
+// when it is not alerted, by its control's alert policy: "fail" for a
+// fail of a control alerted on fail; "break-glass" for every judged
+// subject (pass, fail or waived; not pending, error or not_applicable,
+// which are no judgement) of a control alerted on every judgement.
 func Transition(f model.Finding) string {
-	switch {
-	case f.Rule == BreakGlassRule:
+	switch policies[f.Rule] {
+	case control.AlertEveryJudgement:
 		switch f.Outcome {
 		case model.Pass, model.Fail, model.Waived:
 			return TransitionBreakGlass
 		}
-	case failRules[f.Rule] && f.Outcome == model.Fail:
-		return TransitionFail
+	case control.AlertOnFail:
+		if f.Outcome == model.Fail {
+			return TransitionFail
+		}
 	}
 	return ""
 }
@@ -66,8 +66,8 @@ func Transition(f model.Finding) string {
 // a pull request's merge, withdrawing the finding, and the sender then
 // cancels the alert (Sender.Flush re-reads the finding when it is due).
 // Every other alert is due at once.
-func Decide(changed []model.Finding, now time.Time, grace time.Duration) []Alert {
-	var out []Alert
+func Decide(changed []model.Finding, now time.Time, grace time.Duration) []outbox.Alert {
+	var out []outbox.Alert
 	seen := map[string]bool{}
 	for _, f := range changed {
 		tr := Transition(f)
@@ -83,8 +83,8 @@ func Decide(changed []model.Finding, now time.Time, grace time.Duration) []Alert
 		if tr == TransitionFail && grace > 0 && IsDirectPush(f.Subject) {
 			due = now.Add(grace)
 		}
-		out = append(out, Alert{ID: id, Rule: f.Rule, Subject: f.Subject, Transition: tr, Repo: f.Repo,
-			CreatedAt: now, DueAt: due, State: store.AlertQueued, Finding: f})
+		out = append(out, outbox.Alert{ID: id, Rule: f.Rule, Subject: f.Subject, Transition: tr, Repo: f.Repo,
+			CreatedAt: now, DueAt: due, State: outbox.Queued, Finding: f})
 	}
 	return out
 }

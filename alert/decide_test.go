@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -90,17 +91,17 @@ func TestIsDirectPush(t *testing.T) {
 
 func TestEvidenceURL(t *testing.T) {
 	for _, tc := range []struct {
-		a    alert.Alert
+		a    outbox.Alert
 		base string
 		want string
 	}{
-		{alert.Alert{Rule: "CM-2", Subject: "acme/pay#7", Transition: "fail"}, api + "/", api + "/v1/changes/acme/pay/7"},
-		{alert.Alert{Rule: "AC-3", Subject: "acme/pay#7/review/99", Transition: "fail"}, api, api + "/v1/changes/acme/pay/7"},
-		{alert.Alert{Rule: "CM-1", Subject: "acme/pay@" + sha1, Transition: "fail"}, api, api + "/v1/changes/acme/pay/commit/" + sha1},
-		{alert.Alert{Rule: "CM-6", Subject: "acme/pay:protection@g-1", Repo: "acme/pay", Transition: "fail"}, api,
+		{outbox.Alert{Rule: "CM-2", Subject: "acme/pay#7", Transition: "fail"}, api + "/", api + "/v1/changes/acme/pay/7"},
+		{outbox.Alert{Rule: "AC-3", Subject: "acme/pay#7/review/99", Transition: "fail"}, api, api + "/v1/changes/acme/pay/7"},
+		{outbox.Alert{Rule: "CM-1", Subject: "acme/pay@" + sha1, Transition: "fail"}, api, api + "/v1/changes/acme/pay/commit/" + sha1},
+		{outbox.Alert{Rule: "CM-6", Subject: "acme/pay:protection@g-1", Repo: "acme/pay", Transition: "fail"}, api,
 			api + "/v1/findings?outcome=fail&repo=acme%2Fpay&rule=CM-6"},
-		{alert.Alert{Rule: "AC-2", Subject: "bastion:e2", Transition: "break-glass"}, api, api + "/v1/findings?rule=AC-2"},
-		{alert.Alert{Rule: "CM-2", Subject: "acme/pay#7", Transition: "fail"}, "", ""},
+		{outbox.Alert{Rule: "AC-2", Subject: "bastion:e2", Transition: "break-glass"}, api, api + "/v1/findings?rule=AC-2"},
+		{outbox.Alert{Rule: "CM-2", Subject: "acme/pay#7", Transition: "fail"}, "", ""},
 	} {
 		if got := alert.EvidenceURL(tc.base, tc.a); got != tc.want {
 			t.Errorf("EvidenceURL(%q, %s) = %q, want %q", tc.base, tc.a.Subject, got, tc.want)

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
-	"github.com/changeproof/changeproof/store"
 )
 
 // errLeaseLost ends a round whose claim expired before it could be renewed:
@@ -84,7 +84,7 @@ func (s *Sender) flushOnce(ctx context.Context) (int, error) {
 	}
 	var live []int
 	for i := range batch {
-		if batch[i].State == store.AlertQueued {
+		if batch[i].State == outbox.Queued {
 			live = append(live, i)
 		}
 	}
@@ -92,15 +92,15 @@ func (s *Sender) flushOnce(ctx context.Context) (int, error) {
 		return claimed, nil
 	}
 	if s.Digest > 0 && len(live) > 1 {
-		group := make([]*Alert, len(live))
-		alerts := make([]Alert, len(live))
+		group := make([]*outbox.Alert, len(live))
+		alerts := make([]outbox.Alert, len(live))
 		for j, i := range live {
 			group[j], alerts[j] = &batch[i], batch[i]
 		}
 		return claimed, s.deliver(ctx, batch, group, s.Renderer.Digest(alerts, s.DigestList))
 	}
 	for _, i := range live {
-		if err := s.deliver(ctx, batch, []*Alert{&batch[i]}, s.Renderer.Message(batch[i])); err != nil {
+		if err := s.deliver(ctx, batch, []*outbox.Alert{&batch[i]}, s.Renderer.Message(batch[i])); err != nil {
 			return claimed, err
 		}
 	}
@@ -117,7 +117,7 @@ func (s *Sender) flushOnce(ctx context.Context) (int, error) {
 // up: a claim racing with ours could still land after our read-back. With
 // the wait, two processes both winning needs one of them to take longer
 // than Settle between reading and writing, which it then notices.
-func (s *Sender) claim(ctx context.Context, limit int) ([]Alert, error) {
+func (s *Sender) claim(ctx context.Context, limit int) ([]outbox.Alert, error) {
 	settle := orDefault(s.Settle, DefaultSettle)
 	lease := orDefault(s.Lease, DefaultLease)
 	t0 := s.now()
@@ -126,7 +126,7 @@ func (s *Sender) claim(ctx context.Context, limit int) ([]Alert, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	var batch []Alert
+	var batch []outbox.Alert
 	for _, a := range due {
 		if _, sent := s.unrecorded[a.ID]; sent {
 			continue
@@ -162,13 +162,13 @@ func (s *Sender) claim(ctx context.Context, limit int) ([]Alert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read back claimed alerts: %w", err)
 	}
-	cur := make(map[string]Alert, len(back))
+	cur := make(map[string]outbox.Alert, len(back))
 	for _, a := range back {
 		cur[a.ID] = a
 	}
 	for i, a := range batch {
 		c, ok := cur[a.ID]
-		if !ok || c.Version != a.Version || c.State != store.AlertQueued || c.ClaimedBy != s.owner {
+		if !ok || c.Version != a.Version || c.State != outbox.Queued || c.ClaimedBy != s.owner {
 			return batch[:i], nil
 		}
 	}
@@ -180,7 +180,7 @@ func (s *Sender) claim(ctx context.Context, limit int) ([]Alert, error) {
 // showed the push was a merge). Cancelled alerts stay in batch with state
 // cancelled. Alerts still failing take the current finding, so the message
 // shows the latest reason.
-func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
+func (s *Sender) cancelWithdrawn(ctx context.Context, batch []outbox.Alert) error {
 	var subjects []string
 	for _, a := range batch {
 		if graced(a) {
@@ -198,7 +198,7 @@ func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
 	for _, f := range fs {
 		cur[f.Rule+"\x00"+f.Subject] = f
 	}
-	var cancelled []Alert
+	var cancelled []outbox.Alert
 	var at []int
 	for i := range batch {
 		a := &batch[i]
@@ -210,7 +210,7 @@ func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
 			a.Finding = f
 			continue
 		}
-		a.State = store.AlertCancelled
+		a.State = outbox.Cancelled
 		if ok {
 			a.LastError = fmt.Sprintf("finding is now %s: %s", f.Outcome, f.Reason)
 		} else {
@@ -227,7 +227,7 @@ func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
 	}
 	if err := s.Outbox.UpdateAlerts(ctx, cancelled, s.now()); err != nil {
 		for _, i := range at {
-			batch[i].State = store.AlertQueued // not recorded: not cancelled
+			batch[i].State = outbox.Queued // not recorded: not cancelled
 		}
 		return fmt.Errorf("cancel %d alerts: %w", len(cancelled), err)
 	}
@@ -242,7 +242,7 @@ func (s *Sender) cancelWithdrawn(ctx context.Context, batch []Alert) error {
 
 // graced reports whether an alert waited a grace period, and so must be
 // re-checked before it is sent.
-func graced(a Alert) bool {
+func graced(a outbox.Alert) bool {
 	return a.Transition == TransitionFail && a.DueAt.After(a.CreatedAt)
 }
 
@@ -250,7 +250,7 @@ func graced(a Alert) bool {
 // batch), until Slack accepts it or refuses it for good. Between attempts
 // it records the attempt and keeps the lease on every claimed alert of
 // batch, so that no other process takes over while Slack is down.
-func (s *Sender) deliver(ctx context.Context, batch []Alert, group []*Alert, msg slack.Message) error {
+func (s *Sender) deliver(ctx context.Context, batch []outbox.Alert, group []*outbox.Alert, msg slack.Message) error {
 	for {
 		if err := s.holdLease(ctx, batch, 0, false); err != nil {
 			return err
@@ -261,7 +261,7 @@ func (s *Sender) deliver(ctx context.Context, batch []Alert, group []*Alert, msg
 		now := s.now()
 		if err == nil {
 			for _, a := range group {
-				a.State, a.SentAt, a.Attempts, a.LastError = store.AlertSent, now, a.Attempts+1, ""
+				a.State, a.SentAt, a.Attempts, a.LastError = outbox.Sent, now, a.Attempts+1, ""
 				a.ClaimedBy, a.ClaimedUntil = "", time.Time{}
 			}
 			s.failures = 0
@@ -281,7 +281,7 @@ func (s *Sender) deliver(ctx context.Context, batch []Alert, group []*Alert, msg
 		}
 		if !retry {
 			for _, a := range group {
-				a.State, a.ClaimedBy, a.ClaimedUntil = store.AlertFailed, "", time.Time{}
+				a.State, a.ClaimedBy, a.ClaimedUntil = outbox.Failed, "", time.Time{}
 			}
 			failedTotal.Add(float64(len(group)))
 			s.log().Error("alert refused by Slack for good: kept in the outbox as failed (RequeueFailedAlerts sends it again)",
@@ -319,13 +319,13 @@ func (s *Sender) backoff() time.Duration {
 // plus half a lease, renewing it (and recording attempts) when it would
 // not, or always when force. A claim already expired is lost: the round
 // ends without sending.
-func (s *Sender) holdLease(ctx context.Context, batch []Alert, wait time.Duration, force bool) error {
+func (s *Sender) holdLease(ctx context.Context, batch []outbox.Alert, wait time.Duration, force bool) error {
 	lease := orDefault(s.Lease, DefaultLease)
 	now := s.now()
 	var held []int
 	renew := force
 	for i, a := range batch {
-		if a.State != store.AlertQueued {
+		if a.State != outbox.Queued {
 			continue
 		}
 		if !a.ClaimedUntil.After(now) {
@@ -339,7 +339,7 @@ func (s *Sender) holdLease(ctx context.Context, batch []Alert, wait time.Duratio
 	if !renew || len(held) == 0 {
 		return nil
 	}
-	rows := make([]Alert, len(held))
+	rows := make([]outbox.Alert, len(held))
 	for j, i := range held {
 		rows[j] = batch[i]
 		rows[j].ClaimedUntil = now.Add(wait + lease)
@@ -354,8 +354,8 @@ func (s *Sender) holdLease(ctx context.Context, batch []Alert, wait time.Duratio
 }
 
 // update records the group's new state.
-func (s *Sender) update(ctx context.Context, group []*Alert, now time.Time) error {
-	rows := make([]Alert, len(group))
+func (s *Sender) update(ctx context.Context, group []*outbox.Alert, now time.Time) error {
+	rows := make([]outbox.Alert, len(group))
 	for i, a := range group {
 		rows[i] = *a
 	}
@@ -371,7 +371,7 @@ func (s *Sender) update(ctx context.Context, group []*Alert, now time.Time) erro
 // recordSent records a delivery, even if ctx has ended. If the outbox
 // keeps failing, the alerts are remembered as sent (never posted again by
 // this process) and recorded by a later round.
-func (s *Sender) recordSent(ctx context.Context, group []*Alert, now time.Time) error {
+func (s *Sender) recordSent(ctx context.Context, group []*outbox.Alert, now time.Time) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
@@ -395,7 +395,7 @@ func (s *Sender) recordSent(ctx context.Context, group []*Alert, now time.Time) 
 // recordUnrecorded writes deliveries an earlier round could not record.
 func (s *Sender) recordUnrecorded(ctx context.Context) error {
 	s.mu.Lock()
-	rows := make([]Alert, 0, len(s.unrecorded))
+	rows := make([]outbox.Alert, 0, len(s.unrecorded))
 	for _, a := range s.unrecorded {
 		rows = append(rows, a)
 	}
@@ -417,12 +417,12 @@ func (s *Sender) recordUnrecorded(ctx context.Context) error {
 // release gives up the claim on batch's alerts still queued (a round that
 // ended early), so another round or process need not wait for the lease to
 // expire. Best effort: the lease expires anyway.
-func (s *Sender) release(ctx context.Context, batch []Alert) {
-	var rows []Alert
+func (s *Sender) release(ctx context.Context, batch []outbox.Alert) {
+	var rows []outbox.Alert
 	now := s.now()
 	for _, a := range batch {
 		// An expired claim may be someone else's by now: leave it alone.
-		if a.State == store.AlertQueued && a.ClaimedBy == s.owner && a.ClaimedUntil.After(now) {
+		if a.State == outbox.Queued && a.ClaimedBy == s.owner && a.ClaimedUntil.After(now) {
 			a.ClaimedBy, a.ClaimedUntil = "", time.Time{}
 			rows = append(rows, a)
 		}
@@ -454,7 +454,7 @@ func (s *Sender) updateGauges(ctx context.Context) {
 	oldestQueuedGauge.Set(age)
 }
 
-func alertIDs(group []*Alert) []string {
+func alertIDs(group []*outbox.Alert) []string {
 	ids := make([]string, len(group))
 	for i, a := range group {
 		ids[i] = a.ID

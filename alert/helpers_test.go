@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )
@@ -87,29 +88,29 @@ func prFinding(rule string, n int, outcome model.Outcome, reason string) model.F
 	subject := "acme/pay#" + strconv.Itoa(n)
 	return model.Finding{Rule: rule, Subject: subject, Outcome: outcome, Reason: reason, Repo: "acme/pay",
 		OccurredAt: t0.Add(-time.Hour), EvaluatedAt: t0,
-		Evidence: model.Evidence{URL: "https://github.com/acme/pay/pull/" + strconv.Itoa(n), Author: "octocat", MergedBy: "octocat"}}
+		Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/pay/pull/" + strconv.Itoa(n), Author: "octocat", MergedBy: "octocat"}}}
 }
 
 func pushFinding(sha string, outcome model.Outcome) model.Finding {
 	return model.Finding{Rule: "CM-1", Subject: "acme/pay@" + sha, Outcome: outcome,
 		Reason: "direct push of " + sha + " by mallory", Repo: "acme/pay", OccurredAt: t0.Add(-time.Minute), EvaluatedAt: t0,
-		Evidence: model.Evidence{URL: "https://github.com/acme/pay/commit/" + sha, Pusher: "mallory", SHA: sha}}
+		Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/pay/commit/" + sha, Pusher: "mallory", SHA: sha}}}
 }
 
 func accessFinding(rule, id string, outcome model.Outcome, reason string) model.Finding {
 	return model.Finding{Rule: rule, Subject: "bastion:" + id, Outcome: outcome, Reason: reason,
 		OccurredAt: t0.Add(-10 * time.Minute), EvaluatedAt: t0,
-		Evidence: model.Evidence{Principal: "alice-admin", Person: "alice", System: "bastion", Role: "root"}}
+		Evidence: model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: "alice-admin", Person: "alice", System: "bastion", Role: "root"}}}
 }
 
 // states maps alert id to its state in the outbox.
-func states(t *testing.T, st *store.Store) map[string]store.AlertState {
+func states(t *testing.T, st *store.Store) map[string]outbox.State {
 	t.Helper()
 	as, err := st.ListAlerts(context.Background(), "", 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]store.AlertState{}
+	out := map[string]outbox.State{}
 	for _, a := range as {
 		out[a.ID] = a.State
 	}

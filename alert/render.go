@@ -5,16 +5,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
 )
 
 // Renderer turns alerts into Slack messages. The zero value renders
 // without short names and without evidence links. Safe for concurrent use
 // (read-only).
 type Renderer struct {
-	// Names maps a rule ID to its short name ("CM-2" -> "independent-
-	// approval"); a missing rule is shown by its ID alone.
+	// Names maps a rule ID to its short name (the controls' definitions
+	// give them); a missing rule is shown by its ID alone.
 	Names map[string]string
 	// APIBase is changeproof's public base URL (alerts.api_url); messages
 	// link to the evidence under it. Empty = no evidence link.
@@ -23,7 +25,7 @@ type Renderer struct {
 
 // Title names the rule and what happened: "CM-2 independent-approval
 // failed", "AC-2 break-glass-justified: break-glass access (pass)".
-func (r Renderer) Title(a Alert) string {
+func (r Renderer) Title(a outbox.Alert) string {
 	rule := a.Rule
 	if n := r.Names[a.Rule]; n != "" {
 		rule += " " + n
@@ -49,7 +51,7 @@ func (r Renderer) Title(a Alert) string {
 //
 // Blocks: a header (the title), a section (subject link, people, reason)
 // and a context (evidence link, when the subject occurred, the alert id).
-func (r Renderer) Message(a Alert) slack.Message {
+func (r Renderer) Message(a outbox.Alert) slack.Message {
 	f := a.Finding
 	title := r.Title(a)
 	people := strings.Join(People(a.Rule, f.Evidence), ", ")
@@ -95,7 +97,7 @@ const maxDigestList = 40
 // first list alerts (at most 40; list <= 0 means 20) each with its title,
 // subject link, reason and evidence link, then "…and M more." for the rest,
 // and a link to every failing finding when APIBase is set.
-func (r Renderer) Digest(as []Alert, list int) slack.Message {
+func (r Renderer) Digest(as []outbox.Alert, list int) slack.Message {
 	if list <= 0 {
 		list = 20
 	}
@@ -149,7 +151,8 @@ func TestMessage(source string, now time.Time) slack.Message {
 }
 
 // People names the people a finding's evidence involves, in a fixed order:
-// "author X" ("changed by X" for CM-6's protection changes), "merged by
+// "author X" ("changed by X" when the control's definition presents its
+// author so, as for a branch protection change), "merged by
 // X", "pushed by X", the principal ("access by P" for access events,
 // "person P" otherwise, written "NAME (as LOGIN)" when the login maps to
 // another person), and "reviewed by A, B" for the reviewers. Repeats are
@@ -164,11 +167,11 @@ func People(rule string, e model.Evidence) []string {
 		}
 	}
 	if e.Author != "" {
-		if rule == "CM-6" {
-			add("changed by " + e.Author)
-		} else {
-			add("author " + e.Author)
+		as := "author"
+		if d, ok := rules.Lookup(rule); ok && d.Presents.AuthorAs != "" {
+			as = d.Presents.AuthorAs
 		}
+		add(as + " " + e.Author)
 	}
 	if e.MergedBy != "" {
 		add("merged by " + e.MergedBy)

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/model"
 )
 
-func one(t *testing.T, f model.Finding) alert.Alert {
+func one(t *testing.T, f model.Finding) outbox.Alert {
 	t.Helper()
 	as := alert.Decide([]model.Finding{f}, t0, 2*time.Minute)
 	if len(as) != 1 {
@@ -103,10 +104,10 @@ func TestPeople(t *testing.T) {
 		e    model.Evidence
 		want []string
 	}{
-		{"CM-6", model.Evidence{Author: "eve"}, []string{"changed by eve"}},
-		{"AC-3", model.Evidence{Author: "bob", MergedBy: "bob", Principal: "bob-old", Person: "bob"},
+		{"CM-6", model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "eve"}}, []string{"changed by eve"}},
+		{"AC-3", model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "bob", MergedBy: "bob"}, PrincipalEvidence: model.PrincipalEvidence{Principal: "bob-old", Person: "bob"}},
 			[]string{"author bob", "merged by bob", "person bob (as bob-old)"}},
-		{"AC-1", model.Evidence{Principal: "carol", Person: "Carol", System: "db"}, []string{"access by carol"}},
+		{"AC-1", model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: "carol", Person: "Carol", System: "db"}}, []string{"access by carol"}},
 		{"CM-2", model.Evidence{}, nil},
 	} {
 		if got := alert.People(tc.rule, tc.e); !reflect.DeepEqual(got, tc.want) {
@@ -116,7 +117,7 @@ func TestPeople(t *testing.T) {
 }
 
 func TestDigestMessage(t *testing.T) {
-	var as []alert.Alert
+	var as []outbox.Alert
 	for i := 1; i <= 25; i++ {
 		as = append(as, one(t, prFinding("CM-2", i, model.Fail, "no approval")))
 	}

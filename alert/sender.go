@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/internal/clock"
 	"github.com/changeproof/changeproof/model"
 )
@@ -97,8 +98,8 @@ type Sender struct {
 	failures int           // consecutive backoff waits; guarded by round
 
 	mu         sync.Mutex
-	pending    []Alert          // decided, not yet in the outbox
-	unrecorded map[string]Alert // sent, but the outbox has not recorded it
+	pending    []outbox.Alert          // decided, not yet in the outbox
+	unrecorded map[string]outbox.Alert // sent, but the outbox has not recorded it
 }
 
 // Validate checks the configuration; errors name the field.
@@ -140,7 +141,7 @@ func (s *Sender) setup() {
 	s.init.Do(func() {
 		s.poke = make(chan struct{}, 1)
 		s.round = make(chan struct{}, 1)
-		s.unrecorded = map[string]Alert{}
+		s.unrecorded = map[string]outbox.Alert{}
 		s.owner = s.Owner
 		if s.owner == "" {
 			host, _ := os.Hostname()
@@ -213,7 +214,7 @@ func (s *Sender) Enqueue(ctx context.Context, changed []model.Finding) (int, err
 	return n, nil
 }
 
-func (s *Sender) hold(as []Alert) {
+func (s *Sender) hold(as []outbox.Alert) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if room := maxPending - len(s.pending); room < len(as) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/alert"
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack"
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
 	"github.com/changeproof/changeproof/model"
@@ -116,7 +117,7 @@ func TestOneMessagePerFailingSubjectAndNoneAgain(t *testing.T) {
 		t.Errorf("%d requests to Slack, want 3", n)
 	}
 	for id, st := range states(t, f.store) {
-		if st != store.AlertSent {
+		if st != outbox.Sent {
 			t.Errorf("%s is %s, want sent", id, st)
 		}
 	}
@@ -176,7 +177,7 @@ func TestGraceCancelsWithdrawnDirectPush(t *testing.T) {
 		t.Errorf("after the grace period delivered %v, want only the push that is still a direct push", got)
 	}
 	st := states(t, f.store)
-	if st["CM-1|acme/pay@"+sha1+"|fail"] != store.AlertCancelled || st["CM-1|acme/pay@"+sha2+"|fail"] != store.AlertSent {
+	if st["CM-1|acme/pay@"+sha1+"|fail"] != outbox.Cancelled || st["CM-1|acme/pay@"+sha2+"|fail"] != outbox.Sent {
 		t.Errorf("states = %v", st)
 	}
 	if d := metric(t, "changeproof_alerts_cancelled_total") - cancelledBefore; d != 1 {
@@ -229,7 +230,7 @@ func TestRetryAfterHonouredSameAlertFirst(t *testing.T) {
 		t.Errorf("waits %v, want exactly [7s]", s)
 	}
 	as, err := f.store.Alerts(context.Background(), []string{"CM-2|acme/pay#1|fail"})
-	if err != nil || len(as) != 1 || as[0].Attempts != 2 || as[0].State != store.AlertSent || !as[0].SentAt.Equal(t0.Add(7*time.Second)) {
+	if err != nil || len(as) != 1 || as[0].Attempts != 2 || as[0].State != outbox.Sent || !as[0].SentAt.Equal(t0.Add(7*time.Second)) {
 		t.Errorf("outbox row = %+v (%v)", as, err)
 	}
 }
@@ -311,7 +312,7 @@ func TestOutageThenRecoveryDeliversEverythingInOrderOnce(t *testing.T) {
 		t.Errorf("%d requests, want %d", r, down+len(want))
 	}
 	for id, st := range states(t, f.store) {
-		if st != store.AlertSent {
+		if st != outbox.Sent {
 			t.Errorf("%s is %s", id, st)
 		}
 	}
@@ -338,7 +339,7 @@ func TestDigestSendsOneMessagePerPeriod(t *testing.T) {
 		t.Errorf("%d alerts in the outbox", len(st))
 	}
 	for id, s := range st {
-		if s != store.AlertSent {
+		if s != outbox.Sent {
 			t.Fatalf("%s is %s after the digest", id, s)
 		}
 	}
@@ -407,7 +408,7 @@ func TestPostMessageOKFalse(t *testing.T) {
 		t.Errorf("waits %v, want [3s]", s)
 	}
 	as, err := f.store.Alerts(context.Background(), []string{"CM-2|acme/pay#2|fail"})
-	if err != nil || len(as) != 1 || as[0].State != store.AlertFailed || as[0].Attempts != 1 ||
+	if err != nil || len(as) != 1 || as[0].State != outbox.Failed || as[0].Attempts != 1 ||
 		as[0].LastError != "slack chat.postMessage: channel_not_found" {
 		t.Errorf("refused alert = %+v (%v)", as, err)
 	}
@@ -424,7 +425,7 @@ func TestPostMessageOKFalse(t *testing.T) {
 	bad := newSender(t, f.store, &slack.PostMessage{Token: "xoxb-revoked", Channel: "C0ALERTS", BaseURL: f.slack.URL}, f.clock)
 	f.feed(t, bad, prFinding("CM-3", 4, model.Fail, "stale approval"))
 	f.flush(t, bad)
-	if st := states(t, f.store)["CM-3|acme/pay#4|fail"]; st != store.AlertFailed {
+	if st := states(t, f.store)["CM-3|acme/pay#4|fail"]; st != outbox.Failed {
 		t.Errorf("invalid_auth: state %s", st)
 	}
 	if n, err := f.store.RequeueFailedAlerts(context.Background(), []string{"CM-3|acme/pay#4|fail"}, f.clock.Now()); err != nil || n != 1 {
@@ -470,7 +471,7 @@ type flaky struct {
 
 var errOutbox = errors.New("outbox unavailable")
 
-func (o *flaky) EnqueueAlerts(ctx context.Context, as []alert.Alert) (int, error) {
+func (o *flaky) EnqueueAlerts(ctx context.Context, as []outbox.Alert) (int, error) {
 	o.mu.Lock()
 	fail := o.failEnq > 0
 	if fail {
@@ -483,11 +484,11 @@ func (o *flaky) EnqueueAlerts(ctx context.Context, as []alert.Alert) (int, error
 	return o.Store.EnqueueAlerts(ctx, as)
 }
 
-func (o *flaky) UpdateAlerts(ctx context.Context, as []alert.Alert, now time.Time) error {
+func (o *flaky) UpdateAlerts(ctx context.Context, as []outbox.Alert, now time.Time) error {
 	o.mu.Lock()
 	fail := false
 	for _, a := range as {
-		if a.State == store.AlertSent && o.failSentUp > 0 {
+		if a.State == outbox.Sent && o.failSentUp > 0 {
 			fail = true
 		}
 	}
@@ -526,7 +527,7 @@ func TestOutboxFailuresLoseNothingAndSendNothingTwice(t *testing.T) {
 	if n := len(f.slack.Requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
-	if st := states(t, f.store)["CM-2|acme/pay#1|fail"]; st != store.AlertSent {
+	if st := states(t, f.store)["CM-2|acme/pay#1|fail"]; st != outbox.Sent {
 		t.Errorf("state %s, want sent", st)
 	}
 }

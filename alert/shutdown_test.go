@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/alert/slack/slacktest"
 	"github.com/changeproof/changeproof/model"
-	"github.com/changeproof/changeproof/store"
 )
 
 // A Flush called at shutdown while Run's round is stuck on a Slack that
@@ -43,7 +43,7 @@ func TestFlushHonoursContextWhileAnotherRoundRetries(t *testing.T) {
 		t.Fatalf("outbox %v", st)
 	} else {
 		for id, s := range st {
-			if s != store.AlertQueued {
+			if s != outbox.Queued {
 				t.Errorf("alert %s is %v after the stopped rounds, want queued", id, s)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/changeproof/changeproof/alert/outbox"
 )
 
 var (
@@ -23,7 +25,7 @@ func IsDirectPush(subject string) bool { return pushSubject.MatchString(subject)
 //     bundle, /v1/changes/OWNER/REPO/N or /v1/changes/OWNER/REPO/commit/SHA;
 //   - anything else: the rule's findings, /v1/findings?rule=R (and
 //     &repo=REPO when known, &outcome=fail for a fail).
-func EvidenceURL(apiBase string, a Alert) string {
+func EvidenceURL(apiBase string, a outbox.Alert) string {
 	base := strings.TrimRight(apiBase, "/")
 	if base == "" {
 		return ""

@@ -161,7 +161,7 @@ func (a AuditSource) inScope(repo string) bool { return a.InScope == nil || a.In
 
 // outcomes maps subject -> rule -> current outcome.
 func (a AuditSource) outcomes(ctx context.Context) (map[string]map[string]string, error) {
-	return a.Store.Outcomes(ctx, "")
+	return a.Store.Outcomes(ctx, nil)
 }
 
 var (

@@ -70,7 +70,7 @@ func seedBundles(t *testing.T, e *env) bundleFixture {
 	provCM4 := finding("CM-4", prov, model.Fail, merged, ev)
 	withdrawn := func(f model.Finding) model.Finding {
 		f.Outcome, f.Reason, f.EvaluatedAt = model.NotApplicable, "merge of acme/api#7", ev.Add(4*time.Minute)
-		f.Evidence = model.Evidence{MergeOf: "acme/api#7"}
+		f.Evidence = model.Evidence{SourceEvidence: model.SourceEvidence{MergeOf: "acme/api#7"}}
 		return f
 	}
 	vAlice := model.ReviewVerdict{ReviewID: 102, Reviewer: "alice", State: "approved", CommitID: sha('c'),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
 	"github.com/changeproof/changeproof/store"
 )
 
@@ -96,7 +97,7 @@ func (s *Service) Bundles(ctx context.Context, keys []store.ChangeKey) ([]*Bundl
 		sort.Strings(fkeys)
 		for _, fk := range fkeys {
 			v := byKey[fk]
-			if v.Rule == "CM-2" && len(v.Finding.Evidence.Reviews) > 0 {
+			if v.Rule == reviewVerdictsRule && len(v.Finding.Evidence.Reviews) > 0 {
 				b.ReviewVerdicts = v.Finding.Evidence.Reviews
 			}
 			b.Findings = append(b.Findings, *v)
@@ -123,11 +124,15 @@ func changeTip(ch model.Change) string {
 	return ch.SHA
 }
 
-// shippedByEach reads the CM-5 verdicts and deploys of repos and returns
-// the production deploys that shipped a change (subject) of one of them,
-// oldest first, each with its CM-5 verdict.
+// shippedByEach reads the deploy verdicts (of the control that presents
+// shipments) and deploys of repos and returns the production deploys that
+// shipped a change (subject) of one of them, oldest first, each with its
+// verdict.
 func (s *Service) shippedByEach(ctx context.Context, repos []string) (func(repo, subject string) []ShippedBy, error) {
-	verdicts, err := s.Store.CurrentFindingsOf(ctx, "CM-5", repos)
+	if shipmentsRule == "" {
+		return func(string, string) []ShippedBy { return []ShippedBy{} }, nil
+	}
+	verdicts, err := s.Store.CurrentFindingsOf(ctx, shipmentsRule, repos)
 	if err != nil {
 		return nil, err
 	}
@@ -188,3 +193,20 @@ func rulesetsAt(states []model.RulesetEvent, t time.Time) []model.RulesetEvent {
 	}
 	return out
 }
+
+// The controls whose findings a bundle shows beyond their verdicts, by
+// their definitions: the first (catalogue order) whose findings carry the
+// review verdicts, and the first that lists the changes each deploy
+// shipped.
+var reviewVerdictsRule, shipmentsRule = func() (string, string) {
+	var reviews, shipments string
+	for _, d := range rules.Catalogue() {
+		if reviews == "" && d.Presents.ReviewVerdicts {
+			reviews = d.ID
+		}
+		if shipments == "" && d.Presents.Shipments {
+			shipments = d.ID
+		}
+	}
+	return reviews, shipments
+}()

@@ -73,13 +73,12 @@ func seedFindings(t *testing.T, e *env) {
 
 	cm1 := finding("CM-1", subjPR, model.Pass, pr, ev)
 	cm1.Reason = "merged pull request acme/api#7"
-	cm1.Evidence = model.Evidence{URL: "https://github.com/acme/api/pull/7", Author: "alice", MergedBy: "bob",
-		MergeCommitSHA: sha('b'), HeadSHA: sha('c'), DeliveryIDs: []string{"d-1"}}
+	cm1.Evidence = model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/api/pull/7", Author: "alice", MergedBy: "bob", MergeCommitSHA: sha('b'), HeadSHA: sha('c')}, SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{"d-1"}}}
 	cm2a := finding("CM-2", subjPR, model.Pending, pr, ev)
 	cm2b := finding("CM-2", subjPR, model.Fail, pr, ev.Add(72*time.Hour))
 	cm2b.Reason = "approved only by the author (alice)"
 	pushFail := finding("CM-1", subjPush, model.Fail, push, ev)
-	pushFail.Evidence = model.Evidence{Pusher: "carol", SHA: sha('d')}
+	pushFail.Evidence = model.Evidence{ChangeEvidence: model.ChangeEvidence{Pusher: "carol", SHA: sha('d')}}
 	pushWaived := pushFail
 	pushWaived.Outcome, pushWaived.Reason, pushWaived.EvaluatedAt = model.Waived, "direct push by carol, waived", ev.Add(time.Hour)
 	pushWaived.Waiver = waiverD
@@ -127,8 +126,7 @@ func TestFindingsJSONShape(t *testing.T) {
 	cm1 := page.Findings[1]
 	wantCM1 := findingJSON{Rule: "CM-1", Subject: subjPR, Outcome: "pass", Reason: "merged pull request acme/api#7",
 		Repo: "acme/api", OccurredAt: "2026-03-01T10:00:00Z", EvaluatedAt: "2026-03-03T08:00:00Z",
-		Evidence: model.Evidence{URL: "https://github.com/acme/api/pull/7", Author: "alice", MergedBy: "bob",
-			MergeCommitSHA: sha('b'), HeadSHA: sha('c'), DeliveryIDs: []string{"d-1"}}}
+		Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/api/pull/7", Author: "alice", MergedBy: "bob", MergeCommitSHA: sha('b'), HeadSHA: sha('c')}, SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{"d-1"}}}}
 	if !reflect.DeepEqual(cm1, wantCM1) {
 		t.Fatalf("CM-1 finding\n got %+v\nwant %+v", cm1, wantCM1)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 	"github.com/changeproof/changeproof/store"
 )
 
@@ -113,7 +115,7 @@ func (s *Service) Changes(ctx context.Context, q ChangesQuery) ([]ChangeView, er
 	if err != nil {
 		return nil, err
 	}
-	outcomes, err := s.Store.Outcomes(ctx, "CM-")
+	outcomes, err := s.Store.Outcomes(ctx, rules.InPopulation(control.PopulationChanges))
 	if err != nil {
 		return nil, err
 	}

@@ -140,10 +140,10 @@ func TestExportEmptyPopulation(t *testing.T) {
 	if len(src.bundleCalls) != 0 {
 		t.Errorf("bundles asked for %v", src.bundleCalls)
 	}
-	if got := string(readFile(t, dir, "population.csv")); got != "subject,occurred_at,kind,repo,sha,actor,title,url,CM-1,CM-2,CM-3,CM-4,CM-5,CM-6\n" {
+	if got := string(readFile(t, dir, "population.csv")); got != "subject,occurred_at,kind,repo,sha,actor,title,url,CM-1,CM-2,CM-3,CM-4,CM-5,CM-6,CM-7\n" {
 		t.Errorf("population.csv = %q", got)
 	}
-	if got := string(readFile(t, dir, "sample.csv")); got != "subject,occurred_at,kind,repo,sha,actor,title,url,CM-1,CM-2,CM-3,CM-4,CM-5,CM-6,sample_number,draw_key,evidence_file\n" {
+	if got := string(readFile(t, dir, "sample.csv")); got != "subject,occurred_at,kind,repo,sha,actor,title,url,CM-1,CM-2,CM-3,CM-4,CM-5,CM-6,CM-7,sample_number,draw_key,evidence_file\n" {
 		t.Errorf("sample.csv = %q", got)
 	}
 	var raw map[string]any

@@ -3,8 +3,12 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 )
 
 // Member is one row of a population.
@@ -68,31 +72,33 @@ type HeaderSource interface {
 	Header(population string) []string
 }
 
-// Population names.
+// Population names (the controls' definitions name the same).
 const (
-	PopulationChanges = "changes" // merged pull requests and direct pushes of in-scope repositories
-	PopulationDeploys = "deploys" // production deploys (CM-5 subjects)
-	PopulationAccess  = "access"  // access events to in-scope systems (AC-* subjects)
+	PopulationChanges = string(control.PopulationChanges) // merged pull requests and direct pushes of in-scope repositories
+	PopulationDeploys = string(control.PopulationDeploys) // production deploys
+	PopulationAccess  = string(control.PopulationAccess)  // access events to in-scope systems
 )
 
 // Populations lists the valid population names; the first is the default.
 var Populations = []string{PopulationChanges, PopulationDeploys, PopulationAccess}
 
+// memberColumns are each population's own columns, after subject and
+// occurred_at; the outcome columns of the controls over it follow.
+var memberColumns = map[string][]string{
+	PopulationChanges: {"kind", "repo", "sha", "actor", "title", "url"},
+	PopulationDeploys: {"service", "environment", "deploy_id", "repo", "sha", "status", "actor", "url"},
+	PopulationAccess:  {"system", "event_id", "principal", "action", "result", "role", "ticket", "source_ip"},
+}
+
 // ColumnNames returns the default columns of a population, after subject
-// and occurred_at. Outcome columns are named by rule ID.
+// and occurred_at: its own, then one outcome column per control whose
+// definition lists the population, named by rule ID, in catalogue order.
 func ColumnNames(population string) ([]string, error) {
-	switch population {
-	case PopulationChanges:
-		return []string{"kind", "repo", "sha", "actor", "title", "url",
-			"CM-1", "CM-2", "CM-3", "CM-4", "CM-5", "CM-6"}, nil
-	case PopulationDeploys:
-		return []string{"service", "environment", "deploy_id", "repo", "sha", "status", "actor", "url",
-			"CM-5"}, nil
-	case PopulationAccess:
-		return []string{"system", "event_id", "principal", "action", "result", "role", "ticket", "source_ip",
-			"AC-1", "AC-2", "AC-3"}, nil
+	own, ok := memberColumns[population]
+	if !ok {
+		return nil, fmt.Errorf("unknown population %q: valid values are %s", population, strings.Join(Populations, ", "))
 	}
-	return nil, fmt.Errorf("unknown population %q: valid values are %s", population, strings.Join(Populations, ", "))
+	return append(slices.Clone(own), rules.InPopulation(control.Population(population))...), nil
 }
 
 // ColumnsFrom builds a member's columns in the order of names, taking each

@@ -63,7 +63,7 @@ func (f *fakeSource) Bundle(_ context.Context, pop, subject string) (any, error)
 			if ruleKey.MatchString(c.Name) && c.Value != "" {
 				b.Findings = append(b.Findings, model.Finding{Rule: c.Name, Subject: subject, Outcome: model.Outcome(c.Value),
 					Reason: "reason for " + c.Name, OccurredAt: m.OccurredAt, EvaluatedAt: m.OccurredAt.Add(time.Minute),
-					Evidence: model.Evidence{SHA: "1a2b3c", Reviews: []model.ReviewVerdict{{ReviewID: 1, Reviewer: "hubot", State: "approved", Counted: false, Why: "bot"}}}})
+					Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{SHA: "1a2b3c"}, ReviewEvidence: model.ReviewEvidence{Reviews: []model.ReviewVerdict{{ReviewID: 1, Reviewer: "hubot", State: "approved", Counted: false, Why: "bot"}}}}})
 			}
 		}
 		return b, nil

@@ -45,31 +45,76 @@ func waiverKey(w *Waiver) string {
 	return w.Rule + "\x00" + w.Subject + "\x00" + w.Reason + "\x00" + w.ApprovedBy + "\x00" + w.Expires.String()
 }
 
-// Evidence is what a finding rests on. Every field is optional; controls fill
-// the ones they used so that the verdict can be re-checked by a person.
+// Evidence is what a finding rests on: one part per kind of control, each
+// filled by the controls that judge with it, so that the verdict can be
+// re-checked by a person. Every field is optional. The parts are embedded:
+// the JSON is one flat object (the evidence API's shape), and a field is
+// read as ev.Author whichever part holds it.
 type Evidence struct {
-	URL            string          `json:"url,omitempty"`
-	Author         string          `json:"author,omitempty"`
-	MergedBy       string          `json:"merged_by,omitempty"`
-	Pusher         string          `json:"pusher,omitempty"`
-	SHA            string          `json:"sha,omitempty"`
-	HeadSHA        string          `json:"head_sha,omitempty"`
-	MergeCommitSHA string          `json:"merge_commit_sha,omitempty"`
-	Labels         []string        `json:"labels,omitempty"`
-	Reviews        []ReviewVerdict `json:"reviews,omitempty"`
-	TicketKeys     []string        `json:"ticket_keys,omitempty"`
-	Settings       []string        `json:"settings,omitempty"` // CM-6: each weakened setting
-	// CM-7: each required check's deciding result ("ci/test: check_run
-	// failure"); a check without one is absent.
-	Checks      []string `json:"checks,omitempty"`
+	ChangeEvidence
+	ReviewEvidence
+	TicketEvidence
+	SettingsEvidence
+	ChecksEvidence
+	SourceEvidence
+	DeployEvidence
+	PrincipalEvidence
+}
+
+// ChangeEvidence is where a change is, who made it and which commits: what
+// every change-management finding shows.
+type ChangeEvidence struct {
+	URL            string   `json:"url,omitempty"`
+	Author         string   `json:"author,omitempty"`
+	MergedBy       string   `json:"merged_by,omitempty"`
+	Pusher         string   `json:"pusher,omitempty"`
+	SHA            string   `json:"sha,omitempty"`
+	HeadSHA        string   `json:"head_sha,omitempty"`
+	MergeCommitSHA string   `json:"merge_commit_sha,omitempty"`
+	Labels         []string `json:"labels,omitempty"`
+}
+
+// ReviewEvidence is every review of a pull request with whether it counted
+// as a qualifying approval and why not (approval controls).
+type ReviewEvidence struct {
+	Reviews []ReviewVerdict `json:"reviews,omitempty"`
+}
+
+// TicketEvidence is the ticket keys found for a change or an access.
+type TicketEvidence struct {
+	TicketKeys []string `json:"ticket_keys,omitempty"`
+}
+
+// SettingsEvidence is each weakened protection setting (settings
+// controls).
+type SettingsEvidence struct {
+	Settings []string `json:"settings,omitempty"`
+}
+
+// ChecksEvidence is each required check's deciding result ("ci/test:
+// check_run failure"); a check without one is absent (checks controls).
+type ChecksEvidence struct {
+	Checks []string `json:"checks,omitempty"`
+}
+
+// SourceEvidence is where a verdict's evidence came from: the deliveries
+// it rests on and, for a withdrawn direct push, the pull request subject it
+// turned out to be the merge of.
+type SourceEvidence struct {
 	DeliveryIDs []string `json:"delivery_ids,omitempty"`
-	MergeOf     string   `json:"merge_of,omitempty"` // withdrawn direct push: the PR subject
-	// CM-5: the changes a deploy shipped (chain order) and those that
-	// failed CM-1..CM-3.
+	MergeOf     string   `json:"merge_of,omitempty"`
+}
+
+// DeployEvidence is the changes a deploy shipped (chain order) and those
+// of them that failed the controls it inherits (deploy controls).
+type DeployEvidence struct {
 	Shipped       []string `json:"shipped,omitempty"`
 	FailedChanges []string `json:"failed_changes,omitempty"`
-	// Access controls: the event's principal, the person it maps to, the
-	// system, role and ticket.
+}
+
+// PrincipalEvidence is who acted on what system (access controls): the
+// event's principal, the person it maps to, the system, role and ticket.
+type PrincipalEvidence struct {
 	Principal string `json:"principal,omitempty"`
 	Person    string `json:"person,omitempty"`
 	System    string `json:"system,omitempty"`

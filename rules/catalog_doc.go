@@ -26,6 +26,10 @@ var catalogEntries = []catalogEntry{
 	{Label: "Subjects", Value: func(d control.Definition) string { return d.Subjects }},
 	{Block: outcomeTable},
 	{Label: "Remediation", Value: func(d control.Definition) string { return d.Remediation }},
+	{Label: "Evidence", Value: func(d control.Definition) string { return joinEvidence(d.Evidence) }},
+	{Label: "Alerts", Value: func(d control.Definition) string { return d.Alert.String() }},
+	{Label: "Populations", Value: func(d control.Definition) string { return joinPopulations(d.Populations) }},
+	{Label: "Depends on", Value: func(d control.Definition) string { return strings.Join(d.DependsOn, ", ") }},
 }
 
 // catalogColumns are the columns of the catalogue's summary table, one
@@ -36,6 +40,7 @@ var catalogColumns = []struct {
 }{
 	{"control", func(d control.Definition) string { return fmt.Sprintf("[%s](#%s) `%s`", d.ID, anchor(d), d.Name) }},
 	{"question", func(d control.Definition) string { return d.Question }},
+	{"alerts", func(d control.Definition) string { return d.Alert.String() }},
 	{"outcomes", func(d control.Definition) string {
 		var os []string
 		for _, o := range model.Outcomes {
@@ -114,4 +119,23 @@ func anchor(d control.Definition) string {
 // cell makes text fit one Markdown table cell.
 func cell(s string) string {
 	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", `\|`)
+}
+
+// joinEvidence lists the kinds of evidence a control reads.
+func joinEvidence(es []control.Evidence) string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = string(e)
+	}
+	return strings.Join(out, ", ")
+}
+
+// joinPopulations lists the audit populations that carry a control's
+// outcome as a column.
+func joinPopulations(ps []control.Population) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = "`" + string(p) + "`"
+	}
+	return strings.Join(out, ", ")
 }

@@ -6,62 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/alert/outbox"
 )
-
-// AlertState is where an alert is in the outbox.
-type AlertState string
-
-// Alert states. Queued is the only non-terminal one: sent, cancelled and
-// failed are final until RequeueFailedAlerts reopens a failed alert.
-const (
-	AlertQueued    AlertState = "queued"
-	AlertSent      AlertState = "sent"
-	AlertCancelled AlertState = "cancelled"
-	AlertFailed    AlertState = "failed"
-)
-
-// Terminal reports whether the state is final.
-func (s AlertState) Terminal() bool { return s != AlertQueued }
-
-// Alert is one row of the alert outbox: a message owed for one outcome
-// transition of one finding. ID is "RULE|SUBJECT|TRANSITION" and is the
-// outbox key: an id is queued at most once.
-type Alert struct {
-	ID         string
-	Rule       string
-	Subject    string
-	Transition string
-	Repo       string
-	CreatedAt  time.Time
-	// DueAt is when the alert may be sent (CreatedAt plus any grace).
-	DueAt     time.Time
-	State     AlertState
-	Attempts  int
-	LastError string
-	SentAt    time.Time
-	// ClaimedBy and ClaimedUntil are the sending lease (see the package
-	// alert). Empty/zero when unclaimed.
-	ClaimedBy    string
-	ClaimedUntil time.Time
-	// Finding is the finding the alert is about, as it was when queued.
-	Finding   model.Finding
-	UpdatedAt time.Time
-	// Version orders the rows of one id (004_alerts.sql). Read it back and
-	// pass it to UpdateAlerts unchanged: it is how a write supersedes the
-	// row it was derived from.
-	Version uint64
-}
-
-// AlertStats summarises the outbox.
-type AlertStats struct {
-	Queued, Sent, Cancelled, Failed int
-	// OldestQueued is the creation time of the oldest queued alert; zero
-	// when none is queued.
-	OldestQueued time.Time
-	// LastSent is the latest sent_at of any alert; zero when none was sent.
-	LastSent time.Time
-}
 
 // Version layout (004_alerts.sql): epoch<<57 | terminal<<56 | microseconds.
 const (
@@ -110,7 +56,7 @@ type alertRow struct {
 	Version      uint64 `json:"version"`
 }
 
-func alertToRow(a Alert) (alertRow, error) {
+func alertToRow(a outbox.Alert) (alertRow, error) {
 	p, err := json.Marshal(a.Finding)
 	if err != nil {
 		return alertRow{}, fmt.Errorf("encode finding of alert %s: %w", a.ID, err)
@@ -120,9 +66,9 @@ func alertToRow(a Alert) (alertRow, error) {
 		Time(a.UpdatedAt), a.Version}, nil
 }
 
-func (r alertRow) model() (Alert, error) {
-	a := Alert{ID: r.ID, Rule: r.Rule, Subject: r.Subject, Transition: r.Transition, Repo: r.Repo,
-		CreatedAt: r.CreatedAt.T(), DueAt: r.DueAt.T(), State: AlertState(r.State), Attempts: int(r.Attempts),
+func (r alertRow) model() (outbox.Alert, error) {
+	a := outbox.Alert{ID: r.ID, Rule: r.Rule, Subject: r.Subject, Transition: r.Transition, Repo: r.Repo,
+		CreatedAt: r.CreatedAt.T(), DueAt: r.DueAt.T(), State: outbox.State(r.State), Attempts: int(r.Attempts),
 		LastError: r.LastError, SentAt: r.SentAt.T(), ClaimedBy: r.ClaimedBy, ClaimedUntil: r.ClaimedUntil.T(),
 		UpdatedAt: r.UpdatedAt.T(), Version: r.Version}
 	if r.Payload != "" {
@@ -153,7 +99,7 @@ func microTime(t time.Time) time.Time {
 // Two processes enqueueing the same new id at once may both insert it; the
 // rows collapse into one queued alert (same id, version 0), so the alert is
 // still sent once.
-func (s *Store) EnqueueAlerts(ctx context.Context, as []Alert) (int, error) {
+func (s *Store) EnqueueAlerts(ctx context.Context, as []outbox.Alert) (int, error) {
 	if len(as) == 0 {
 		return 0, nil
 	}
@@ -186,7 +132,7 @@ func (s *Store) EnqueueAlerts(ctx context.Context, as []Alert) (int, error) {
 			a.DueAt = a.CreatedAt
 		}
 		a.DueAt = microTime(a.DueAt)
-		a.State, a.Attempts, a.LastError, a.SentAt = AlertQueued, 0, "", time.Time{}
+		a.State, a.Attempts, a.LastError, a.SentAt = outbox.Queued, 0, "", time.Time{}
 		a.ClaimedBy, a.ClaimedUntil = "", time.Time{}
 		a.UpdatedAt, a.Version = a.CreatedAt, 0
 		r, err := alertToRow(a)
@@ -207,7 +153,7 @@ func (s *Store) EnqueueAlerts(ctx context.Context, as []Alert) (int, error) {
 // DueAlerts returns up to limit queued alerts with due_at <= now, in send
 // order: by due_at, then created_at, then id. Alerts leased to a sender
 // are included (with their lease) so that the caller can keep the order.
-func (s *Store) DueAlerts(ctx context.Context, now time.Time, limit int) ([]Alert, error) {
+func (s *Store) DueAlerts(ctx context.Context, now time.Time, limit int) ([]outbox.Alert, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -217,7 +163,7 @@ func (s *Store) DueAlerts(ctx context.Context, now time.Time, limit int) ([]Aler
 
 // Alerts returns the current row of each of the given ids that exists, in
 // send order.
-func (s *Store) Alerts(ctx context.Context, ids []string) ([]Alert, error) {
+func (s *Store) Alerts(ctx context.Context, ids []string) ([]outbox.Alert, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -227,7 +173,7 @@ func (s *Store) Alerts(ctx context.Context, ids []string) ([]Alert, error) {
 
 // ListAlerts returns up to limit alerts in state (every state when empty),
 // newest first by creation.
-func (s *Store) ListAlerts(ctx context.Context, state AlertState, limit int) ([]Alert, error) {
+func (s *Store) ListAlerts(ctx context.Context, state outbox.State, limit int) ([]outbox.Alert, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -240,12 +186,12 @@ func (s *Store) ListAlerts(ctx context.Context, state AlertState, limit int) ([]
 	return s.queryAlerts(ctx, q+" ORDER BY created_at DESC, id LIMIT {n:UInt32}", p, "list alerts")
 }
 
-func (s *Store) queryAlerts(ctx context.Context, q string, p Params, what string) ([]Alert, error) {
+func (s *Store) queryAlerts(ctx context.Context, q string, p Params, what string) ([]outbox.Alert, error) {
 	var rows []alertRow
 	if err := s.db.Query(ctx, q, p, &rows); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	out := make([]Alert, 0, len(rows))
+	out := make([]outbox.Alert, 0, len(rows))
 	for _, r := range rows {
 		a, err := r.model()
 		if err != nil {
@@ -265,7 +211,7 @@ func (s *Store) queryAlerts(ctx context.Context, q string, p Params, what string
 // A terminal row is final within its epoch: writing a queued state over a
 // row read as terminal is an error (use RequeueFailedAlerts), and a write
 // derived from a stale queued row never replaces a terminal one.
-func (s *Store) UpdateAlerts(ctx context.Context, as []Alert, now time.Time) error {
+func (s *Store) UpdateAlerts(ctx context.Context, as []outbox.Alert, now time.Time) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -317,7 +263,7 @@ func (s *Store) RequeueFailedAlerts(ctx context.Context, ids []string, now time.
 			return 0, fmt.Errorf("requeue alert %s: requeued too often (%d times)", a.ID, epoch)
 		}
 		a.Version = nextAlertVersion(a.Version, epoch+1, false, now)
-		a.State, a.Attempts, a.ClaimedBy, a.ClaimedUntil, a.UpdatedAt = AlertQueued, 0, "", time.Time{}, now
+		a.State, a.Attempts, a.ClaimedBy, a.ClaimedUntil, a.UpdatedAt = outbox.Queued, 0, "", time.Time{}, now
 		r, err := alertToRow(a)
 		if err != nil {
 			return 0, err
@@ -334,7 +280,7 @@ func (s *Store) RequeueFailedAlerts(ctx context.Context, ids []string, now time.
 }
 
 // AlertStats counts the outbox's alerts by state.
-func (s *Store) AlertStats(ctx context.Context) (AlertStats, error) {
+func (s *Store) AlertStats(ctx context.Context) (outbox.Stats, error) {
 	var rows []struct {
 		State    string `json:"state"`
 		N        uint64 `json:"n"`
@@ -343,18 +289,18 @@ func (s *Store) AlertStats(ctx context.Context) (AlertStats, error) {
 	}
 	if err := s.db.Query(ctx, "SELECT state, count() AS n, min(created_at) AS oldest, max(sent_at) AS last_sent FROM alerts FINAL GROUP BY state",
 		nil, &rows); err != nil {
-		return AlertStats{}, fmt.Errorf("count alerts: %w", err)
+		return outbox.Stats{}, fmt.Errorf("count alerts: %w", err)
 	}
-	var st AlertStats
+	var st outbox.Stats
 	for _, r := range rows {
-		switch AlertState(r.State) {
-		case AlertQueued:
+		switch outbox.State(r.State) {
+		case outbox.Queued:
 			st.Queued, st.OldestQueued = int(r.N), r.Oldest.T()
-		case AlertSent:
+		case outbox.Sent:
 			st.Sent, st.LastSent = int(r.N), r.LastSent.T()
-		case AlertCancelled:
+		case outbox.Cancelled:
 			st.Cancelled = int(r.N)
-		case AlertFailed:
+		case outbox.Failed:
 			st.Failed = int(r.N)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
@@ -14,17 +15,17 @@ import (
 
 var alertT0 = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
 
-func testAlert(rule, subject string, created, due time.Time) store.Alert {
-	return store.Alert{
+func testAlert(rule, subject string, created, due time.Time) outbox.Alert {
+	return outbox.Alert{
 		ID: rule + "|" + subject + "|fail", Rule: rule, Subject: subject, Transition: "fail", Repo: "acme/pay",
 		CreatedAt: created, DueAt: due,
 		Finding: model.Finding{Rule: rule, Subject: subject, Outcome: model.Fail, Reason: "approved only by the author (octocat)",
 			Repo: "acme/pay", OccurredAt: alertT0.Add(-time.Hour).Truncate(time.Millisecond), EvaluatedAt: alertT0,
-			Evidence: model.Evidence{URL: "https://github.com/acme/pay/pull/7", Author: "octocat"}},
+			Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "https://github.com/acme/pay/pull/7", Author: "octocat"}}},
 	}
 }
 
-func ids(as []store.Alert) []string {
+func ids(as []outbox.Alert) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
 		out[i] = a.ID
@@ -32,7 +33,7 @@ func ids(as []store.Alert) []string {
 	return out
 }
 
-func mustEnqueue(t *testing.T, s *store.Store, want int, as ...store.Alert) {
+func mustEnqueue(t *testing.T, s *store.Store, want int, as ...outbox.Alert) {
 	t.Helper()
 	n, err := s.EnqueueAlerts(context.Background(), as)
 	if err != nil {
@@ -43,7 +44,7 @@ func mustEnqueue(t *testing.T, s *store.Store, want int, as ...store.Alert) {
 	}
 }
 
-func mustGet(t *testing.T, s *store.Store, id string) store.Alert {
+func mustGet(t *testing.T, s *store.Store, id string) outbox.Alert {
 	t.Helper()
 	as, err := s.Alerts(context.Background(), []string{id})
 	if err != nil {
@@ -64,7 +65,7 @@ func TestEnqueueAlertsQueuesEachIDOnce(t *testing.T) {
 	mustEnqueue(t, s, 0, a, b)
 
 	got := mustGet(t, s, a.ID)
-	if got.State != store.AlertQueued || !got.DueAt.Equal(alertT0.Truncate(time.Microsecond)) || got.Version != 0 {
+	if got.State != outbox.Queued || !got.DueAt.Equal(alertT0.Truncate(time.Microsecond)) || got.Version != 0 {
 		t.Errorf("queued row = state %s due %v version %d", got.State, got.DueAt, got.Version)
 	}
 	if !reflect.DeepEqual(got.Finding, a.Finding) {
@@ -72,12 +73,12 @@ func TestEnqueueAlertsQueuesEachIDOnce(t *testing.T) {
 	}
 
 	// Sent, then the same event again: still sent, nothing queued.
-	got.State, got.SentAt, got.Attempts = store.AlertSent, alertT0.Add(time.Second), 1
-	if err := s.UpdateAlerts(ctx, []store.Alert{got}, alertT0.Add(time.Second)); err != nil {
+	got.State, got.SentAt, got.Attempts = outbox.Sent, alertT0.Add(time.Second), 1
+	if err := s.UpdateAlerts(ctx, []outbox.Alert{got}, alertT0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	mustEnqueue(t, s, 0, a)
-	if st := mustGet(t, s, a.ID).State; st != store.AlertSent {
+	if st := mustGet(t, s, a.ID).State; st != outbox.Sent {
 		t.Errorf("after re-enqueue state = %s, want sent", st)
 	}
 	if n, err := s.Count(ctx, "alerts"); err != nil || n != 2 {
@@ -113,8 +114,8 @@ func TestDueAlertsOrderAndState(t *testing.T) {
 	// A later state in another part replaces the queued row: the filter on
 	// state must apply to the current row, not to any row.
 	cur := mustGet(t, s, first.ID)
-	cur.State, cur.SentAt = store.AlertSent, alertT0.Add(time.Second)
-	if err := s.UpdateAlerts(ctx, []store.Alert{cur}, alertT0.Add(time.Second)); err != nil {
+	cur.State, cur.SentAt = outbox.Sent, alertT0.Add(time.Second)
+	if err := s.UpdateAlerts(ctx, []outbox.Alert{cur}, alertT0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	due, err = s.DueAlerts(ctx, alertT0.Add(time.Hour), 10)
@@ -134,20 +135,20 @@ func TestUpdateAlertsTerminalStateWins(t *testing.T) {
 	stale := mustGet(t, s, a.ID)
 
 	// A claims and sends.
-	rows := []store.Alert{stale}
+	rows := []outbox.Alert{stale}
 	rows[0].ClaimedBy, rows[0].ClaimedUntil = "A", alertT0.Add(time.Minute)
 	if err := s.UpdateAlerts(ctx, rows, alertT0); err != nil {
 		t.Fatal(err)
 	}
 	claimedVersion := rows[0].Version
-	rows[0].State, rows[0].SentAt, rows[0].Attempts, rows[0].ClaimedBy, rows[0].ClaimedUntil = store.AlertSent, alertT0, 1, "", time.Time{}
+	rows[0].State, rows[0].SentAt, rows[0].Attempts, rows[0].ClaimedBy, rows[0].ClaimedUntil = outbox.Sent, alertT0, 1, "", time.Time{}
 	if err := s.UpdateAlerts(ctx, rows, alertT0); err != nil { // same clock: still supersedes
 		t.Fatal(err)
 	}
 	if rows[0].Version <= claimedVersion {
 		t.Errorf("sent version %d does not exceed claimed version %d", rows[0].Version, claimedVersion)
 	}
-	if got := mustGet(t, s, a.ID); got.State != store.AlertSent || got.Version != rows[0].Version {
+	if got := mustGet(t, s, a.ID); got.State != outbox.Sent || got.Version != rows[0].Version {
 		t.Fatalf("after send: state %s version %d, want sent %d", got.State, got.Version, rows[0].Version)
 	}
 
@@ -155,17 +156,17 @@ func TestUpdateAlertsTerminalStateWins(t *testing.T) {
 	// claims it: the sent row still wins.
 	late := stale
 	late.ClaimedBy, late.ClaimedUntil = "B", alertT0.Add(2*time.Hour)
-	if err := s.UpdateAlerts(ctx, []store.Alert{late}, alertT0.Add(time.Hour)); err != nil {
+	if err := s.UpdateAlerts(ctx, []outbox.Alert{late}, alertT0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustGet(t, s, a.ID); got.State != store.AlertSent || got.ClaimedBy != "" {
+	if got := mustGet(t, s, a.ID); got.State != outbox.Sent || got.ClaimedBy != "" {
 		t.Errorf("stale claim replaced the sent row: %+v", got)
 	}
 
 	// Reopening a row read as final is refused.
 	reopen := mustGet(t, s, a.ID)
-	reopen.State = store.AlertQueued
-	if err := s.UpdateAlerts(ctx, []store.Alert{reopen}, alertT0.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "final") {
+	reopen.State = outbox.Queued
+	if err := s.UpdateAlerts(ctx, []outbox.Alert{reopen}, alertT0.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "final") {
 		t.Errorf("reopening a sent alert: err = %v, want a refusal", err)
 	}
 }
@@ -190,8 +191,8 @@ func TestRequeueFailedAlertsAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows[0].State, rows[0].LastError, rows[0].Attempts = store.AlertFailed, "chat.postMessage: invalid_auth", 1
-	rows[1].State, rows[1].SentAt = store.AlertSent, alertT0.Add(5*time.Second)
+	rows[0].State, rows[0].LastError, rows[0].Attempts = outbox.Failed, "chat.postMessage: invalid_auth", 1
+	rows[1].State, rows[1].SentAt = outbox.Sent, alertT0.Add(5*time.Second)
 	if err := s.UpdateAlerts(ctx, rows, alertT0.Add(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -199,12 +200,12 @@ func TestRequeueFailedAlertsAndStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.AlertStats{Queued: 1, Sent: 1, Failed: 1,
+	want := outbox.Stats{Queued: 1, Sent: 1, Failed: 1,
 		OldestQueued: alertT0.Add(2 * time.Second).Truncate(time.Microsecond), LastSent: alertT0.Add(5 * time.Second).Truncate(time.Microsecond)}
 	if st != want {
 		t.Errorf("stats = %+v, want %+v", st, want)
 	}
-	failed, err := s.ListAlerts(ctx, store.AlertFailed, 10)
+	failed, err := s.ListAlerts(ctx, outbox.Failed, 10)
 	if err != nil || len(failed) != 1 || failed[0].ID != a.ID || failed[0].LastError != "chat.postMessage: invalid_auth" {
 		t.Fatalf("failed alerts = %+v (%v)", failed, err)
 	}
@@ -224,11 +225,11 @@ func TestRequeueFailedAlertsAndStats(t *testing.T) {
 		t.Errorf("requeued row = %+v", due[0])
 	}
 	// The requeued row is a new epoch: it can be sent again.
-	due[0].State = store.AlertSent
+	due[0].State = outbox.Sent
 	if err := s.UpdateAlerts(ctx, due[:1], alertT0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if got := mustGet(t, s, a.ID); got.State != store.AlertSent {
+	if got := mustGet(t, s, a.ID); got.State != outbox.Sent {
 		t.Errorf("after requeue and send: %s", got.State)
 	}
 }

@@ -137,11 +137,17 @@ var evidenceFieldsKnown = fieldsAre(reflect.TypeFor[model.Evidence](), []string{
 }) && reflect.TypeFor[time.Time]().Implements(reflect.TypeFor[json.Marshaler]())
 
 func fieldsAre(t reflect.Type, want []string) bool {
-	if t.NumField() != len(want) {
+	var fields []reflect.StructField // the JSON's fields: embedded parts flattened, in order
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.Anonymous {
+			fields = append(fields, f)
+		}
+	}
+	if len(fields) != len(want) {
 		return false
 	}
 	for i := range want {
-		f := t.Field(i)
+		f := fields[i]
 		if got := f.Name + " " + f.Type.String() + " " + f.Tag.Get("json"); got != want[i] {
 			return false
 		}

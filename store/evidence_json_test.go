@@ -36,10 +36,7 @@ func TestMarshalEvidenceIsEncodingJSON(t *testing.T) {
 	at := []time.Time{{}, time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.UTC),
 		time.Date(2026, 3, 1, 9, 0, 0, 0, time.FixedZone("x", 3600)), time.Unix(1, 0)}
 	for n := 0; n < 3000; n++ {
-		ev := model.Evidence{URL: pick(), Author: pick(), MergedBy: pick(), Pusher: pick(), SHA: pick(), HeadSHA: pick(),
-			MergeCommitSHA: pick(), Labels: picks(), TicketKeys: picks(), Settings: picks(), Checks: picks(), DeliveryIDs: picks(),
-			MergeOf: pick(), Shipped: picks(), FailedChanges: picks(), Principal: pick(), Person: pick(), System: pick(),
-			Role: pick(), Ticket: pick()}
+		ev := model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: pick(), Author: pick(), MergedBy: pick(), Pusher: pick(), SHA: pick(), HeadSHA: pick(), MergeCommitSHA: pick(), Labels: picks()}, TicketEvidence: model.TicketEvidence{TicketKeys: picks()}, SettingsEvidence: model.SettingsEvidence{Settings: picks()}, ChecksEvidence: model.ChecksEvidence{Checks: picks()}, SourceEvidence: model.SourceEvidence{DeliveryIDs: picks(), MergeOf: pick()}, DeployEvidence: model.DeployEvidence{Shipped: picks(), FailedChanges: picks()}, PrincipalEvidence: model.PrincipalEvidence{Principal: pick(), Person: pick(), System: pick(), Role: pick(), Ticket: pick()}}
 		for i := rng.IntN(4) - 1; i > 0; i-- {
 			ev.Reviews = append(ev.Reviews, model.ReviewVerdict{ReviewID: rng.Int64N(1 << 40), Reviewer: pick(), State: pick(),
 				CommitID: pick(), SubmittedAt: at[rng.IntN(len(at))], Counted: rng.IntN(2) == 0, Why: pick()})
@@ -54,7 +51,7 @@ func TestMarshalEvidenceIsEncodingJSON(t *testing.T) {
 		}
 	}
 	// A time encoding/json refuses is refused alike.
-	bad := model.Evidence{Reviews: []model.ReviewVerdict{{SubmittedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+	bad := model.Evidence{ReviewEvidence: model.ReviewEvidence{Reviews: []model.ReviewVerdict{{SubmittedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}}
 	_, want := json.Marshal(bad)
 	if _, got := marshalEvidence(&bad); got == nil || want == nil || got.Error() != want.Error() {
 		t.Fatalf("error %v, want %v", got, want)
@@ -81,7 +78,7 @@ func TestFindingRowOfIsFindingToRow(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	for _, f := range []model.Finding{
 		{Rule: "CM-2", Subject: "acme/api#1", Outcome: model.Fail, Reason: "no <reviews>", Repo: "acme/api", OccurredAt: t0,
-			EvaluatedAt: t0.Add(time.Microsecond), Evidence: model.Evidence{URL: "u", Reviews: []model.ReviewVerdict{{ReviewID: 7, Why: "&"}}}},
+			EvaluatedAt: t0.Add(time.Microsecond), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "u"}, ReviewEvidence: model.ReviewEvidence{Reviews: []model.ReviewVerdict{{ReviewID: 7, Why: "&"}}}}},
 		{Rule: "CM-2", Subject: "acme/api#2", Outcome: model.Waived, Reason: "waived", Waiver: &model.Waiver{Rule: "CM-2",
 			Subject: "acme/api#2", Reason: "ok <3", ApprovedBy: "cto", Expires: t0}},
 		{},

@@ -295,7 +295,7 @@ func TestCurrentVerdicts(t *testing.T) {
 	w := &model.Waiver{Rule: "CM-2", Subject: "acme/api#2", Reason: "ok", ApprovedBy: "cto", Expires: t0.Add(time.Hour)}
 	f := func(rule, subject, repo string, outcome model.Outcome, reason string, at time.Duration) model.Finding {
 		return model.Finding{Rule: rule, Subject: subject, Repo: repo, Outcome: outcome, Reason: reason, OccurredAt: t0,
-			EvaluatedAt: t0.Add(at), Evidence: model.Evidence{URL: "u", Shipped: []string{subject}}}
+			EvaluatedAt: t0.Add(at), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: "u"}, DeployEvidence: model.DeployEvidence{Shipped: []string{subject}}}}
 	}
 	waived := f("CM-2", "acme/api#2", "acme/api", model.Waived, "waived", 2*time.Second)
 	waived.Waiver = w

@@ -87,17 +87,18 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, 
 	return out, nil
 }
 
-// Outcomes returns the current outcome of every (rule, subject) whose rule
-// starts with rulePrefix ("" = all): subject -> rule -> outcome. It reads
-// three columns, not whole findings, for populations of millions.
-func (s *Store) Outcomes(ctx context.Context, rulePrefix string) (map[string]map[string]string, error) {
+// Outcomes returns the current outcome of every (rule, subject) of the
+// given rules (none = all): subject -> rule -> outcome. It reads three
+// columns, not whole findings, for populations of millions.
+func (s *Store) Outcomes(ctx context.Context, rules []string) (map[string]map[string]string, error) {
 	var rows []struct {
 		Rule    string `json:"rule"`
 		Subject string `json:"subject"`
 		Outcome string `json:"outcome"`
 	}
 	if err := s.db.Query(ctx, `SELECT rule, subject, argMax(outcome, evaluated_at) AS outcome FROM findings
-WHERE startsWith(rule, {prefix:String}) GROUP BY rule, subject`, Params{"prefix": rulePrefix}, &rows); err != nil {
+WHERE empty({rules:Array(String)}) OR has({rules:Array(String)}, rule) GROUP BY rule, subject`,
+		Params{"rules": ArrayParam(rules)}, &rows); err != nil {
 		return nil, fmt.Errorf("read outcomes: %w", err)
 	}
 	m := make(map[string]map[string]string, len(rows))

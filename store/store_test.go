@@ -101,7 +101,7 @@ func TestFindingsHistory(t *testing.T) {
 	s := storetest.Open(t)
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := model.Finding{Rule: "CM-2", Subject: "acme/api#7", Outcome: model.Pending, Reason: "window open", Repo: "acme/api",
-		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{Author: "alice"}}
+		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "alice"}}}
 	g := f
 	g.Outcome, g.Reason, g.EvaluatedAt = model.Fail, "no retro review", t0.Add(time.Hour)
 	g.Waiver = &model.Waiver{Rule: "CM-2", Subject: "acme/api#7", Reason: "r", ApprovedBy: "cto", Expires: t0.AddDate(1, 0, 0)}

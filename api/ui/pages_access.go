@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/control"
 )
 
 // Access ------------------------------------------------------------------
@@ -39,7 +41,7 @@ func (h *Handler) access(w http.ResponseWriter, r *http.Request, v *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	outcomes, err := h.Service.Store.Outcomes(r.Context(), "AC-")
+	outcomes, err := h.Service.Store.Outcomes(r.Context(), rules.InPopulation(control.PopulationAccess))
 	if err != nil {
 		h.fail(w, r, v, err)
 		return

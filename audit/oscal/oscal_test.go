@@ -49,7 +49,7 @@ func sampleReport() *report.Report {
 	add := func(rule, subject string, o model.Outcome, day int, reason, url string) {
 		at := from.AddDate(0, 0, day)
 		fs = append(fs, report.Finding{Finding: model.Finding{Rule: rule, Subject: subject, Outcome: o, Reason: reason,
-			Repo: "acme/api", OccurredAt: at, EvaluatedAt: at.Add(time.Second), Evidence: model.Evidence{URL: url}}})
+			Repo: "acme/api", OccurredAt: at, EvaluatedAt: at.Add(time.Second), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: url}}}})
 	}
 	a, b := cat[0].ID, cat[1].ID
 	add(a, "acme/api#1", model.Pass, 3, "merged through a pull request", "https://github.com/acme/api/pull/1")

@@ -42,6 +42,9 @@ type roles struct{ receiver, pipeline, rules, api bool }
 
 var allRoles = roles{true, true, true, true}
 
+// The store is the alert outbox and the evidence the controls read.
+var _ alert.Outbox = (*store.Store)(nil)
+
 // parseRoles reads a comma-separated subset of receiver, pipeline, rules, api.
 func parseRoles(s string) (roles, error) {
 	var r roles

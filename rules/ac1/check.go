@@ -9,14 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is AC-1. The zero value is ready to use.
-type Control struct{}
-
-var _ control.AccessControl = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // CheckAccess judges every event of an in-scope system in ev, in order.
 func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Finding {
 	var out []model.Finding
@@ -44,8 +36,7 @@ func judge(env control.Env, sys control.System, e model.AccessEvent) model.Findi
 		Rule:       ID,
 		Subject:    e.Subject(),
 		OccurredAt: e.Time,
-		Evidence: model.Evidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role,
-			Ticket: e.Ticket},
+		Evidence:   model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role, Ticket: e.Ticket}},
 	}
 	who := control.DescribePrincipal(env.Identities, e.Principal)
 	attempt := ""

@@ -14,6 +14,14 @@ const (
 	Name = "access-authorized"
 )
 
+// Control is AC-1. The zero value is ready to use.
+type Control struct{}
+
+var _ control.AccessControl = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-1 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -47,5 +55,8 @@ func Definition() control.Definition {
 			"through your access-request process) or map the principal to its person in identities; if not, " +
 			"revoke the credential, review what was done during the session, and treat it as a security " +
 			"incident. An accepted one-off exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidenceAccess, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

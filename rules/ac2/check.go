@@ -9,14 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is AC-2. The zero value is ready to use.
-type Control struct{}
-
-var _ control.AccessControl = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // defaultPattern stands in for a policy built without a pattern, so that a
 // missing pattern cannot panic the check.
 var defaultPattern = control.DefaultPolicy().TicketPattern
@@ -45,8 +37,7 @@ func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Fi
 			Rule:       ID,
 			Subject:    e.Subject(),
 			OccurredAt: e.Time,
-			Evidence: model.Evidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role,
-				Ticket: e.Ticket},
+			Evidence:   model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: e.Principal, Person: person, System: e.System, Role: e.Role, Ticket: e.Ticket}},
 		}
 		access := fmt.Sprintf("break-glass access by %s as %s", control.DescribePrincipal(env.Identities, e.Principal), e.Role)
 		keys := control.FindTickets(pattern, e.Ticket)

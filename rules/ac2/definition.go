@@ -15,6 +15,14 @@ const (
 	Name = "break-glass-justified"
 )
 
+// Control is AC-2. The zero value is ready to use.
+type Control struct{}
+
+var _ control.AccessControl = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-2 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -37,5 +45,8 @@ func Definition() control.Definition {
 			"record it in a ticket, and have the session reviewed by someone else. Make the break-glass " +
 			"procedure require a ticket key before the role is granted (for example in the access broker's " +
 			"request form). A justified exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidenceAccess, control.EvidenceIdentities},
+		Alert:       control.AlertEveryJudgement,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

@@ -9,17 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is AC-3. The zero value is ready to use.
-type Control struct{}
-
-var (
-	_ control.AccessControl = Control{}
-	_ control.Control       = Control{}
-)
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // CheckAccess judges every event of an in-scope system in ev whose
 // principal belongs to a terminated person, in order.
 func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Finding {
@@ -39,8 +28,7 @@ func (Control) CheckAccess(env control.Env, ev *model.AccessEvidence) []model.Fi
 			Rule:       ID,
 			Subject:    e.Subject(),
 			OccurredAt: e.Time,
-			Evidence: model.Evidence{Principal: e.Principal, Person: id.Name, System: e.System, Role: e.Role,
-				Ticket: e.Ticket},
+			Evidence:   model.Evidence{PrincipalEvidence: model.PrincipalEvidence{Principal: e.Principal, Person: id.Name, System: e.System, Role: e.Role, Ticket: e.Ticket}},
 		}
 		what := fmt.Sprintf("access by %s on %s", describe(id, e.Principal), e.System)
 		f.Outcome, f.Reason = judgeTime(what, e.Time, id.TerminatedAt)
@@ -192,7 +180,7 @@ func judgeReviews(env control.Env, c model.Change) []model.Finding {
 			Subject:    fmt.Sprintf("%s/review/%d", control.ChangeSubject(c), rid),
 			Repo:       c.Repo,
 			OccurredAt: r.SubmittedAt,
-			Evidence:   model.Evidence{URL: url, Principal: r.Reviewer, Person: id.Name, SHA: r.CommitID},
+			Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: url, SHA: r.CommitID}, PrincipalEvidence: model.PrincipalEvidence{Principal: r.Reviewer, Person: id.Name}},
 		}
 		what := fmt.Sprintf("review %d", rid)
 		if r.State != "" {

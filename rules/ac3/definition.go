@@ -16,6 +16,17 @@ const (
 	Name = "no-access-after-termination"
 )
 
+// Control is AC-3. The zero value is ready to use.
+type Control struct{}
+
+var (
+	_ control.AccessControl = Control{}
+	_ control.Control       = Control{}
+)
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents AC-3 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -47,5 +58,9 @@ func Definition() control.Definition {
 			"and have any code they authored, merged, reviewed or pushed after termination reviewed again by " +
 			"someone else. Fix the offboarding process so that access is revoked no later than the " +
 			"termination time. Correct terminated_at if it was recorded wrongly.",
+		Evidence: []control.Evidence{control.EvidenceAccess, control.EvidencePullRequests, control.EvidenceReviews,
+			control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationAccess},
 	}
 }

@@ -7,21 +7,11 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-1. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every change in ev. A push that is a pull request's merge
 // is not a direct push (docs/controls.md, "Change"): the derivation of ev.Changes
 // leaves it out and the evaluator withdraws any provisional finding on it.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
-	// Sized once: repositories have thousands of changes.
-	out := make([]model.Finding, 0, len(ev.Changes))
-	for _, c := range ev.Changes {
+	return control.EachChange(ev, "", func(c model.Change) (model.Finding, bool) {
 		f := control.ChangeFinding(ID, c)
 		switch c.Kind {
 		case model.KindPullRequest:
@@ -39,14 +29,10 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 				f.Outcome = model.Fail
 			}
 		default:
-			continue
+			return f, false
 		}
-		out = append(out, f)
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+		return f, true
+	})
 }
 
 // exempt compares people, not logins, so that listing a person exempts

@@ -14,6 +14,14 @@ const (
 	Name = "change-via-pull-request"
 )
 
+// Control is CM-1. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-1 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -38,5 +46,8 @@ func Definition() control.Definition {
 			"waiver naming the approver). Prevent recurrence with branch protection that requires a pull " +
 			"request before merging and does not allow administrators to bypass it. Automation that must " +
 			"push directly belongs in policy.direct_push_exempt, where it is visible to the auditor.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidencePushes, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

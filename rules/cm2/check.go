@@ -9,27 +9,11 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-2. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every merged pull request in ev.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
-	// Sized once: repositories have thousands of changes.
-	out := make([]model.Finding, 0, len(ev.Changes))
-	for _, c := range ev.Changes {
-		if c.Kind == model.KindPullRequest {
-			out = append(out, judge(env, c))
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+	return control.EachChange(ev, model.KindPullRequest, func(c model.Change) (model.Finding, bool) {
+		return judge(env, c), true
+	})
 }
 
 func judge(env control.Env, c model.Change) model.Finding {

@@ -14,6 +14,14 @@ const (
 	Name = "independent-approval"
 )
 
+// Control is CM-2. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-2 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -51,5 +59,10 @@ func Definition() control.Definition {
 			"(required approving reviews at least policy.min_approvals, dismiss stale approvals, include " +
 			"administrators). Emergency changes must carry an emergency label and be reviewed within the " +
 			"retro-review window. An accepted exception is recorded as a waiver naming its approver.",
+		Evidence: []control.Evidence{control.EvidencePullRequests, control.EvidenceReviews,
+			control.EvidenceContributors, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
+		Presents:    control.Presentation{ReviewVerdicts: true},
 	}
 }

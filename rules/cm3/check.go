@@ -9,14 +9,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-3. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every merged pull request in ev that CM-2 passes on
 // pre-merge approvals. The subject test repeats CM-2's count through the
 // shared analysis rather than reading CM-2's finding, so the check stays
@@ -25,25 +17,19 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	if !env.Policy.RequireApprovalOnFinalCommit {
 		return nil
 	}
-	// Sized once: repositories have thousands of changes.
-	out := make([]model.Finding, 0, len(ev.Changes))
-	for _, c := range ev.Changes {
+	return control.EachChange(ev, model.KindPullRequest, func(c model.Change) (model.Finding, bool) {
 		// Without a merge time CM-2 cannot pass, so the pull request is
 		// not a subject here either.
-		if c.Kind != model.KindPullRequest || c.OccurredAt.IsZero() {
-			continue
+		if c.OccurredAt.IsZero() {
+			return model.Finding{}, false
 		}
 		a := control.AnalyzeApprovals(env, c)
 		need := control.RequiredFor(env.Policy, c.Author)
 		if len(a.Approvers) < need {
-			continue
+			return model.Finding{}, false
 		}
-		out = append(out, judge(env, c, a, need))
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
+		return judge(env, c, a, need), true
+	})
 }
 
 // approver is one person's qualifying approvals, seen against the final

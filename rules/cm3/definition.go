@@ -14,6 +14,14 @@ const (
 	Name = "approval-covers-final-code"
 )
 
+// Control is CM-3. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-3 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -38,5 +46,8 @@ func Definition() control.Definition {
 			"stale pull request approvals when new commits are pushed\" in branch protection, so that a " +
 			"push after approval requires a new approval. An accepted exception is recorded as a waiver " +
 			"naming its approver.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidenceReviews, control.EvidenceIdentities},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

@@ -2,20 +2,13 @@ package cm4
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules/control"
 )
-
-// Control is CM-4. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
 
 // defaultPattern stands in for a policy built without a pattern, so that a
 // missing pattern cannot panic the check.
@@ -36,52 +29,52 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	if pattern == nil {
 		pattern = defaultPattern
 	}
-	// Sized once: repositories have thousands of changes.
-	out := make([]model.Finding, 0, len(ev.Changes))
-	for _, c := range ev.Changes {
-		var places []place
-		var searched string
-		switch c.Kind {
-		case model.KindPullRequest:
-			places = []place{{"title", []string{c.Title}}, {"branch", []string{c.HeadRef}}, {"body", []string{c.Body}}}
-			searched = "title, branch or body"
-		case model.KindDirectPush:
-			places = []place{{"commit messages", c.Messages}}
-			searched = "commit messages"
-		default:
-			continue
-		}
-		f := control.ChangeFinding(ID, c)
-		var keys, where []string
-		for _, p := range places {
-			found := false
-			for _, t := range p.texts {
-				for _, k := range control.FindTickets(pattern, t) {
-					keys, found = append(keys, k), true
-				}
-			}
-			if found {
-				where = append(where, p.name)
-			}
-		}
-		slices.Sort(keys)
-		keys = slices.Compact(keys)
-		f.Evidence.TicketKeys = keys
-		switch len(keys) {
-		case 0:
-			f.Outcome = model.Fail
-			f.Reason = fmt.Sprintf("no ticket matching %s in %s", pattern, searched)
-		case 1:
-			f.Outcome = model.Pass
-			f.Reason = fmt.Sprintf("ticket %s in %s", keys[0], strings.Join(where, ", "))
-		default:
-			f.Outcome = model.Pass
-			f.Reason = fmt.Sprintf("tickets %s in %s", strings.Join(keys, ", "), strings.Join(where, ", "))
-		}
-		out = append(out, f)
+	return control.EachChange(ev, "", func(c model.Change) (model.Finding, bool) {
+		return judge(pattern, c)
+	})
+}
+
+// judge looks for ticket keys in the texts of one change; a change of
+// another kind than a pull request or a direct push is not a subject.
+func judge(pattern *regexp.Regexp, c model.Change) (model.Finding, bool) {
+	var places []place
+	var searched string
+	switch c.Kind {
+	case model.KindPullRequest:
+		places = []place{{"title", []string{c.Title}}, {"branch", []string{c.HeadRef}}, {"body", []string{c.Body}}}
+		searched = "title, branch or body"
+	case model.KindDirectPush:
+		places = []place{{"commit messages", c.Messages}}
+		searched = "commit messages"
+	default:
+		return model.Finding{}, false
 	}
-	if len(out) == 0 {
-		return nil
+	f := control.ChangeFinding(ID, c)
+	var keys, where []string
+	for _, p := range places {
+		found := false
+		for _, t := range p.texts {
+			for _, k := range control.FindTickets(pattern, t) {
+				keys, found = append(keys, k), true
+			}
+		}
+		if found {
+			where = append(where, p.name)
+		}
 	}
-	return out
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	f.Evidence.TicketKeys = keys
+	switch len(keys) {
+	case 0:
+		f.Outcome = model.Fail
+		f.Reason = fmt.Sprintf("no ticket matching %s in %s", pattern, searched)
+	case 1:
+		f.Outcome = model.Pass
+		f.Reason = fmt.Sprintf("ticket %s in %s", keys[0], strings.Join(where, ", "))
+	default:
+		f.Outcome = model.Pass
+		f.Reason = fmt.Sprintf("tickets %s in %s", strings.Join(keys, ", "), strings.Join(where, ", "))
+	}
+	return f, true
 }

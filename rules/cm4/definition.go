@@ -14,6 +14,14 @@ const (
 	Name = "ticket-linked"
 )
 
+// Control is CM-4. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-4 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -34,5 +42,8 @@ func Definition() control.Definition {
 			"edit its title or body; the change is re-evaluated), or record a waiver naming its approver. " +
 			"Prevent recurrence with a required status check or pull request template that enforces a " +
 			"ticket key.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidencePushes, control.EvidenceTexts},
+		Alert:       control.AlertNever,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

@@ -23,14 +23,6 @@ var reviewRules = []string{"CM-1", "CM-2", "CM-3", "CM-7"}
 // evidence always lists them all.
 const listCap = 10
 
-// Control is CM-5. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every successful production deploy in ev against the
 // verdicts of CM-1..CM-3 in env.Prior, in the order of ev.Deploys.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
@@ -82,7 +74,7 @@ func judge(env control.Env, ev *model.RepoEvidence, ch *chain, preds *predecesso
 		Subject:    d.Subject(),
 		Repo:       ev.Repo,
 		OccurredAt: d.OccurredAt(),
-		Evidence:   model.Evidence{SHA: d.SHA, URL: d.URL},
+		Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{SHA: d.SHA, URL: d.URL}},
 	}
 	x := strings.ToLower(d.SHA)
 	if x == "" {

@@ -6,6 +6,8 @@
 package cm5
 
 import (
+	"slices"
+
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules/control"
 )
@@ -15,6 +17,14 @@ const (
 	ID   = "CM-5"
 	Name = "deploy-traceable"
 )
+
+// Control is CM-5. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
 
 // Definition documents CM-5 for auditors.
 func Definition() control.Definition {
@@ -58,5 +68,11 @@ func Definition() control.Definition {
 			"remediate each listed change under its own control (after-the-fact review, recorded exception " +
 			"as a waiver) and gate production deploys on those controls. For an error: supply the missing " +
 			"push or deploy evidence (for example with `changeproof backfill github`), then re-evaluate.",
+		Evidence: []control.Evidence{control.EvidenceDeploys, control.EvidencePullRequests, control.EvidencePushes,
+			control.EvidencePriorVerdicts},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges, control.PopulationDeploys},
+		DependsOn:   slices.Clone(reviewRules),
+		Presents:    control.Presentation{Shipments: true},
 	}
 }

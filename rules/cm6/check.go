@@ -8,14 +8,6 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-6. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every branch protection event and every state of a
 // ruleset protecting the default branch in ev.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
@@ -43,7 +35,7 @@ func judge(pol control.Policy, p model.ProtectionEvent) model.Finding {
 		Repo:       p.Repo,
 		OccurredAt: p.OccurredAt,
 		// The sender made the change to the control, so it is its author.
-		Evidence: model.Evidence{Author: p.Sender, DeliveryIDs: []string{p.DeliveryID}},
+		Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: p.Sender}, SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{p.DeliveryID}}},
 	}
 	rule := "branch protection rule " + p.RuleName
 	action := strings.ToLower(p.Action)

@@ -14,6 +14,14 @@ const (
 	Name = "protection-unchanged"
 )
 
+// Control is CM-6. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-6 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -48,5 +56,9 @@ func Definition() control.Definition {
 			"it why. Review every change merged while protection was weakened (CM-1..CM-3 findings for that " +
 			"period). Limit who holds repository administration rights. An intended, approved change of " +
 			"policy is recorded as a waiver naming its approver, and the policy configuration updated.",
+		Evidence:    []control.Evidence{control.EvidenceProtection, control.EvidenceRulesets},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
+		Presents:    control.Presentation{AuthorAs: "changed by"},
 	}
 }

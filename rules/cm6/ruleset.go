@@ -21,7 +21,7 @@ func judgeRuleset(pol control.Policy, r model.RulesetEvent) (model.Finding, bool
 		Subject:    fmt.Sprintf("%s:ruleset/%d@%s", r.Repo, r.RulesetID, r.DeliveryID),
 		Repo:       r.Repo,
 		OccurredAt: r.OccurredAt,
-		Evidence:   model.Evidence{Author: r.Sender, URL: r.URL, DeliveryIDs: []string{r.DeliveryID}},
+		Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: r.Sender, URL: r.URL}, SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{r.DeliveryID}}},
 	}
 	name := fmt.Sprintf("ruleset %q (id %d)", r.Name, r.RulesetID)
 	action := strings.ToLower(r.Action)

@@ -10,26 +10,14 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// Control is CM-7. The zero value is ready to use.
-type Control struct{}
-
-var _ control.Control = Control{}
-
-// Definition documents the control.
-func (Control) Definition() control.Definition { return Definition() }
-
 // Check judges every merged pull request in ev, when checks are required.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	if len(env.Policy.RequiredChecks) == 0 {
 		return nil
 	}
-	var out []model.Finding
-	for _, c := range ev.Changes {
-		if c.Kind == model.KindPullRequest {
-			out = append(out, judge(env.Policy, c))
-		}
-	}
-	return out
+	return control.EachChange(ev, model.KindPullRequest, func(c model.Change) (model.Finding, bool) {
+		return judge(env.Policy, c), true
+	})
 }
 
 func judge(pol control.Policy, c model.Change) model.Finding {

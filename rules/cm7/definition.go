@@ -14,6 +14,14 @@ const (
 	Name = "checks-passed"
 )
 
+// Control is CM-7. The zero value is ready to use.
+type Control struct{}
+
+var _ control.Control = Control{}
+
+// Definition documents the control.
+func (Control) Definition() control.Definition { return Definition() }
+
 // Definition documents CM-7 for auditors.
 func Definition() control.Definition {
 	return control.Definition{
@@ -40,5 +48,8 @@ func Definition() control.Definition {
 		Remediation: "Run the failed or missing checks on the merged commit and record the result; find out " +
 			"how the merge was possible without them and require them in branch protection or the ruleset " +
 			"(required status checks, strict). An accepted exception is recorded as a waiver naming its approver.",
+		Evidence:    []control.Evidence{control.EvidencePullRequests, control.EvidenceChecks},
+		Alert:       control.AlertOnFail,
+		Populations: []control.Population{control.PopulationChanges},
 	}
 }

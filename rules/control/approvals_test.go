@@ -314,7 +314,9 @@ func TestChangeFinding(t *testing.T) {
 
 func TestValidateDefinition(t *testing.T) {
 	d := Definition{ID: "CM-9", Name: "n", Question: "q", Subjects: "s", Remediation: "r",
-		Outcomes: map[model.Outcome]string{model.Pass: "p", model.Fail: "f", model.Waived: "w"}}
+		Outcomes:    map[model.Outcome]string{model.Pass: "p", model.Fail: "f", model.Waived: "w"},
+		Evidence:    []Evidence{EvidencePullRequests},
+		Populations: []Population{PopulationChanges}}
 	if err := ValidateDefinition(d, model.Pass, model.Fail, model.Pass); err != nil {
 		t.Errorf("valid definition: %v", err)
 	}
@@ -328,5 +330,10 @@ func TestValidateDefinition(t *testing.T) {
 	d.Question = ""
 	if err := ValidateDefinition(d, model.Pass, model.Fail); err == nil || err.Error() != "CM-9: empty Question" {
 		t.Errorf("empty field: %v", err)
+	}
+	d.Question, d.Evidence, d.DependsOn = "q", nil, []string{"CM-9"}
+	if err := ValidateDefinition(d, model.Pass, model.Fail); err == nil ||
+		err.Error() != "CM-9: no Evidence: say what the control reads\nCM-9: DependsOn names the control itself" {
+		t.Errorf("no evidence, self dependency: %v", err)
 	}
 }

@@ -16,7 +16,7 @@ func ChangeFinding(rule string, c model.Change) model.Finding {
 		Subject:    ChangeSubject(c),
 		Repo:       c.Repo,
 		OccurredAt: c.OccurredAt,
-		Evidence:   model.Evidence{URL: c.URL},
+		Evidence:   model.Evidence{ChangeEvidence: model.ChangeEvidence{URL: c.URL}},
 	}
 	switch c.Kind {
 	case model.KindPullRequest:
@@ -43,4 +43,27 @@ func ChangeSubject(c model.Change) string {
 		return fmt.Sprintf("%s#%d", c.Repo, c.Number)
 	}
 	return c.Repo + "@" + c.SHA
+}
+
+// EachChange judges every change of ev of the given kind ("" = every kind)
+// with judge, which returns false when the change is not a subject of the
+// control. It is the loop every per-change control shares: the result is
+// sized once (repositories have thousands of changes) and nil when no
+// change is a subject.
+func EachChange(ev *model.RepoEvidence, kind model.ChangeKind, judge func(c model.Change) (model.Finding, bool)) []model.Finding {
+	var out []model.Finding
+	for _, c := range ev.Changes {
+		if kind != "" && c.Kind != kind {
+			continue
+		}
+		f, ok := judge(c)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = make([]model.Finding, 0, len(ev.Changes))
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -12,8 +12,13 @@ import (
 	"github.com/changeproof/changeproof/model"
 )
 
-// Definition is a control's documentation for auditors; the README's control
-// catalogue is generated from it.
+// Definition is everything known about a control besides its check: the
+// documentation auditors read (the catalogue in README.md and
+// docs/controls.md is generated from it) and what other parts of the
+// product need to know about it. Alerting, the audit populations, evidence
+// bundles and the evaluation order all read these fields; no package
+// outside rules/ names a control, so a new control is one folder plus one
+// line in the registry (rules/catalog.go).
 type Definition struct {
 	ID          string                   // e.g. "CM-1"
 	Name        string                   // e.g. "change-via-pull-request"
@@ -21,6 +26,91 @@ type Definition struct {
 	Subjects    string                   // what it judges, and the subject format
 	Outcomes    map[model.Outcome]string // when each outcome is given
 	Remediation string                   // what to do about a fail
+
+	// Evidence is what the control reads, in the catalogue's words.
+	Evidence []Evidence
+	// Alert says which of its verdicts are sent to Slack.
+	Alert AlertPolicy
+	// Populations are the audit populations whose members carry this
+	// control's outcome as a column named by ID, in catalogue order.
+	Populations []Population
+	// DependsOn are the controls whose verdicts on the same evaluation it
+	// reads from Env.Prior; the registry evaluates them first.
+	DependsOn []string
+	// Presents says how messages and evidence bundles show its findings.
+	Presents Presentation
+}
+
+// Evidence names one kind of evidence a control reads.
+type Evidence string
+
+// The kinds of evidence controls read.
+const (
+	EvidencePullRequests  Evidence = "merged pull requests"
+	EvidencePushes        Evidence = "pushes to the default branch"
+	EvidenceReviews       Evidence = "reviews"
+	EvidenceContributors  Evidence = "pull request contributors"
+	EvidenceTexts         Evidence = "pull request titles, bodies, branches and commit messages"
+	EvidenceProtection    Evidence = "branch protection events"
+	EvidenceRulesets      Evidence = "rulesets"
+	EvidenceChecks        Evidence = "check runs and commit statuses"
+	EvidenceDeploys       Evidence = "deploys"
+	EvidenceAccess        Evidence = "access events"
+	EvidenceIdentities    Evidence = "identities"
+	EvidencePriorVerdicts Evidence = "other controls' verdicts"
+)
+
+// AlertPolicy says which verdicts of a control are alerted. The zero value
+// alerts none.
+type AlertPolicy int
+
+const (
+	// AlertNever: no verdict of the control is sent.
+	AlertNever AlertPolicy = iota
+	// AlertOnFail: a subject's first fail is sent, once.
+	AlertOnFail
+	// AlertEveryJudgement: every subject the control judges (pass, fail
+	// or waived; not pending, error or not_applicable, which judge
+	// nothing) is sent, once.
+	AlertEveryJudgement
+)
+
+// String is the policy as the catalogue shows it.
+func (a AlertPolicy) String() string {
+	switch a {
+	case AlertOnFail:
+		return "on its first fail per subject"
+	case AlertEveryJudgement:
+		return "every judged subject (pass, fail or waived)"
+	}
+	return "never"
+}
+
+// Population is the name of an audit population.
+type Population string
+
+// The audit populations.
+const (
+	PopulationChanges Population = "changes" // merged pull requests and direct pushes
+	PopulationDeploys Population = "deploys" // production deploys
+	PopulationAccess  Population = "access"  // access events to in-scope systems
+)
+
+// Presentation says how a control's findings are shown beyond their
+// reason. The zero value shows nothing special.
+type Presentation struct {
+	// AuthorAs is how a message names Evidence.Author ("changed by" for a
+	// settings change); empty means "author".
+	AuthorAs string
+	// ReviewVerdicts: its findings' Evidence.Reviews are the change's
+	// review verdicts (why each approval did or did not count), shown in
+	// the change's evidence bundle. The first such control in catalogue
+	// order is the one shown.
+	ReviewVerdicts bool
+	// Shipments: it judges deploys and its findings list the changes each
+	// shipped (Evidence.Shipped); a change's bundle shows the deploys that
+	// shipped it with this verdict.
+	Shipments bool
 }
 
 // Policy is the policy section of the configuration, compiled.
@@ -125,4 +215,10 @@ type AccessControl interface {
 type Control interface {
 	Definition() Definition
 	Check(env Env, ev *model.RepoEvidence) []model.Finding
+}
+
+// Definer is anything with a control's Definition: every Control and
+// AccessControl.
+type Definer interface {
+	Definition() Definition
 }

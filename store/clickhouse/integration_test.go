@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 )
@@ -180,7 +181,7 @@ func TestServerFindingsAndAlerts(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := model.Finding{Rule: "CM-2", Subject: "acme/api#7", Outcome: model.Pending, Reason: "window open", Repo: "acme/api",
-		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{Author: "alice"}}
+		OccurredAt: t0, EvaluatedAt: t0.Add(time.Minute), Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: "alice"}}}
 	g := f
 	g.Outcome, g.Reason, g.EvaluatedAt = model.Fail, "no retro review", t0.Add(time.Hour+time.Microsecond)
 	if err := s.AppendFindings(ctx, []model.Finding{f, g}); err != nil {
@@ -198,16 +199,16 @@ func TestServerFindingsAndAlerts(t *testing.T) {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
 
-	n, err := s.EnqueueAlerts(ctx, []store.Alert{{ID: "CM-2|acme/api#7|fail", Rule: "CM-2", Subject: "acme/api#7",
+	n, err := s.EnqueueAlerts(ctx, []outbox.Alert{{ID: "CM-2|acme/api#7|fail", Rule: "CM-2", Subject: "acme/api#7",
 		Transition: "fail", Repo: "acme/api", CreatedAt: t0, Finding: g}})
 	if err != nil || n != 1 {
 		t.Fatalf("enqueue = %d, %v", n, err)
 	}
 	due, err := s.DueAlerts(ctx, t0.Add(time.Hour), 10)
-	if err != nil || len(due) != 1 || due[0].State != store.AlertQueued || !due[0].SentAt.IsZero() || due[0].Finding.Reason != g.Reason {
+	if err != nil || len(due) != 1 || due[0].State != outbox.Queued || !due[0].SentAt.IsZero() || due[0].Finding.Reason != g.Reason {
 		t.Fatalf("due alerts = %+v, %v", due, err)
 	}
-	due[0].State, due[0].SentAt = store.AlertSent, t0.Add(time.Hour)
+	due[0].State, due[0].SentAt = outbox.Sent, t0.Add(time.Hour)
 	if err := s.UpdateAlerts(ctx, due, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
