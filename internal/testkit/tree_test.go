@@ -87,14 +87,15 @@ func TestNoLongFilesWithoutReason(t *testing.T) {
 // "rules/cm1/", "ingest/access/<format>.go" is left out by its "<").
 var docPath = regexp.MustCompile("`((?:alert|api|audit|cmd|config|deploy|docs|enrich|ingest|internal|model|pipeline|rules|scripts|store|transport)/[A-Za-z0-9_./-]*)`")
 
-// TestDocsNameRealPaths keeps docs/ honest about the tree: every file or
-// folder a page names in backticks exists, so a move that forgets the docs
-// fails here.
+// TestDocsNameRealPaths keeps the README and docs/ honest about the tree:
+// every file or folder a page names in backticks exists, so a move that
+// forgets the docs fails here.
 func TestDocsNameRealPaths(t *testing.T) {
 	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("no docs/*.md (%v)", err)
 	}
+	pages = append(pages, filepath.Join(repoRoot, "README.md"))
 	for _, page := range pages {
 		b, err := os.ReadFile(page)
 		if err != nil {
@@ -106,7 +107,8 @@ func TestDocsNameRealPaths(t *testing.T) {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(repoRoot, p)); err != nil {
-				t.Errorf("%s names %s, which does not exist", filepath.Base(page), m[1])
+				rel, _ := filepath.Rel(repoRoot, page)
+				t.Errorf("%s names %s, which does not exist", rel, m[1])
 			}
 		}
 	}
