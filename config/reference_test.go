@@ -353,6 +353,9 @@ func typeOf(t reflect.Type, secret bool) string {
 		switch shapeOf(t) {
 		case shapeList:
 			s = "list of strings"
+			if t.Elem().Kind() == reflect.Int {
+				s = "list of integers"
+			}
 		case shapeRecords:
 			s = "list of entries"
 		case shapeMap:
