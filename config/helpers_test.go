@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/changeproof/changeproof/model"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -97,7 +98,7 @@ func TestWaiverDates(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", name, c.got, c.want)
 		}
 	}
-	waiver := Waiver{Expires: w.Date}
+	waiver := model.Waiver{Expires: w.Date.Time} // the expiry as the evaluator applies it
 	for at, want := range map[time.Time]bool{
 		time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC):                 true,
 		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC):                      false,

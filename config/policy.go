@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
-	"time"
 )
 
 // compiled caches TicketRegexp's results: Policy is passed by value and
@@ -24,10 +23,4 @@ func (p Policy) TicketRegexp() *regexp.Regexp {
 	}
 	compiled.Store(p.TicketPattern, re)
 	return re
-}
-
-// Active reports whether the waiver covers a failure evaluated at t: up to
-// and including the moment Expires names.
-func (w Waiver) Active(t time.Time) bool {
-	return !t.After(w.Expires.Time)
 }

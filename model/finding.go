@@ -142,3 +142,9 @@ type Waiver struct {
 	ApprovedBy string    `json:"approved_by"`
 	Expires    time.Time `json:"expires"`
 }
+
+// Active reports whether the waiver covers a failure evaluated at t: up to
+// and including the moment Expires names.
+func (w Waiver) Active(t time.Time) bool {
+	return !t.After(w.Expires)
+}

@@ -179,7 +179,7 @@ func (e *Evaluator) applyWaivers(fs []model.Finding, now time.Time) []model.Find
 			if !strings.EqualFold(w.Rule, f.Rule) {
 				continue
 			}
-			if now.After(w.Expires) {
+			if !w.Active(now) {
 				continue // expired waivers no longer apply
 			}
 			f.Outcome = model.Waived
