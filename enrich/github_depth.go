@@ -55,6 +55,13 @@ type ghRuleset struct {
 			Include []string `json:"include"`
 			Exclude []string `json:"exclude"`
 		} `json:"ref_name"`
+		// An organisation ruleset's repositories: by name, id or property.
+		RepositoryName *struct {
+			Include []string `json:"include"`
+			Exclude []string `json:"exclude"`
+		} `json:"repository_name"`
+		RepositoryID       json.RawMessage `json:"repository_id"`
+		RepositoryProperty json.RawMessage `json:"repository_property"`
 	} `json:"conditions"`
 	Rules []ghRule `json:"rules"`
 	Links *struct {
@@ -235,6 +242,18 @@ func RulesetRecord(g ghRuleset) model.RulesetEvent {
 	if g.Conditions != nil && g.Conditions.RefName != nil {
 		r.Include = append(r.Include, g.Conditions.RefName.Include...)
 		r.Exclude = append(r.Exclude, g.Conditions.RefName.Exclude...)
+	}
+	if c := g.Conditions; c != nil {
+		switch {
+		case c.RepositoryName != nil:
+			r.RepoTargeting = "name"
+			r.RepoInclude = append([]string{}, c.RepositoryName.Include...)
+			r.RepoExclude = append([]string{}, c.RepositoryName.Exclude...)
+		case len(c.RepositoryID) > 0 && string(c.RepositoryID) != "null":
+			r.RepoTargeting = "id"
+		case len(c.RepositoryProperty) > 0 && string(c.RepositoryProperty) != "null":
+			r.RepoTargeting = "property"
+		}
 	}
 	for _, a := range g.BypassActors {
 		id := "null"

@@ -2,6 +2,7 @@ package enrich_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,9 +91,11 @@ func TestParseGitHubRulesets(t *testing.T) {
 
 	org := parse(t, delivery("repository_ruleset", "rs-2", fixture.RepositoryRuleset(fixture.RulesetEvent{Org: "acme",
 		Action: "created", ID: 7, Name: "org main", Include: []string{"refs/heads/main"},
-		Review: &fixture.ReviewRule{RequiredApprovals: 2, DismissStale: true}, UpdatedAt: at})))
+		Review: &fixture.ReviewRule{RequiredApprovals: 2, DismissStale: true}, UpdatedAt: at,
+		RepoInclude: []string{"payments-*"}, RepoExclude: []string{"payments-web"}})))
 	if len(org.Rulesets) != 1 || org.Rulesets[0].Repo != "" || org.Rulesets[0].Org != "acme" ||
-		!org.Rulesets[0].HasReviewRule || org.Rulesets[0].RequiredApprovals != 2 {
+		!org.Rulesets[0].HasReviewRule || org.Rulesets[0].RequiredApprovals != 2 || org.Rulesets[0].RepoTargeting != "name" ||
+		!slices.Equal(org.Rulesets[0].RepoInclude, []string{"payments-*"}) || !slices.Equal(org.Rulesets[0].RepoExclude, []string{"payments-web"}) {
 		t.Errorf("organisation ruleset = %+v", org.Rulesets)
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"reflect"
+	"slices"
 	"time"
 )
 
@@ -60,6 +61,19 @@ func (b *Batch) Append(o Batch) {
 			f.Set(reflect.AppendSlice(f, ov.Field(i)))
 		}
 	}
+}
+
+// Orgs returns the organisations whose organisation-level records (an
+// organisation ruleset: no repository) the batch holds; any repository of
+// theirs may be affected.
+func (b *Batch) Orgs() []string {
+	var out []string
+	for _, r := range b.Rulesets {
+		if r.Repo == "" && r.Org != "" && !slices.Contains(out, r.Org) {
+			out = append(out, r.Org)
+		}
+	}
+	return out
 }
 
 // Repos returns the repositories the batch's records touch.

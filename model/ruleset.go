@@ -28,9 +28,18 @@ type RulesetEvent struct {
 	DismissStale      bool `json:"dismiss_stale"`
 	// ReviewRuleDeleted: an edit's changes.rules.deleted held a
 	// pull_request rule. EnforcementFrom is changes.enforcement.from.
-	ReviewRuleDeleted bool      `json:"review_rule_deleted"`
-	EnforcementFrom   string    `json:"enforcement_from"`
-	URL               string    `json:"url"`
-	OccurredAt        time.Time `json:"occurred_at"` // ruleset updated_at, else receipt
-	ReceivedAt        time.Time `json:"received_at"`
+	ReviewRuleDeleted bool   `json:"review_rule_deleted"`
+	EnforcementFrom   string `json:"enforcement_from"`
+	// RepoTargeting says how an organisation ruleset picks its
+	// repositories: "name" (RepoInclude and RepoExclude hold
+	// conditions.repository_name's patterns; "~ALL" includes all), "id"
+	// (conditions.repository_id) or "property"
+	// (conditions.repository_property), which the record does not resolve;
+	// "" for a repository ruleset, or one without repository conditions.
+	RepoTargeting string    `json:"repo_targeting,omitempty"`
+	RepoInclude   []string  `json:"repo_include,omitempty"`
+	RepoExclude   []string  `json:"repo_exclude,omitempty"`
+	URL           string    `json:"url"`
+	OccurredAt    time.Time `json:"occurred_at"` // ruleset updated_at, else receipt
+	ReceivedAt    time.Time `json:"received_at"`
 }

@@ -16,6 +16,10 @@ import (
 //
 // Construct with NewJudges; Close judges what is queued and stops.
 type Judges struct {
+	// NotifyOrgs has every repository of organisations judged again
+	// (rules.Runner.NotifyOrgs); set it before the first Load.
+	NotifyOrgs func(orgs ...string)
+
 	notify   func(repos ...string)
 	evaluate func(ctx context.Context, es []model.AccessEvent) ([]model.Finding, error)
 	found    func([]model.Finding)
@@ -40,6 +44,13 @@ func NewJudges(notify func(repos ...string), evaluate func(ctx context.Context, 
 
 // Repos implements Judge.
 func (j *Judges) Repos(repos []string) { j.notify(repos...) }
+
+// Orgs implements OrgJudge through NotifyOrgs (nothing when it is nil).
+func (j *Judges) Orgs(orgs []string) {
+	if j.NotifyOrgs != nil {
+		j.NotifyOrgs(orgs...)
+	}
+}
 
 // Access implements Judge: it queues es, blocking while four batches wait
 // (so judging never falls unboundedly behind the log).

@@ -48,6 +48,13 @@ type Judge interface {
 	Access(ctx context.Context, es []model.AccessEvent)
 }
 
+// OrgJudge is a Judge that can also have every repository of an
+// organisation judged again: an organisation ruleset (no repository)
+// changed. Orgs does not block.
+type OrgJudge interface {
+	Orgs(orgs []string)
+}
+
 // Load processes one batch of records in log order. nil: every record is
 // stored (or dead-lettered, or kept as a conflict) and may be acknowledged
 // in the log; an error: the store could not be reached, nothing may be
@@ -71,6 +78,9 @@ func (l *Loader) Load(ctx context.Context, ds []model.Delivery) error {
 	if l.Judge != nil {
 		if len(res.Repos) > 0 {
 			l.Judge.Repos(res.Repos)
+		}
+		if oj, ok := l.Judge.(OrgJudge); ok && len(res.Orgs) > 0 {
+			oj.Orgs(res.Orgs)
 		}
 		if len(res.Access) > 0 {
 			l.Judge.Access(ctx, res.Access)

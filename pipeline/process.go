@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,7 @@ type Result struct {
 	Conflicts  int                 // events refused: their id holds other bytes
 	Dead       int                 // stored raw, but could not be derived (poison)
 	Repos      []string            // repositories whose evidence changed
+	Orgs       []string            // organisations whose organisation-level evidence changed
 	Access     []model.AccessEvent // access events new to the store, to be judged
 }
 
@@ -74,6 +76,11 @@ func (r *Result) add(o Result) {
 		if !seen[repo] {
 			seen[repo] = true
 			r.Repos = append(r.Repos, repo)
+		}
+	}
+	for _, org := range o.Orgs {
+		if !slices.Contains(r.Orgs, org) {
+			r.Orgs = append(r.Orgs, org)
 		}
 	}
 }
@@ -232,6 +239,7 @@ func (p *Deriver) process(ctx context.Context, ds []model.Delivery) (Result, err
 		conflicts.WithLabelValues(c.Source).Inc()
 	}
 	res.Repos = b.Repos()
+	res.Orgs = b.Orgs()
 	res.Access = b.Access
 	return res, nil
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +31,8 @@ type Runner struct {
 	// Changed, if set, is polled every PollEvery for repositories whose
 	// evidence other processes wrote (distributed mode: the pipeline runs
 	// elsewhere and cannot Notify). It returns the repositories and the
-	// position to poll from next.
+	// position to poll from next; an entry "ORG/*" stands for every
+	// repository of ORG (an organisation ruleset changed: NotifyOrgs).
 	Changed func(ctx context.Context, since time.Time) ([]string, time.Time, error)
 	// AccessChanged, likewise, returns access events stored by other
 	// processes since a position, for judging here.
@@ -70,18 +72,24 @@ type Runner struct {
 	BatchChanges, Workers int
 	Log                   *zap.Logger
 
-	mu     sync.Mutex
-	dirty  map[string]bool
-	failed map[string]bool // retried on the next tick, not in a tight loop
-	busy   int             // evaluations under way (drain, Full)
-	kick   chan struct{}
-	idle   *sync.Cond
-	init   sync.Once
+	mu    sync.Mutex
+	dirty map[string]bool
+	// dirtyOrgs are organisations whose repositories are to be marked
+	// dirty when the marks are drained (listing them takes a store
+	// read, which NotifyOrgs must not wait for); failedOrgs are retried
+	// on the next tick.
+	dirtyOrgs, failedOrgs map[string]bool
+	failed                map[string]bool // retried on the next tick, not in a tight loop
+	busy                  int             // evaluations under way (drain, Full)
+	kick                  chan struct{}
+	idle                  *sync.Cond
+	init                  sync.Once
 }
 
 func (r *Runner) setup() {
 	r.init.Do(func() {
 		r.dirty = map[string]bool{}
+		r.dirtyOrgs, r.failedOrgs = map[string]bool{}, map[string]bool{}
 		r.failed = map[string]bool{}
 		r.kick = make(chan struct{}, 1)
 		r.idle = sync.NewCond(&r.mu)
@@ -107,6 +115,57 @@ func (r *Runner) Notify(repos ...string) {
 	}
 }
 
+// NotifyOrgs marks every repository of the organisations orgs for
+// evaluation: an organisation ruleset changed, and may apply to any of
+// them. It never blocks; the repositories (Repos, those of each
+// organisation that are in scope) are listed when the marks are drained.
+func (r *Runner) NotifyOrgs(orgs ...string) {
+	r.setup()
+	r.mu.Lock()
+	for _, o := range orgs {
+		if o != "" {
+			r.dirtyOrgs[strings.ToLower(o)] = true
+		}
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// expandOrgs turns the organisations NotifyOrgs marked into marks of
+// their repositories. A failure to list the repositories is logged and
+// retried on the next tick.
+func (r *Runner) expandOrgs(ctx context.Context) {
+	r.mu.Lock()
+	orgs := r.dirtyOrgs
+	if len(orgs) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.dirtyOrgs = map[string]bool{}
+	r.busy++
+	r.mu.Unlock()
+	repos, err := r.Repos(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.busy--
+	if err != nil {
+		r.Log.Error("list repositories of organisations", zap.Error(err))
+		for o := range orgs {
+			r.failedOrgs[o] = true
+		}
+		return
+	}
+	for _, repo := range repos {
+		owner, _, _ := strings.Cut(repo, "/")
+		if orgs[strings.ToLower(owner)] && (r.InScope == nil || r.InScope(repo)) {
+			r.dirty[repo] = true
+		}
+	}
+}
+
 // WaitIdle blocks until no repository is waiting for or under evaluation,
 // or ctx ends.
 func (r *Runner) WaitIdle(ctx context.Context) error {
@@ -119,7 +178,7 @@ func (r *Runner) WaitIdle(ctx context.Context) error {
 	defer stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for (len(r.dirty) > 0 || r.busy > 0) && ctx.Err() == nil {
+	for (len(r.dirty) > 0 || len(r.dirtyOrgs) > 0 || r.busy > 0) && ctx.Err() == nil {
 		r.idle.Wait()
 	}
 	return ctx.Err()
@@ -182,6 +241,10 @@ func (r *Runner) Run(ctx context.Context) {
 				r.dirty[repo] = true
 			}
 			r.failed = map[string]bool{}
+			for o := range r.failedOrgs {
+				r.dirtyOrgs[o] = true
+			}
+			r.failedOrgs = map[string]bool{}
 			r.mu.Unlock()
 			if time.Since(lastFull) >= fullInterval {
 				lastFull = time.Now()
@@ -271,6 +334,7 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 // drain evaluates the repositories marked so far, once each. Marks that
 // arrive meanwhile wait for the next round (Run paces rounds by MinGap).
 func (r *Runner) drain(ctx context.Context) {
+	r.expandOrgs(ctx)
 	r.mu.Lock()
 	repos := make([]string, 0, len(r.dirty))
 	for repo := range r.dirty {
@@ -463,8 +527,19 @@ func (r *Runner) poll(ctx context.Context) {
 		if next.After(repoPos) {
 			repoPos = next
 		}
-		if len(repos) > 0 {
-			r.Notify(repos...)
+		var plain, orgs []string
+		for _, repo := range repos {
+			if org, ok := strings.CutSuffix(repo, "/*"); ok {
+				orgs = append(orgs, org)
+			} else {
+				plain = append(plain, repo)
+			}
+		}
+		if len(plain) > 0 {
+			r.Notify(plain...)
+		}
+		if len(orgs) > 0 {
+			r.NotifyOrgs(orgs...)
 		}
 		if r.AccessChanged == nil {
 			continue

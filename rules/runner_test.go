@@ -92,3 +92,52 @@ func TestTickJudgesWhatTimeChanges(t *testing.T) {
 		t.Errorf("acme/calm, with nothing time can change, was read %d more times", n-calmReads)
 	}
 }
+
+// TestNotifyOrgs: an organisation-level change has every in-scope
+// repository of that organisation judged again (matched without regard to
+// case), and no other.
+func TestNotifyOrgs(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	var b model.Batch
+	for _, repo := range []string{"acme/a", "acme/b", "acme/sandbox", "other/c"} {
+		pr := selfApprovedPR()
+		pr.PullRequests[0].Repo, pr.Reviews[0].Repo = repo, repo
+		b.PullRequests, b.Reviews = append(b.PullRequests, pr.PullRequests...), append(b.Reviews, pr.Reviews...)
+	}
+	if err := st.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: st, reads: map[string]int{}}
+	ev := &rules.Evaluator{Controls: rules.Builtin(), Env: func() control.Env { return control.Env{Policy: control.DefaultPolicy()} },
+		Store: cs, Now: func() time.Time { return t0.Add(time.Hour) }}
+	r := &rules.Runner{Eval: ev, Repos: st.Repos, InScope: func(repo string) bool { return repo != "acme/sandbox" },
+		Interval: time.Hour, Debounce: -1, MaxDelay: time.Millisecond}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); cs.count("acme/a") == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first evaluation")
+		}
+	}
+	if err := r.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]int{}
+	for _, repo := range []string{"acme/a", "acme/b", "acme/sandbox", "other/c"} {
+		before[repo] = cs.count(repo)
+	}
+	r.NotifyOrgs("ACME")
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := r.WaitIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	for repo, want := range map[string]int{"acme/a": 1, "acme/b": 1, "acme/sandbox": 0, "other/c": 0} {
+		if got := cs.count(repo) - before[repo]; got != want {
+			t.Errorf("%s judged %d more times, want %d", repo, got, want)
+		}
+	}
+}

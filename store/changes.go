@@ -79,7 +79,9 @@ func (s *Store) Changes(ctx context.Context, q ChangeQuery) ([]ChangeRow, error)
 }
 
 // ReposChangedSince lists repositories with evidence received after since,
-// and the latest receipt time seen (the next call's since). A rules process
+// and the latest receipt time seen (the next call's since). An
+// organisation ruleset (no repository) is listed as "ORG/*": every
+// repository of ORG may be affected. A rules process
 // that does not share a pipeline with the writers polls it.
 func (s *Store) ReposChangedSince(ctx context.Context, since time.Time) ([]string, time.Time, error) {
 	var rows []struct {
@@ -91,7 +93,9 @@ func (s *Store) ReposChangedSince(ctx context.Context, since time.Time) ([]strin
     UNION ALL SELECT repo, received_at FROM reviews WHERE received_at > {since:DateTime64(3, 'UTC')}
     UNION ALL SELECT repo, received_at FROM pushes WHERE received_at > {since:DateTime64(3, 'UTC')}
     UNION ALL SELECT repo, received_at FROM protection_events WHERE received_at > {since:DateTime64(3, 'UTC')}
-    UNION ALL SELECT repo, received_at FROM deploys WHERE received_at > {since:DateTime64(3, 'UTC')})
+    UNION ALL SELECT repo, received_at FROM deploys WHERE received_at > {since:DateTime64(3, 'UTC')}
+    UNION ALL SELECT if(repo = '', concat(org, '/*'), repo) AS repo, received_at FROM ruleset_events
+        WHERE received_at > {since:DateTime64(3, 'UTC')})
 GROUP BY repo ORDER BY repo`, Params{"since": chTime(since)}, &rows)
 	if err != nil {
 		return nil, since, fmt.Errorf("find changed repositories: %w", err)

@@ -74,21 +74,29 @@ type rulesetRow struct {
 	URL               string   `json:"url"`
 	OccurredAt        Time     `json:"occurred_at"`
 	ReceivedAt        Time     `json:"received_at"`
+	RepoInclude       []string `json:"repo_include"`
+	RepoExclude       []string `json:"repo_exclude"`
+	RepoTargeting     string   `json:"repo_targeting"`
 }
 
 func rulesetToRow(r model.RulesetEvent) rulesetRow {
 	return rulesetRow{r.Repo, r.Org, r.DefaultBranch, r.RulesetID, r.DeliveryID, r.Action, r.Sender, r.Name, r.SourceType,
 		r.Target, r.Enforcement, nonNil(r.Include), nonNil(r.Exclude), nonNil(r.BypassActors), r.HasReviewRule,
-		r.RequiredApprovals, r.DismissStale, r.ReviewRuleDeleted, r.EnforcementFrom, r.URL, Time(r.OccurredAt), Time(r.ReceivedAt)}
+		r.RequiredApprovals, r.DismissStale, r.ReviewRuleDeleted, r.EnforcementFrom, r.URL, Time(r.OccurredAt), Time(r.ReceivedAt),
+		nonNil(r.RepoInclude), nonNil(r.RepoExclude), r.RepoTargeting}
 }
 
 func (r rulesetRow) model() model.RulesetEvent {
-	return model.RulesetEvent{Repo: r.Repo, Org: r.Org, DefaultBranch: r.DefaultBranch, RulesetID: r.RulesetID,
+	m := model.RulesetEvent{Repo: r.Repo, Org: r.Org, DefaultBranch: r.DefaultBranch, RulesetID: r.RulesetID,
 		DeliveryID: r.DeliveryID, Action: r.Action, Sender: r.Sender, Name: r.Name, SourceType: r.SourceType,
 		Target: r.Target, Enforcement: r.Enforcement, Include: nonNil(r.Include), Exclude: nonNil(r.Exclude),
 		BypassActors: nonNil(r.BypassActors), HasReviewRule: r.HasReviewRule, RequiredApprovals: r.RequiredApprovals,
 		DismissStale: r.DismissStale, ReviewRuleDeleted: r.ReviewRuleDeleted, EnforcementFrom: r.EnforcementFrom,
-		URL: r.URL, OccurredAt: r.OccurredAt.T(), ReceivedAt: r.ReceivedAt.T()}
+		URL: r.URL, OccurredAt: r.OccurredAt.T(), ReceivedAt: r.ReceivedAt.T(), RepoTargeting: r.RepoTargeting}
+	if r.RepoTargeting != "" {
+		m.RepoInclude, m.RepoExclude = nonNil(r.RepoInclude), nonNil(r.RepoExclude)
+	}
+	return m
 }
 
 // rowsOf converts records to rows.

@@ -22,7 +22,7 @@ var (
 		{"target", kString}, {"enforcement", kString}, {"include", kStrings}, {"exclude", kStrings},
 		{"bypass_actors", kStrings}, {"has_review_rule", kBool}, {"required_approvals", kInt32}, {"dismiss_stale", kBool},
 		{"review_rule_deleted", kBool}, {"enforcement_from", kString}, {"url", kString}, {"occurred_at", kTimeMilli},
-		{"received_at", kTimeMilli}}
+		{"received_at", kTimeMilli}, {"repo_include", kStrings}, {"repo_exclude", kStrings}, {"repo_targeting", kString}}
 )
 
 func decodeContribution(r *binReader) contributionRow {
@@ -40,7 +40,8 @@ func decodeRuleset(r *binReader) rulesetRow {
 		Action: r.str(), Sender: r.str(), Name: r.str(), SourceType: r.str(), Target: r.str(), Enforcement: r.str(),
 		Include: r.strs(), Exclude: r.strs(), BypassActors: r.strs(), HasReviewRule: r.boolean(),
 		RequiredApprovals: int(r.i32()), DismissStale: r.boolean(), ReviewRuleDeleted: r.boolean(),
-		EnforcementFrom: r.str(), URL: r.str(), OccurredAt: r.timeMilli(), ReceivedAt: r.timeMilli()}
+		EnforcementFrom: r.str(), URL: r.str(), OccurredAt: r.timeMilli(), ReceivedAt: r.timeMilli(),
+		RepoInclude: r.strs(), RepoExclude: r.strs(), RepoTargeting: r.str()}
 }
 
 var (

@@ -254,6 +254,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 					runner.OnFindings(fs)
 				}
 			}, log.Named("access"))
+			a.judges.NotifyOrgs = runner.NotifyOrgs // an organisation ruleset changed
 			judge = a.judges
 		}
 		a.loader = &pipeline.Loader{Deriver: &pipeline.Deriver{Store: st, ServiceOf: serviceOf(cfg)}, Judge: judge,

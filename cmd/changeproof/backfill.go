@@ -41,27 +41,39 @@ func (s storeState) ETag(ctx context.Context, url string) (string, []byte, bool,
 // already logged under that id is a duplicate with no effect; an unchanged
 // re-run answers 304 and logs nothing.
 func (s storeState) PutETag(ctx context.Context, url, etag string, body []byte) error {
+	if err := s.logResponse(ctx, "rest", "rest:"+url+"@"+etag, body); err != nil {
+		return fmt.Errorf("log GitHub response %s: %w", url, err)
+	}
+	return s.st.PutGitHubETag(ctx, url, etag, body)
+}
+
+// LogResponse implements backfill.ResponseLog: a GraphQL response (GraphQL
+// has no ETag, so no cache) goes to the evidence log like a REST one,
+// source "github-rest", event "graphql", body: the request line, then the
+// response as GitHub sent it; the id names the request and a hash of the
+// response, so an identical re-run logs a duplicate with no effect.
+func (s storeState) LogResponse(ctx context.Context, id string, body []byte) error {
+	return s.logResponse(ctx, "graphql", id, body)
+}
+
+func (s storeState) logResponse(ctx context.Context, event, id string, body []byte) error {
 	sum := sha256.Sum256(body)
-	d := model.Delivery{Source: model.SourceGitHubREST, Event: "rest", DeliveryID: "rest:" + url + "@" + etag, ReceivedAt: time.Now().UTC(),
+	d := model.Delivery{Source: model.SourceGitHubREST, Event: event, DeliveryID: id, ReceivedAt: time.Now().UTC(),
 		SHA256: hex.EncodeToString(sum[:]), Body: body}
 	if s.log != nil {
-		// A conflict (another body under the same ETag) is kept by the
-		// pipeline as evidence of the attempt; the cache takes this body.
-		if _, err := s.log.Append(ctx, []model.Delivery{d}); err != nil {
-			return fmt.Errorf("log GitHub response %s: %w", url, err)
-		}
-		return s.st.PutGitHubETag(ctx, url, etag, body)
+		// A conflict (another body under the same id) is kept by the
+		// pipeline as evidence of the attempt.
+		_, err := s.log.Append(ctx, []model.Delivery{d})
+		return err
 	}
 	known, err := s.st.KnownSHA(ctx, d.Source, []string{d.DeliveryID})
 	if err != nil {
 		return err
 	}
 	if _, ok := known[d.DeliveryID]; !ok {
-		if err := s.st.Write(ctx, model.Batch{Deliveries: []model.Delivery{d}}); err != nil {
-			return fmt.Errorf("log GitHub response %s: %w", url, err)
-		}
+		return s.st.Write(ctx, model.Batch{Deliveries: []model.Delivery{d}})
 	}
-	return s.st.PutGitHubETag(ctx, url, etag, body)
+	return nil
 }
 
 func (s storeState) Cursor(ctx context.Context, repo string) (backfill.Cursor, bool, error) {
@@ -171,8 +183,8 @@ func runBackfill(args []string) error {
 	if werr := a.waitIdle(ctx); err == nil {
 		err = werr
 	}
-	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304, %d merger lookups), %d retries, %d rate-limit waits\n",
+	fmt.Printf("backfilled %d repositories: %d merged PRs, %d reviews, %d pushes (%d direct), %d protection states; %d requests (%d answered 304, %d GraphQL queries, %d merger lookups), %d retries, %d rate-limit waits\n",
 		stats.Repos, stats.PRs, stats.Reviews, stats.Pushes, stats.DirectPushes, stats.Protections, stats.Requests,
-		stats.NotModified, stats.MergerLookups, stats.Retries, stats.RateWaits)
+		stats.NotModified, stats.GraphQLQueries, stats.MergerLookups, stats.Retries, stats.RateWaits)
 	return err
 }

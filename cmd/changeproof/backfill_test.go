@@ -21,7 +21,8 @@ import (
 
 // TestBackfillMatchesWebhooks learns one history three ways, through the
 // real binary: by webhooks only, by `backfill github` only (against a
-// GitHub-compatible REST server), and by both. The findings must be the
+// GitHub-compatible server: pull requests over GraphQL, the rest over
+// REST), and by both. The findings must be the
 // same, without a duplicate subject. CM-6 is left out on purpose: the REST
 // API has the current branch protection only, not the history of changes
 // the webhooks carry (ingest/backfill's doc lists what differs).
@@ -73,10 +74,13 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 	if out := runChild(t, "verify", "--config", cfgPath, "--data-dir", bDir); !strings.Contains(out, fmt.Sprintf("raw log intact: %d links", requestsOf(t, summary))) {
 		t.Errorf("verify after backfill: %s, want a link per request of %q", out, summary)
 	}
-	// A re-run costs only 304s, which GitHub does not count against the limit.
+	// A re-run costs 304s, which GitHub does not count against the limit,
+	// and one GraphQL query (of the pull requests updated since the first
+	// run's newest), which has no conditional form.
 	again := backfill(bDir)
-	if m := regexp.MustCompile(`; (\d+) requests \((\d+) answered 304`).FindStringSubmatch(again); m == nil || m[1] != m[2] || m[1] == "0" {
-		t.Errorf("re-run: %s", again)
+	if m := regexp.MustCompile(`; (\d+) requests \((\d+) answered 304, (\d+) GraphQL queries`).FindStringSubmatch(again); m == nil ||
+		atoi(m[1])-atoi(m[2]) != 1 || m[3] != "1" {
+		t.Errorf("re-run: %s, want 304s and one GraphQL query", again)
 	}
 	// Requests per merged PR: this run (contributors and CM-7 on), and
 	// one with CM-7 off.
@@ -93,6 +97,9 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 	off := float64(requests(runChild(t, "backfill", "github", "--since", "2026-01-01", "--repo", "acme/ledger", "--config", noChecks,
 		"--data-dir", t.TempDir()))) / 40
 	t.Logf("requests per merged PR: %.2f with CM-7 on, %.2f with it off", on, off)
+	if on > 1.5 || off > 1.1 {
+		t.Errorf("requests per merged PR: %.2f with CM-7 on (budget 1.5), %.2f with it off (budget 1.1)", on, off)
+	}
 	webhookOnly(both)
 	backfill(both)
 
@@ -134,6 +141,8 @@ func TestBackfillMatchesWebhooks(t *testing.T) {
 		}
 	}
 }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // requestsOf reads the request count of a backfill summary.
 func requestsOf(t *testing.T, summary string) int {

@@ -153,6 +153,13 @@ func (r *runner) headChecks(ctx context.Context, owner, name, repo, sha string, 
 	if !slices.ContainsFunc(r.o.RequiredChecks, func(n string) bool { return !seen[n] }) {
 		return out, nil
 	}
+	st, err := r.headStatuses(ctx, owner, name, repo, sha, now)
+	return append(out, st...), err
+}
+
+// headStatuses reads the commit statuses of sha (GET /commits/{sha}/status).
+func (r *runner) headStatuses(ctx context.Context, owner, name, repo, sha string, now time.Time) ([]model.CheckResult, error) {
+	var out []model.CheckResult
 	st, _, err := r.gh.Repositories.GetCombinedStatus(ctx, owner, name, sha, &github.ListOptions{PerPage: perPage})
 	if err != nil {
 		return nil, fmt.Errorf("get combined status of %s: %w", sha, err)

@@ -1,7 +1,40 @@
-// Package backfill reads a repository's history from the GitHub REST API
-// (go-github) and turns it into the same canonical records that webhooks
-// produce through enrich.ParseGitHub, so a change seen by webhook, by
-// backfill or by both yields the same findings and no duplicate subjects.
+// Package backfill reads a repository's history from GitHub's GraphQL and
+// REST APIs (REST through go-github) and turns it into the same canonical
+// records that webhooks produce through enrich.ParseGitHub, so a change
+// seen by webhook, by backfill or by both yields the same findings and no
+// duplicate subjects.
+//
+// # GraphQL (the default)
+//
+// The merged pull requests come from one GraphQL query per page of 100
+// (graphql.go: pullsQuery, validated against GitHub's schema by a test),
+// each with its merger, labels, reviews, commits (Options.Contributors)
+// and final head commit's check runs (Options.RequiredChecks), so per
+// merged pull request nothing more is read, except over REST:
+//
+//	GET /repos/{o}/{r}/commits/{sha}/status   a final head that has commit
+//	    statuses when a required check is not among its check runs
+//	    (GraphQL's StatusContext has no REST id)
+//	GET .../pulls/{n}/reviews, .../pulls/{n}/commits, .../commits/{sha}/check-runs
+//	    only for a pull request with more than a query holds
+//
+// and per repository the REST requests below (the repository, the commit
+// listing, protection, rulesets), but not the issue events nor GET
+// /pulls/{n}. The endpoint is {base}/graphql (GitHub Enterprise Server:
+// /api/graphql for a base of /api/v3). A server that answers 404 there is
+// read over REST only, as with Options.RESTOnly. Records are the REST
+// path's, field for field and id for id (tests compare both paths).
+//
+// GraphQL has no conditional requests: a finished pass keeps in its Cursor
+// the newest update time of a merged pull request it read (HighWater) and
+// the merges; the next pass, if it reads the same details from a Since not
+// earlier, starts with a page of 10 and stops an hour before that mark, so
+// an unchanged re-run costs one small query per repository besides 304s
+// (and the protection probe's 404 of an unprotected branch).
+// Each GraphQL response (request and body) goes to a State that is also a
+// ResponseLog, under a stable id.
+//
+// # REST (Options.RESTOnly, or no GraphQL endpoint)
 //
 // For every repository Run makes:
 //
@@ -28,7 +61,7 @@
 //	GET /repos/{o}/{r}/commits/{sha}/status               only when a required
 //	    check is not among the head's check runs
 //
-// so a first backfill costs about 1 + 1/100 + e/100 requests per merged PR
+// so a first REST-only backfill costs about 1 + 1/100 + e/100 requests per merged PR
 // (e: issue events per PR since, typically 4-10: closed, merged, labeled,
 // review_requested, head_ref_deleted...) plus a handful per repository,
 // and up to 2 more (commits, check runs) per merged PR with contributors

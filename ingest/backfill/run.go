@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -31,7 +32,11 @@ func Run(ctx context.Context, o Options, st State, sink Sink, repos []string) (S
 	if err != nil {
 		return stats, err
 	}
-	r := &runner{o: o, st: st, sink: sink, gh: client, tr: tr, stats: &stats, gen: gen, resume: resume, repos: len(repos)}
+	r := &runner{o: o, st: st, sink: sink, gh: client, tr: tr, stats: &stats, gen: gen, resume: resume, repos: len(repos),
+		hc: &http.Client{Transport: tr}}
+	if r.gqlURL, err = graphqlURL(o.BaseURL); err != nil {
+		return stats, err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -96,6 +101,34 @@ func newClient(o Options, st State, stats *Stats) (*github.Client, *transport, e
 	return c, tr, nil
 }
 
+// carry starts a new pass of a repository whose previous pass is prev
+// (ok: there was one): what a finished GraphQL pass knew (HighWater and
+// the merges it read) carries over when this pass reads the same details
+// from a Since not earlier.
+func (o Options) carry(prev Cursor, ok bool) Cursor {
+	c := Cursor{Since: o.Since}
+	if !ok || !prev.Done || prev.HighWater.IsZero() || prev.Reads != o.reads() || o.Since.Before(prev.Since) {
+		return c
+	}
+	c.HighWater, c.HighWaterBranch, c.Reads = prev.HighWater, prev.HighWaterBranch, prev.Reads
+	for sha, m := range prev.Merges {
+		if !m.MergedAt.Before(o.Since) {
+			if c.Merges == nil {
+				c.Merges = map[string]Merge{}
+			}
+			c.Merges[sha] = m
+		}
+	}
+	return c
+}
+
+// reads names the pull-request details a pass reads, so that a pass that
+// reads more (contributors or required checks turned on) does not rely on
+// one that read less.
+func (o Options) reads() string {
+	return fmt.Sprintf("contributors=%t checks=%q", o.Contributors, o.RequiredChecks)
+}
+
 // generation picks the pass: the unfinished one of an interrupted run with
 // the same Since, else a new one.
 func generation(ctx context.Context, st State, repos []string, since time.Time) (gen int, resume bool, err error) {
@@ -129,6 +162,11 @@ type runner struct {
 	gen    int
 	resume bool
 	repos  int
+	// The GraphQL endpoint and a client through the same transport;
+	// noGraphQL is set when the endpoint answered 404.
+	hc        *http.Client
+	gqlURL    string
+	noGraphQL atomic.Bool
 }
 
 func (r *runner) add(f func(*Stats)) { r.tr.count(f) }
@@ -161,7 +199,8 @@ func (r *runner) repo(ctx context.Context, repo string) error {
 		return err
 	}
 	if !ok || c.Generation != r.gen || !c.Since.Equal(r.o.Since) || !r.resume {
-		c = Cursor{Generation: r.gen, Since: r.o.Since}
+		c = r.o.carry(c, ok)
+		c.Generation = r.gen
 	}
 	if c.Done {
 		r.add(func(s *Stats) { s.Skipped++ })
@@ -179,6 +218,16 @@ func (r *runner) repo(ctx context.Context, repo string) error {
 		}
 		if err := r.st.PutCursor(ctx, repo, c); err != nil {
 			return err
+		}
+	}
+	if !c.PullsDone && !r.o.RESTOnly && !r.noGraphQL.Load() {
+		switch err := r.pullsGraphQL(ctx, owner, name, repo, &c); {
+		case errors.Is(err, errNoGraphQL):
+			r.noGraphQL.Store(true) // REST below
+		case err != nil:
+			return err
+		default:
+			c.MergersDone = true // the merger came with each pull request
 		}
 	}
 	if !c.MergersDone {

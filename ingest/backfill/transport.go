@@ -52,6 +52,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		r := req.Clone(ctx)
+		if attempt > 0 && req.GetBody != nil { // a retried POST (GraphQL) sends its body again
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r.Body = body
+		}
 		if t.token != "" {
 			r.Header.Set("Authorization", "Bearer "+t.token)
 		}

@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -35,6 +36,11 @@ type Options struct {
 	// (and, for a required check not among them, the commit statuses) of
 	// each merged pull request's final head commit are read.
 	RequiredChecks []string
+	// RESTOnly reads pull requests over REST only (per pull request:
+	// reviews, commits, check runs), as before GraphQL was used. Without it
+	// they are read over GraphQL, a page of 100 per request, and over REST
+	// when the server has no GraphQL endpoint (it answers 404).
+	RESTOnly bool
 }
 
 // Progress reports one finished step of one repository.
@@ -69,10 +75,15 @@ type Stats struct {
 	PRCommitLists int // pull requests whose commits were read
 	CheckLookups  int // check-run and combined-status reads
 	Rulesets      int // active branch rulesets recorded
-	Requests      int // HTTP requests sent, retries and 304s included
-	NotModified   int // of which 304
-	Retries       int // 5xx retries
-	RateWaits     int // waits for a rate limit (primary or secondary)
+	// GraphQLQueries counts GraphQL queries answered (pages of merged pull
+	// requests); RESTFallbacks the pull requests whose reviews, commits or
+	// check runs were more than a query holds and were read over REST.
+	GraphQLQueries int
+	RESTFallbacks  int
+	Requests       int // HTTP requests sent, retries and 304s included
+	NotModified    int // of which 304
+	Retries        int // 5xx retries
+	RateWaits      int // waits for a rate limit (primary or secondary)
 }
 
 // State is the durable per-repository cursor and ETag cache.
@@ -99,7 +110,24 @@ type Cursor struct {
 	Mergers     map[int]string `json:"mergers,omitempty"`
 	MergersDone bool           `json:"mergers_done,omitempty"`
 	NextPage    int            `json:"next_page,omitempty"`
-	PullsDone   bool           `json:"pulls_done,omitempty"`
+	// After is the GraphQL cursor of the next page of merged pull requests
+	// ("": the first).
+	After string `json:"after,omitempty"`
+	// HighWater is the newest update time of a merged pull request read
+	// over GraphQL into the default branch HighWaterBranch, with the
+	// pull-request details Reads names (see Options.reads). A pass after a
+	// finished one with the same branch, Reads and a Since not earlier
+	// carries it, with Merges, and reads only the pull requests updated
+	// since HighWater (less an hour): the others, and their records, are
+	// unchanged. GraphQL has no conditional requests; this keeps an
+	// unchanged re-run at one small query per repository.
+	HighWater       time.Time `json:"high_water,omitempty"`
+	HighWaterBranch string    `json:"high_water_branch,omitempty"`
+	Reads           string    `json:"reads,omitempty"`
+	// Newest is the newest update time this pass has read so far; it
+	// becomes HighWater when the pass has read every page.
+	Newest    time.Time `json:"newest,omitempty"`
+	PullsDone bool      `json:"pulls_done,omitempty"`
 	// Merges maps merge_commit_sha to the merged PR, for telling direct
 	// pushes from merges in the commits phase.
 	Merges      map[string]Merge `json:"merges,omitempty"`
@@ -127,9 +155,10 @@ func (f SinkFunc) Write(ctx context.Context, b model.Batch) error { return f(ctx
 
 // MemState is an in-memory State for tests and one-off runs.
 type MemState struct {
-	mu      sync.Mutex
-	etags   map[string]memEntry
-	cursors map[string]Cursor
+	mu        sync.Mutex
+	etags     map[string]memEntry
+	cursors   map[string]Cursor
+	responses map[string][]byte
 }
 
 type memEntry struct {
@@ -191,4 +220,30 @@ func cloneCursor(c Cursor) Cursor {
 		c.Mergers = m
 	}
 	return c
+}
+
+// LogResponse implements ResponseLog: the responses by id (a repeated id
+// keeps the first body, as the evidence log does).
+func (m *MemState) LogResponse(_ context.Context, id string, body []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.responses == nil {
+		m.responses = map[string][]byte{}
+	}
+	if _, ok := m.responses[id]; !ok {
+		m.responses[id] = append([]byte(nil), body...)
+	}
+	return nil
+}
+
+// Responses returns the ids LogResponse was given, sorted.
+func (m *MemState) Responses() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.responses))
+	for id := range m.responses {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -15,13 +15,24 @@ func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	for _, p := range ev.Protections {
 		out = append(out, judge(env.Policy, p))
 	}
-	// Repository rulesets of this repository; organisation rulesets (no
-	// repository) are kept as evidence but are not judged per repository.
+	// The repository's own rulesets (and those backfill read for it), and
+	// its organisation's rulesets (webhooks without a repository) that
+	// target it, each state a subject of this repository.
+	owner, _, _ := strings.Cut(ev.Repo, "/")
+	branch := ""
 	for _, r := range ev.Rulesets {
-		if r.Repo != ev.Repo {
-			continue
+		var f model.Finding
+		var ok bool
+		switch {
+		case r.Repo == ev.Repo:
+			f, ok = judgeRuleset(env.Policy, r)
+		case r.Repo == "" && strings.EqualFold(r.Org, owner):
+			if branch == "" {
+				branch = defaultBranch(ev)
+			}
+			f, ok = judgeOrgRuleset(env.Policy, r, ev.Repo, branch)
 		}
-		if f, ok := judgeRuleset(env.Policy, r); ok {
+		if ok {
 			out = append(out, f)
 		}
 	}

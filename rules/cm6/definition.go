@@ -33,7 +33,10 @@ func Definition() control.Definition {
 			"deleted) of a repository ruleset that targets branches and whose conditions.ref_name includes " +
 			"the default branch (~DEFAULT_BRANCH, ~ALL, refs/heads/<default> or an fnmatch pattern; exclude " +
 			"wins), and each active ruleset backfill reads (OWNER/REPO:ruleset/<ruleset id>@<delivery id>). " +
-			"Organisation rulesets are recorded and shown in evidence bundles but not yet judged.",
+			"An organisation ruleset's webhook (no repository in the payload) is a subject of every in-scope " +
+			"repository of the organisation it targets: its conditions.repository_name include (names, fnmatch " +
+			"patterns or ~ALL) matches the repository's name and its exclude does not, and its ref_name " +
+			"conditions include that repository's default branch (same subject form, one per repository).",
 		Outcomes: map[model.Outcome]string{
 			model.Pass: "The rule or ruleset was created or edited and its resulting settings meet policy; a " +
 				"ruleset without a pull_request rule that weakens nothing passes, and the reason says it holds " +
@@ -49,7 +52,8 @@ func Definition() control.Definition {
 				"policy.allowed_bypass_actors, whatever its bypass mode (reason: ruleset \"main protection\" (id 42) " +
 				"edited by carol: bypass actor RepositoryRole:5 not allowed).",
 			model.Error: "The event's action is not created, edited or deleted, so the change cannot be " +
-				"judged; this is never reported as a fail.",
+				"judged; or an organisation ruleset protecting the default branch picks its repositories by " +
+				"repository id or property, which the event does not resolve. Never reported as a fail.",
 			model.Waived: "A fail covered by an unexpired waiver; the finding keeps the waiver's reason and approver.",
 		},
 		Remediation: "Restore the branch protection rule to the policy settings and ask the person who changed " +

@@ -77,7 +77,7 @@ func TestRulesets(t *testing.T) {
 		{name: "another branch is not judged", ruleset: strong(func(r *model.RulesetEvent) { r.Include = []string{"refs/heads/release/*"} })},
 		{name: "exclude wins", ruleset: strong(func(r *model.RulesetEvent) { r.Include, r.Exclude = []string{"~ALL"}, []string{"refs/heads/main"} })},
 		{name: "tag rulesets are not judged", ruleset: strong(func(r *model.RulesetEvent) { r.Target = "tag" })},
-		{name: "organisation rulesets are not judged per repository", ruleset: strong(func(r *model.RulesetEvent) { r.Repo = "" })},
+		{name: "another organisation's ruleset is not judged", ruleset: strong(func(r *model.RulesetEvent) { r.Repo, r.Org = "", "other" })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
