@@ -87,31 +87,39 @@ func TestNoLongFilesWithoutReason(t *testing.T) {
 // "rules/cm1/", "ingest/access/<format>.go" is left out by its "<").
 var docPath = regexp.MustCompile("`((?:alert|api|audit|cmd|config|deploy|docs|enrich|ingest|internal|model|pipeline|rules|scripts|store|transport)/[A-Za-z0-9_./-]*)`")
 
-// TestDocsNameRealPaths keeps the README and docs/ honest about the tree:
-// every file or folder a page names in backticks exists, so a move that
-// forgets the docs fails here.
-func TestDocsNameRealPaths(t *testing.T) {
+// eachDocPage calls fn with the path (relative to the root) and the text
+// of docs/*.md and the README.
+func eachDocPage(t *testing.T, fn func(rel, dir, text string)) {
+	t.Helper()
 	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
 	if err != nil || len(pages) == 0 {
 		t.Fatalf("no docs/*.md (%v)", err)
 	}
-	pages = append(pages, filepath.Join(repoRoot, "README.md"))
-	for _, page := range pages {
+	for _, page := range append(pages, filepath.Join(repoRoot, "README.md")) {
 		b, err := os.ReadFile(page)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range docPath.FindAllStringSubmatch(string(b), -1) {
+		rel, _ := filepath.Rel(repoRoot, page)
+		fn(rel, filepath.Dir(page), string(b))
+	}
+}
+
+// TestDocsNameRealPaths keeps the README and docs/ honest about the tree:
+// every file or folder a page names in backticks exists, so a move that
+// forgets the docs fails here.
+func TestDocsNameRealPaths(t *testing.T) {
+	eachDocPage(t, func(rel, _, text string) {
+		for _, m := range docPath.FindAllStringSubmatch(text, -1) {
 			p := strings.TrimSuffix(m[1], "/")
 			if strings.ContainsAny(p, "*") || strings.HasSuffix(p, "NNN_name.sql") {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(repoRoot, p)); err != nil {
-				rel, _ := filepath.Rel(repoRoot, page)
 				t.Errorf("%s names %s, which does not exist", rel, m[1])
 			}
 		}
-	}
+	})
 }
 
 // mdLink matches a relative Markdown link target: [text](target).
@@ -120,19 +128,11 @@ var mdLink = regexp.MustCompile(`\]\(([^)#:\s]+)(#[^)]*)?\)`)
 // TestDocsLinksResolve keeps the README's and docs/'s relative links
 // pointing at files that exist.
 func TestDocsLinksResolve(t *testing.T) {
-	pages, _ := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
-	pages = append(pages, filepath.Join(repoRoot, "README.md"))
-	for _, page := range pages {
-		b, err := os.ReadFile(page)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range mdLink.FindAllStringSubmatch(string(b), -1) {
-			target := filepath.Join(filepath.Dir(page), m[1])
-			if _, err := os.Stat(target); err != nil {
-				rel, _ := filepath.Rel(repoRoot, page)
+	eachDocPage(t, func(rel, dir, text string) {
+		for _, m := range mdLink.FindAllStringSubmatch(text, -1) {
+			if _, err := os.Stat(filepath.Join(dir, m[1])); err != nil {
 				t.Errorf("%s links to %s, which does not exist", rel, m[1])
 			}
 		}
-	}
+	})
 }
