@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -50,9 +49,10 @@ func TestOrgRulesetWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	reason := `ruleset "org main" (id 9) edited by carol: bypass actor RepositoryRole:5 not allowed`
+	// Judged once for the organisation, though it protects two of its
+	// repositories (ledger, payments-api; payments-web is excluded).
 	want := []verdict{
-		{"CM-6", "acme/ledger:ruleset/9@" + id, "fail", reason},
-		{"CM-6", "acme/payments-api:ruleset/9@" + id, "fail", reason},
+		{"CM-6", "acme:ruleset/9@" + id, "fail", reason},
 	}
 	var got []verdict
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
@@ -85,11 +85,6 @@ func TestOrgRulesetWebhook(t *testing.T) {
 	sort.Slice(got, func(i, j int) bool { return got[i].Subject < got[j].Subject })
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("CM-6 findings\n  got  %v\n  want %v", got, want)
-	}
-	for _, v := range got {
-		if strings.Contains(v.Subject, "sandbox") || strings.Contains(v.Subject, "payments-web") {
-			t.Errorf("judged for a repository it does not cover: %+v", v)
-		}
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	if err := c.cmd.Wait(); err != nil {

@@ -33,10 +33,11 @@ func Definition() control.Definition {
 			"deleted) of a repository ruleset that targets branches and whose conditions.ref_name includes " +
 			"the default branch (~DEFAULT_BRANCH, ~ALL, refs/heads/<default> or an fnmatch pattern; exclude " +
 			"wins), and each active ruleset backfill reads (OWNER/REPO:ruleset/<ruleset id>@<delivery id>). " +
-			"An organisation ruleset's webhook (no repository in the payload) is a subject of every in-scope " +
-			"repository of the organisation it targets: its conditions.repository_name include (names, fnmatch " +
+			"An organisation ruleset's webhook (no repository in the payload) is judged once per event for " +
+			"the organisation (ORG:ruleset/<ruleset id>@<delivery id>) when it protects the default branch of " +
+			"an in-scope repository of the organisation: its conditions.repository_name include (names, fnmatch " +
 			"patterns or ~ALL) matches the repository's name and its exclude does not, and its ref_name " +
-			"conditions include that repository's default branch (same subject form, one per repository).",
+			"conditions include that repository's default branch.",
 		Outcomes: map[model.Outcome]string{
 			model.Pass: "The rule or ruleset was created or edited and its resulting settings meet policy; a " +
 				"ruleset without a pull_request rule that weakens nothing passes, and the reason says it holds " +

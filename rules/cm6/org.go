@@ -10,13 +10,15 @@ import (
 )
 
 // judgeOrgRuleset judges one state of an organisation ruleset (a webhook
-// without a repository) for repo, one of the organisation's repositories,
-// whose default branch is branch ("" when no record names it): as that
-// repository's own ruleset when the ruleset's repository conditions
-// target it and its ref_name conditions include its default branch. ok is
-// false when it does not protect repo's default branch. A ruleset that
-// picks repositories by id or property cannot be resolved from its record:
-// that is an error finding for each repository, never a pass or fail.
+// without a repository) seen from repo, one of the organisation's in-scope
+// repositories, whose default branch is branch ("" when no record names
+// it). The subject is the organisation's, ORG:ruleset/<id>@<delivery>: the
+// event is judged once for the organisation, whichever of its repositories
+// it protects (each repository's evaluation that it protects gives the
+// same verdict on the same subject). ok is false when the ruleset does not
+// protect repo's default branch. A ruleset that picks repositories by id
+// or property cannot be resolved from its record: that is an error
+// finding, never a pass or fail.
 func judgeOrgRuleset(pol control.Policy, r model.RulesetEvent, repo, branch string) (model.Finding, bool) {
 	r.Repo, r.DefaultBranch = repo, branch
 	if !protectsDefault(r) {
@@ -31,12 +33,12 @@ func judgeOrgRuleset(pol control.Policy, r model.RulesetEvent, repo, branch stri
 		}
 		return model.Finding{
 			Rule:       ID,
-			Subject:    fmt.Sprintf("%s:ruleset/%d@%s", repo, r.RulesetID, r.DeliveryID),
+			Subject:    orgSubject(r),
 			Repo:       repo,
 			OccurredAt: r.OccurredAt,
 			Outcome:    model.Error,
 			Reason: fmt.Sprintf("%s %s targets repositories by repository_%s, which the event does not resolve: "+
-				"cannot tell whether it protects %s", name, by, r.RepoTargeting, repo),
+				"cannot tell which repositories it protects", name, by, r.RepoTargeting),
 			Evidence: model.Evidence{ChangeEvidence: model.ChangeEvidence{Author: r.Sender, URL: r.URL},
 				SourceEvidence: model.SourceEvidence{DeliveryIDs: []string{r.DeliveryID}}},
 		}, true
@@ -44,7 +46,14 @@ func judgeOrgRuleset(pol control.Policy, r model.RulesetEvent, repo, branch stri
 	if !targetsRepo(r, repo) {
 		return model.Finding{}, false
 	}
-	return judgeRuleset(pol, r)
+	f, ok := judgeRuleset(pol, r)
+	f.Subject = orgSubject(r)
+	return f, ok
+}
+
+// orgSubject is an organisation ruleset event's subject.
+func orgSubject(r model.RulesetEvent) string {
+	return fmt.Sprintf("%s:ruleset/%d@%s", r.Org, r.RulesetID, r.DeliveryID)
 }
 
 // targetsRepo reports whether an organisation ruleset's repository_name

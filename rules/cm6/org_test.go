@@ -52,9 +52,9 @@ func TestOrgRulesets(t *testing.T) {
 			branch: "trunk", outcome: model.Fail, reason: fail},
 		{name: "a branch that is not this repository's default", ruleset: org(func(r *model.RulesetEvent) { r.Include = []string{"refs/heads/trunk"} })},
 		{name: "by repository id: cannot be resolved", ruleset: org(func(r *model.RulesetEvent) { r.RepoTargeting, r.RepoInclude = "id", nil }),
-			outcome: model.Error, reason: `ruleset "org main" (id 7) edited by carol targets repositories by repository_id, which the event does not resolve: cannot tell whether it protects acme/pay`},
+			outcome: model.Error, reason: `ruleset "org main" (id 7) edited by carol targets repositories by repository_id, which the event does not resolve: cannot tell which repositories it protects`},
 		{name: "by property: cannot be resolved", ruleset: org(func(r *model.RulesetEvent) { r.RepoTargeting, r.RepoInclude = "property", nil }),
-			outcome: model.Error, reason: `ruleset "org main" (id 7) edited by carol targets repositories by repository_property, which the event does not resolve: cannot tell whether it protects acme/pay`},
+			outcome: model.Error, reason: `ruleset "org main" (id 7) edited by carol targets repositories by repository_property, which the event does not resolve: cannot tell which repositories it protects`},
 		{name: "by id, not the default branch: not judged", ruleset: org(func(r *model.RulesetEvent) {
 			r.RepoTargeting, r.Include = "id", []string{"refs/heads/release/*"}
 		})},
@@ -83,7 +83,7 @@ func TestOrgRulesets(t *testing.T) {
 				t.Fatalf("got %d findings, want 1", len(got))
 			}
 			f := got[0]
-			if f.Rule != "CM-6" || f.Subject != repo+":ruleset/7@d7" || f.Repo != repo || f.Outcome != tc.outcome || f.Reason != tc.reason {
+			if f.Rule != "CM-6" || f.Subject != "acme:ruleset/7@d7" || f.Repo != repo || f.Outcome != tc.outcome || f.Reason != tc.reason {
 				t.Errorf("got %s %s %s %s %q\nwant outcome %s reason %q", f.Rule, f.Subject, f.Repo, f.Outcome, f.Reason, tc.outcome, tc.reason)
 			}
 			if !slices.Equal(f.Evidence.DeliveryIDs, []string{"d7"}) || f.Evidence.Author != "carol" {
