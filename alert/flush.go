@@ -121,15 +121,27 @@ func (s *Sender) claim(ctx context.Context, limit int) ([]outbox.Alert, error) {
 	settle := orDefault(s.Settle, DefaultSettle)
 	lease := orDefault(s.Lease, DefaultLease)
 	t0 := s.now()
-	due, err := s.Outbox.DueAlerts(ctx, t0, limit)
+	// Alerts still waiting for the pipeline are skipped, not sent: ask for
+	// as many more as the last round skipped, so they do not crowd out
+	// the alerts behind them.
+	due, err := s.Outbox.DueAlerts(ctx, t0, limit+s.heldBack)
 	if err != nil {
 		return nil, err
 	}
+	processed := s.processingClock()
+	s.heldBack = 0
 	s.mu.Lock()
 	var batch []outbox.Alert
 	for _, a := range due {
 		if _, sent := s.unrecorded[a.ID]; sent {
 			continue
+		}
+		if waitsForPipeline(a, processed) {
+			s.heldBack++ // not due yet on the processing clock
+			continue
+		}
+		if len(batch) == limit {
+			break
 		}
 		if a.ClaimedBy != "" && a.ClaimedBy != s.owner && a.ClaimedUntil.After(t0) {
 			break // held by another sender: keep the order, let it finish

@@ -53,6 +53,11 @@ type Sender struct {
 	Renderer Renderer
 	// Grace delays provisional direct-push fails (alerts.grace); 0 = none.
 	Grace time.Duration
+	// Processed, if set, is the pipeline's processing clock
+	// (pipeline.Watermark.Clock): a graced alert is due when this clock,
+	// not the wall clock, reaches its due time (grace.go). Nil = the wall
+	// clock.
+	Processed func() time.Time
 	// Digest, when positive, batches alerts: at most one message per
 	// Digest period (counted from the last alert sent, as the outbox
 	// records it, so it holds across restarts and processes). A period's
@@ -96,6 +101,7 @@ type Sender struct {
 	owner    string
 	round    chan struct{} // one Flush at a time: a 1-slot semaphore, so a waiting Flush honours its ctx
 	failures int           // consecutive backoff waits; guarded by round
+	heldBack int           // graced alerts the last claim skipped (grace.go); guarded by round
 
 	mu         sync.Mutex
 	pending    []outbox.Alert          // decided, not yet in the outbox

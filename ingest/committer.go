@@ -154,6 +154,11 @@ func (c *Committer) write(batch []*submission) {
 	if len(batch) == 1 {
 		ds = batch[0].ds
 	} else {
+		n := 0
+		for _, s := range batch {
+			n += len(s.ds)
+		}
+		ds = make([]model.Delivery, 0, n)
 		for _, s := range batch {
 			ds = append(ds, s.ds...)
 		}

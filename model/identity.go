@@ -1,6 +1,7 @@
 package model
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -52,4 +53,24 @@ func (ids Identities) Lookup(login string) (Identity, bool) {
 		return Identity{}, false
 	}
 	return *id, true
+}
+
+// All returns every identity, once each, sorted by name then logins: a
+// stable listing, for fingerprinting the configuration.
+func (ids Identities) All() []Identity {
+	seen := make(map[*Identity]bool, len(ids.byLogin))
+	var out []Identity
+	for _, id := range ids.byLogin {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, *id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return strings.Join(out[i].Logins, "\x00") < strings.Join(out[j].Logins, "\x00")
+	})
+	return out
 }

@@ -39,6 +39,12 @@ type Intake struct {
 	// for a log this process loads itself (the spool): on Kafka another
 	// worker may load them, and nothing would remove them here.
 	Track bool
+	// Watermark, if set, learns the arrival of each record in log order,
+	// for the processing clock (the Loader reports them stored).
+	Watermark *Watermark
+	// Pressure, if set, hears of every append, so background work can
+	// yield to the receivers.
+	Pressure *Pressure
 
 	mu      sync.Mutex
 	pending map[string]string // source \x00 id -> sha256 of the first record on its way
@@ -51,6 +57,7 @@ func (in *Intake) Append(ctx context.Context, ds []model.Delivery) ([]error, err
 	if len(ds) == 0 {
 		return nil, nil
 	}
+	defer in.Pressure.begin()()
 	keys := make([]string, len(ds))
 	kept := map[string]string{}    // key -> sha256 of the evidence the id holds, as far as known
 	first := make([]bool, len(ds)) // ds[i] is the first of its id on its way (tracked)
@@ -73,12 +80,14 @@ func (in *Intake) Append(ctx context.Context, ds []model.Delivery) ([]error, err
 			in.pending[key] = d.SHA256
 		}
 	}
+	arrival := in.Watermark.accept(ds)
 	wait, err := in.Log.Enqueue(ctx, ds)
 	if err != nil && in.Track {
 		in.forget(ds, first)
 	}
 	in.mu.Unlock()
 	if err != nil {
+		in.Watermark.abandon(arrival, ds)
 		return nil, err
 	}
 	// The store lookup overlaps the durable write: an id first seen here
@@ -118,6 +127,17 @@ func (in *Intake) Append(ctx context.Context, ds []model.Delivery) ([]error, err
 		}
 	}
 	if err := wait(ctx); err != nil {
+		if ctx.Err() != nil && arrival != nil {
+			// The sender stopped waiting, not the write: the records may
+			// still be stored; the watermark learns which when it ends.
+			go func() {
+				if wait(context.Background()) != nil {
+					in.Watermark.abandon(arrival, ds)
+				}
+			}()
+		} else {
+			in.Watermark.abandon(arrival, ds)
+		}
 		if in.Track {
 			in.mu.Lock()
 			in.forget(ds, first)

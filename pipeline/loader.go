@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -31,7 +32,14 @@ type Loader struct {
 	// Judge has what changed judged; nil when a rules process elsewhere
 	// polls the store for it.
 	Judge Judge
-	Log   *zap.Logger
+	// Watermark, if set, learns what is stored and handed to Judge.
+	Watermark *Watermark
+	// Pressure, if set, makes each load wait while the receivers are
+	// busy, up to YieldMax (0 = 500ms): the log grows meanwhile, so the
+	// next load is larger; the receivers' answers do not wait for it.
+	Pressure *Pressure
+	YieldMax time.Duration
+	Log      *zap.Logger
 
 	mu      sync.Mutex
 	failing error     // the last Load's error; nil after a success
@@ -60,6 +68,7 @@ type OrgJudge interface {
 // in the log; an error: the store could not be reached, nothing may be
 // acknowledged, and the same batch must come again.
 func (l *Loader) Load(ctx context.Context, ds []model.Delivery) error {
+	l.Pressure.Yield(ctx, "loader", cmp.Or(l.YieldMax, 500*time.Millisecond))
 	res, err := l.Deriver.Process(ctx, ds)
 	if err != nil {
 		l.failed(err, len(ds))
@@ -86,6 +95,7 @@ func (l *Loader) Load(ctx context.Context, ds []model.Delivery) error {
 			l.Judge.Access(ctx, res.Access)
 		}
 	}
+	l.Watermark.Loaded(ds)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -13,9 +14,8 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// AccessStore is a Store that walks stored access events and reads
-// verdicts by subject range (store.Store does); full access evaluations use
-// it.
+// AccessStore walks stored access events and reads verdicts by subject
+// range: what full access evaluations read.
 //
 // JudgedAccess hands fn up to limit events of system with id > after, in
 // id order, with at least the fields a control.AccessControl may read, and
@@ -23,9 +23,24 @@ import (
 // left empty) of every (rule, subject) with rule in rules and from <=
 // subject <= to, sorted by rule then subject in byte order; the finding is
 // fn's only for the call.
+//
+// AccessClasses returns the classes (model.AccessClass) of system's
+// stored events that have a time. AccessEventsAlone hands fn, in id order,
+// system's events without a time, or by one of principals, or with one of
+// ids. RecordClassVerdicts records, inside the store, for every stored
+// event of system with a time, of a class of verdicts and not in exclude,
+// its class's findings with its own subject and time, where they differ
+// from its current verdict (model.Finding.Same) of rules; before, if not
+// nil, is handed each to be recorded first (an error records nothing); it
+// returns how many it recorded, or errors.ErrUnsupported having done
+// nothing when the store cannot.
 type AccessStore interface {
 	JudgedAccess(ctx context.Context, system, after string, limit int, fn func(model.AccessEvent) error) (int, error)
 	VerdictsBetween(ctx context.Context, rules []string, from, to string, fn func(*model.Finding) error) error
+	AccessClasses(ctx context.Context, system string) ([]model.AccessClass, error)
+	AccessEventsAlone(ctx context.Context, system string, principals, ids []string, fn func(model.AccessEvent) error) error
+	RecordClassVerdicts(ctx context.Context, system string, rules []string, verdicts []model.ClassFinding, exclude []string,
+		now time.Time, before func([]model.Finding) error) (int, error)
 }
 
 // accessPage is how many stored events one step of a full access
@@ -46,10 +61,7 @@ const accessPage = 50_000
 // of one kind share one judgement; the others are judged as EvaluateAccess
 // judges them.
 func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onChanged func([]model.Finding)) (int, error) {
-	as, ok := e.Store.(AccessStore)
-	if !ok {
-		return 0, fmt.Errorf("evaluate stored access of %s: the store cannot walk access events", system)
-	}
+	as := e.Store
 	if len(e.AccessControls) == 0 {
 		return 0, nil
 	}
@@ -57,6 +69,13 @@ func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onC
 	if _, ok := control.LookupSystem(env.Systems, system); !ok {
 		return 0, nil // stored, but not an in-scope system
 	}
+	// New events judged meanwhile must not skip reading their verdicts:
+	// this walk may judge them too (EvaluateNewAccess).
+	e.bulkAccess.Add(1)
+	defer func() {
+		e.bulkEnd.Store(time.Now().UnixNano())
+		e.bulkAccess.Add(-1)
+	}()
 	j := &accessJudge{e: e, env: env, system: system, classes: map[accessClass]*classVerdict{}}
 	for _, c := range e.AccessControls {
 		j.rules = append(j.rules, c.Definition().ID)
@@ -70,6 +89,12 @@ func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onC
 			if id, ok := strings.CutPrefix(w.Subject, system+":"); ok {
 				j.waived[id] = true
 			}
+		}
+	}
+	if !e.OneByOne {
+		n, err := j.byClass(ctx, onChanged)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return n, err
 		}
 	}
 	recorded := 0
@@ -100,6 +125,92 @@ func (e *Evaluator) EvaluateStoredAccess(ctx context.Context, system string, onC
 		}
 	}
 }
+
+// byClass judges the system's stored events by class inside the store:
+// the engine groups the events by class, each class is judged once here
+// (classify), and the store joins the events to their class's findings
+// and records those that changed, so millions of events and findings never
+// come through Go. Events whose class's findings depend on more than their
+// subject and time (classify), without a time, or named by a waiver are
+// read and judged one by one as EvaluateAccess judges them. It returns how
+// many verdicts it recorded; errors.ErrUnsupported, having done nothing,
+// when the store cannot.
+func (j *accessJudge) byClass(ctx context.Context, onChanged func([]model.Finding)) (int, error) {
+	e, as := j.e, j.e.Store
+	classes, err := as.AccessClasses(ctx, j.system)
+	if err != nil {
+		return 0, err
+	}
+	var verdicts []model.ClassFinding
+	var principals []string // of the classes judged event by event
+	for _, c := range classes {
+		v := j.classify(model.AccessEvent{Principal: c.Principal, Role: c.Role, Ticket: c.Ticket, Result: c.Result})
+		if !v.shared {
+			principals = append(principals, c.Principal)
+			continue
+		}
+		for _, f := range v.findings {
+			verdicts = append(verdicts, model.ClassFinding{Class: c, Finding: f})
+		}
+	}
+	slices.Sort(principals)
+	principals = slices.Compact(principals)
+	waived := make([]string, 0, len(j.waived))
+	for id := range j.waived {
+		waived = append(waived, id)
+	}
+	slices.Sort(waived)
+	var before func([]model.Finding) error
+	if e.BeforeRecord != nil || onChanged != nil {
+		before = func(fs []model.Finding) error {
+			if e.BeforeRecord != nil {
+				if err := e.BeforeRecord(ctx, fs); err != nil {
+					return fmt.Errorf("before recording %d verdicts: %w", len(fs), err)
+				}
+			}
+			if onChanged != nil {
+				onChanged(fs)
+			}
+			return nil
+		}
+	}
+	_, now := e.env()
+	e.accessMu.Lock()
+	recorded, err := as.RecordClassVerdicts(ctx, j.system, j.rules, verdicts, waived, now, before)
+	e.accessMu.Unlock()
+	if err != nil {
+		return recorded, err
+	}
+	// The rest, one by one, a page at a time: each page reads the current
+	// verdicts of its stretch of ids, which holds the class events too.
+	var alone []model.AccessEvent
+	if err := as.AccessEventsAlone(ctx, j.system, principals, waived, func(ev model.AccessEvent) error {
+		if !ev.Time.IsZero() && !j.waived[ev.ID] && j.classify(ev).shared {
+			return nil // judged with its class
+		}
+		alone = append(alone, ev)
+		return nil
+	}); err != nil {
+		return recorded, err
+	}
+	for start := 0; start < len(alone); start += alonePage {
+		page := alone[start:min(start+alonePage, len(alone))]
+		p := accessPageState{alone: page, n: len(page), first: page[0].ID, last: page[len(page)-1].ID}
+		changed, err := j.page(ctx, as, &p)
+		recorded += len(changed)
+		if len(changed) > 0 && onChanged != nil {
+			onChanged(changed)
+		}
+		if err != nil {
+			return recorded, err
+		}
+	}
+	return recorded, nil
+}
+
+// alonePage is how many events judged one by one share a read of current
+// verdicts: the read covers their stretch of ids, class events included.
+const alonePage = 2000
 
 // accessClass is what an event's verdicts may depend on besides its ID and
 // Time (control.AccessControl): events of one class get the same findings

@@ -25,7 +25,11 @@ var (
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)})
 )
 
-// Store is what evaluation reads and writes.
+// Store is what evaluation reads and writes: the evidence, the verdicts,
+// and what the last full evaluation of each repository and access system
+// judged (StateStore). Every method is required: the batch and bulk paths
+// are how evaluation reads at scale, and the single-repository methods
+// are what they must agree with.
 //
 // Methods block on the store and are safe for concurrent use. An error means
 // the evidence could not be read or the verdicts not recorded; evaluation
@@ -37,6 +41,27 @@ type Store interface {
 	// FindingsFor returns the latest verdict of every rule on each subject.
 	FindingsFor(ctx context.Context, subjects []string) ([]model.Finding, error)
 	AppendFindings(ctx context.Context, fs []model.Finding) error
+	BatchStore
+	AccessStore
+	StateStore
+}
+
+// StateStore keeps, beside the verdicts, what each unit's last evaluation
+// judged (model.EvaluationState), and digests the evidence in the engine.
+//
+// EvidenceDigests returns a digest, for each of repos (every repository
+// with evidence when repos is nil; 0 for one without), of every stored row
+// RepoEvidences reads for it: it changes whenever such a row is added or
+// replaced (and may change, needlessly, when the engine merges copies).
+// AccessDigests does the same per access system, over the fields
+// JudgedAccess reads. EvaluationStates returns the newest state of every
+// unit of scope by name; PutEvaluationStates records states, each
+// replacing its unit's.
+type StateStore interface {
+	EvidenceDigests(ctx context.Context, repos []string) (map[string]uint64, error)
+	AccessDigests(ctx context.Context) (map[string]uint64, error)
+	EvaluationStates(ctx context.Context, scope string) (map[string]model.EvaluationState, error)
+	PutEvaluationStates(ctx context.Context, states []model.EvaluationState) error
 }
 
 // Evaluator judges repositories. Safe for concurrent use on different
@@ -56,19 +81,48 @@ type Evaluator struct {
 	// change is found again by the next evaluation, so a crash between the
 	// two never loses what BeforeRecord owes.
 	BeforeRecord func(ctx context.Context, changed []model.Finding) error
+	// OneByOne judges each repository alone (RepoEvidence, CurrentFindings)
+	// and each page of stored access events as EvaluateAccess does, and
+	// every unit at every full evaluation whatever its digest: the slow
+	// reference the batched, bulk and digest paths are tested against.
+	// Never for serving.
+	OneByOne bool
 
 	accessMu sync.Mutex
+	// bulkAccess counts full access evaluations under way, and bulkEnd is
+	// when the last one ended (Unix ns): an event received before that may
+	// have been judged by it, so EvaluateNewAccess reads its verdict.
+	bulkAccess atomic.Int64
+	bulkEnd    atomic.Int64
 	// Repositories evaluated and their changes, for sizing batches.
 	seenRepos, seenChanges atomic.Int64
 	// Repositories with verdicts time alone can change (TimedRepos).
 	timedMu sync.Mutex
-	timed   map[string]bool
+	timed   map[string]deadline
 }
 
 // EvaluateAccess judges access events and records the verdicts that
 // changed. Verdicts depend only on the event and the configuration, so the
 // events are judged as given, without reading them back.
 func (e *Evaluator) EvaluateAccess(ctx context.Context, events []model.AccessEvent) ([]model.Finding, error) {
+	return e.evaluateAccess(ctx, events, false)
+}
+
+// EvaluateNewAccess judges access events that are new to the store (the
+// pipeline knows: it derives only what was new to the raw log) and records
+// their verdicts, as EvaluateAccess does but without reading their current
+// verdicts: an event never stored was never judged, so it has none. Judging
+// an upload then costs the same whatever the store already holds. While a
+// full access evaluation is under way (it may have judged the events since
+// they were stored), the current verdicts are read all the same.
+//
+// The caller guarantees the events are new: an event judged before would
+// have its unchanged verdict recorded again (and alerted again).
+func (e *Evaluator) EvaluateNewAccess(ctx context.Context, events []model.AccessEvent) ([]model.Finding, error) {
+	return e.evaluateAccess(ctx, events, true)
+}
+
+func (e *Evaluator) evaluateAccess(ctx context.Context, events []model.AccessEvent, isNew bool) ([]model.Finding, error) {
 	if len(events) == 0 || len(e.AccessControls) == 0 {
 		return nil, nil
 	}
@@ -118,11 +172,29 @@ func (e *Evaluator) EvaluateAccess(ctx context.Context, events []model.AccessEve
 	// event never both record its verdict.
 	e.accessMu.Lock()
 	defer e.accessMu.Unlock()
+	if isNew && e.unjudged(events) {
+		return e.record(ctx, nil, fresh, now)
+	}
 	current, err := e.Store.FindingsFor(ctx, subjects)
 	if err != nil {
 		return nil, fmt.Errorf("read current access findings: %w", err)
 	}
 	return e.record(ctx, current, fresh, now)
+}
+
+// unjudged reports whether no full access evaluation can have judged
+// events: none is under way, and each was received after the last ended.
+func (e *Evaluator) unjudged(events []model.AccessEvent) bool {
+	if e.bulkAccess.Load() > 0 {
+		return false
+	}
+	end := e.bulkEnd.Load()
+	for i := range events {
+		if events[i].ReceivedAt.IsZero() || events[i].ReceivedAt.UnixNano() <= end {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Evaluator) checkAccess(c control.AccessControl, env control.Env, ev *model.AccessEvidence) (fs []model.Finding) {

@@ -12,9 +12,9 @@ import (
 	"github.com/changeproof/changeproof/rules/control"
 )
 
-// BatchStore is a Store that also reads several repositories at once, and
-// current verdicts without their evidence, one at a time (store.Store
-// does). Evaluation uses it when the Store has it; its answers must be what
+// BatchStore reads several repositories at once, and current verdicts
+// without their evidence, one at a time: what full evaluations read. Its
+// answers must be what
 // the single-repository methods answer: RepoEvidences[r] = RepoEvidence(r),
 // and CurrentVerdicts hands fn each of CurrentFindings(r), for every r of
 // repos, with Evidence left empty (comparing verdicts never reads it); the
@@ -51,19 +51,28 @@ func (e *Evaluator) EvaluateRepo(ctx context.Context, repo string) ([]model.Find
 
 // EvaluateRepos judges several repositories as EvaluateRepo judges each,
 // but reads their evidence and current verdicts together and records all
-// their changed verdicts in one write, when the Store is a BatchStore:
-// what a full evaluation of hundreds of repositories spends is then mostly
-// judging. It returns the recorded changes by repository; with an error,
-// the repositories it leaves out had nothing recorded and must be evaluated
-// again.
+// their changed verdicts in one write: what a full evaluation of hundreds
+// of repositories spends is then mostly judging. Beside the verdicts it
+// records each repository's evaluation state (the digest of the evidence
+// judged, the configuration's fingerprint, the next deadline), which
+// StaleRepos compares. It returns the recorded changes by repository; with
+// an error, the repositories it leaves out had nothing recorded and must be
+// evaluated again.
 func (e *Evaluator) EvaluateRepos(ctx context.Context, repos []string) (map[string][]model.Finding, error) {
-	bs, batch := e.Store.(BatchStore)
-	if !batch || len(repos) == 1 {
+	return e.evaluateRepos(ctx, repos, nil)
+}
+
+// evaluateRepos is EvaluateRepos with the repositories' digests when the
+// caller took them (StaleRepos), before their evidence is read; nil: none
+// (the states recorded are then due).
+func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests map[string]uint64) (map[string][]model.Finding, error) {
+	if e.OneByOne {
 		return e.eachRepo(ctx, repos)
 	}
 	start := time.Now()
 	env, now := e.env()
-	evs, err := bs.RepoEvidences(ctx, repos)
+	fp, fpErr := e.fingerprint(env)
+	evs, err := e.Store.RepoEvidences(ctx, repos)
 	if err != nil {
 		// One repository's unreadable evidence must not hide the others':
 		// each is read, and judged or turned into error findings, alone.
@@ -89,6 +98,27 @@ func (e *Evaluator) EvaluateRepos(ctx context.Context, repos []string) (map[stri
 	}
 	if _, err := e.commit(ctx, all); err != nil {
 		return nil, err
+	}
+	{
+		// Every judgement leaves a state: with the digest taken before the
+		// evidence was read, or, when judged on notice without one (the
+		// digest costs a read of the evidence), due, so that the next full
+		// evaluation judges the repository again rather than trust a state
+		// older than its verdicts.
+		states := make([]model.EvaluationState, 0, len(repos))
+		at := time.Now().UTC()
+		for _, repo := range repos {
+			d, ok := digests[repo]
+			st := model.EvaluationState{Scope: model.ScopeRepo, Name: repo, Digest: d, Fingerprint: fp,
+				NextDeadline: diffs[repo].deadline.at, Due: diffs[repo].deadline.due || !ok || fpErr != nil || diffs[repo].keep,
+				EvaluatedAt: at}
+			states = append(states, st)
+		}
+		// The verdicts are recorded: a state that is not only costs judging
+		// again, so the error is the caller's to retry, not to undo.
+		if err := e.Store.PutEvaluationStates(ctx, states); err != nil {
+			return out, err
+		}
 	}
 	per := time.Since(start).Seconds() / float64(len(repos))
 	for range repos {
@@ -151,49 +181,18 @@ func (e *Evaluator) judgeRepo(repo string, ev *model.RepoEvidence, evErr error, 
 		d.keep = true
 		return d
 	}
-	d := newVerdictDiff(repo, e.judge(env, ev, now), now)
+	fresh, dl := e.judge(env, ev, now)
+	d := newVerdictDiff(repo, fresh, now)
 	d.ev = ev
-	e.noteTimed(repo, d.fresh)
+	d.deadline = dl
+	e.setTimed(repo, dl)
 	return d
-}
-
-// noteTimed remembers whether any of a repository's verdicts can change
-// with time alone: a pending one (its window closes) or a waived one (its
-// waiver expires).
-func (e *Evaluator) noteTimed(repo string, fresh []model.Finding) {
-	timed := slices.ContainsFunc(fresh, func(f model.Finding) bool {
-		return f.Outcome == model.Pending || f.Outcome == model.Waived
-	})
-	e.timedMu.Lock()
-	defer e.timedMu.Unlock()
-	if e.timed == nil {
-		e.timed = map[string]bool{}
-	}
-	if timed {
-		e.timed[repo] = true
-	} else {
-		delete(e.timed, repo)
-	}
-}
-
-// TimedRepos lists the repositories whose verdicts, as last judged here,
-// time alone can change (a pending or waived finding): what is worth
-// judging again when nothing was reported.
-func (e *Evaluator) TimedRepos() []string {
-	e.timedMu.Lock()
-	defer e.timedMu.Unlock()
-	out := make([]string, 0, len(e.timed))
-	for repo := range e.timed {
-		out = append(out, repo)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // judge runs the controls over ev in catalogue order; each sees the
 // verdicts (waivers applied) of those before it: CM-5 judges deploys by
 // CM-1..CM-3.
-func (e *Evaluator) judge(env control.Env, ev *model.RepoEvidence, now time.Time) []model.Finding {
+func (e *Evaluator) judge(env control.Env, ev *model.RepoEvidence, now time.Time) ([]model.Finding, deadline) {
 	env = env.WithMemo()
 	env.Prior = make(map[string]map[string]model.Finding, len(ev.Changes)+len(ev.Deploys))
 	// Each control's findings are kept as it returns them and joined once:
@@ -217,14 +216,14 @@ func (e *Evaluator) judge(env control.Env, ev *model.RepoEvidence, now time.Time
 	for _, fs := range parts {
 		fresh = append(fresh, fs...)
 	}
-	return fresh
+	return fresh, repoDeadline(env, fresh)
 }
 
 // current feeds each repository's current verdicts to its comparison:
-// without their evidence when the Store can, else whole.
+// without their evidence, or whole when judging one by one.
 func (e *Evaluator) current(ctx context.Context, repos []string, diffs map[string]*verdictDiff) error {
-	if bs, ok := e.Store.(BatchStore); ok {
-		return bs.CurrentVerdicts(ctx, repos, func(c *model.Finding) error {
+	if !e.OneByOne {
+		return e.Store.CurrentVerdicts(ctx, repos, func(c *model.Finding) error {
 			if d := diffs[c.Repo]; d != nil {
 				d.take(c)
 			}
@@ -265,17 +264,19 @@ func (e *Evaluator) finish(ctx context.Context, d *verdictDiff) ([]model.Finding
 // verdicts are never held: fresh are indexed by (rule, subject), and each
 // current verdict is looked up, compared as diff compares, and dropped.
 type verdictDiff struct {
-	repo    string
-	ev      *model.RepoEvidence
-	keep    bool // evidence unreadable: withdraw nothing
-	whole   bool // current verdicts came with their evidence
-	now     time.Time
-	fresh   []model.Finding
-	index   map[findingKey]int32 // first fresh verdict of each key
-	dup     []int32              // the next fresh verdict of the same key, or -1
-	seen    []bool               // fresh verdicts that met their current one
-	changed []model.Finding
-	gone    []model.Finding // current verdicts no fresh one replaces
+	repo string
+	ev   *model.RepoEvidence
+	keep bool // evidence unreadable: withdraw nothing
+	// deadline is when time alone may next change the fresh verdicts.
+	deadline deadline
+	whole    bool // current verdicts came with their evidence
+	now      time.Time
+	fresh    []model.Finding
+	index    map[findingKey]int32 // first fresh verdict of each key
+	dup      []int32              // the next fresh verdict of the same key, or -1
+	seen     []bool               // fresh verdicts that met their current one
+	changed  []model.Finding
+	gone     []model.Finding // current verdicts no fresh one replaces
 }
 
 // findingKey identifies a verdict's history: one (rule, subject).
@@ -356,14 +357,14 @@ func (e *Evaluator) withdrawn(ctx context.Context, repo string, current, fresh [
 	if light && slices.ContainsFunc(current, gone) {
 		var full []model.Finding
 		var err error
-		if bs, ok := e.Store.(BatchStore); ok {
+		if !e.OneByOne {
 			var rules, subjects []string
 			for _, c := range current {
 				if gone(c) {
 					rules, subjects = append(rules, c.Rule), append(subjects, c.Subject)
 				}
 			}
-			full, err = bs.FindingsByKey(ctx, repo, rules, subjects)
+			full, err = e.Store.FindingsByKey(ctx, repo, rules, subjects)
 		} else {
 			full, err = e.Store.CurrentFindings(ctx, repo)
 		}

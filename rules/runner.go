@@ -72,8 +72,16 @@ type Runner struct {
 	BatchChanges, Workers int
 	Log                   *zap.Logger
 
+	// Yield, if set, is called before each batch is evaluated and its
+	// result after; it may block a while, and bound how many batches run at
+	// once, so that evaluation leaves the CPU to work that cannot wait (the
+	// receivers: pipeline.Pressure.Share).
+	Yield func(ctx context.Context) (done func())
+
 	mu    sync.Mutex
 	dirty map[string]bool
+	// digests of dirty repositories taken by EvaluateAll (StaleRepos)
+	digests map[string]uint64
 	// dirtyOrgs are organisations whose repositories are to be marked
 	// dirty when the marks are drained (listing them takes a store
 	// read, which NotifyOrgs must not wait for); failedOrgs are retried
@@ -84,11 +92,15 @@ type Runner struct {
 	kick                  chan struct{}
 	idle                  *sync.Cond
 	init                  sync.Once
+
+	marked uint64 // Notify calls so far (Mark); guarded by mu
+	judged uint64 // every Notify up to this mark is evaluated (Judged); guarded by mu
 }
 
 func (r *Runner) setup() {
 	r.init.Do(func() {
 		r.dirty = map[string]bool{}
+		r.digests = map[string]uint64{}
 		r.dirtyOrgs, r.failedOrgs = map[string]bool{}, map[string]bool{}
 		r.failed = map[string]bool{}
 		r.kick = make(chan struct{}, 1)
@@ -108,11 +120,35 @@ func (r *Runner) Notify(repos ...string) {
 			r.dirty[repo] = true
 		}
 	}
+	r.marked++
 	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+// Mark returns the position of the last Notify; Judged passes it once
+// every repository notified up to then has been evaluated (or its
+// evaluation failed and waits for the next tick). The pipeline's
+// processing watermark uses the pair to know when what it loaded is
+// judged. Both never block for long.
+func (r *Runner) Mark() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.marked
+}
+
+// Judged returns the highest Mark whose repositories are all evaluated.
+func (r *Runner) Judged() uint64 {
+	r.setup()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.dirty) == 0 && len(r.dirtyOrgs) == 0 && r.busy == 0 {
+		return r.marked
+	}
+	return r.judged
 }
 
 // NotifyOrgs marks every repository of the organisations orgs for
@@ -127,6 +163,7 @@ func (r *Runner) NotifyOrgs(orgs ...string) {
 			r.dirtyOrgs[strings.ToLower(o)] = true
 		}
 	}
+	r.marked++
 	r.mu.Unlock()
 	select {
 	case r.kick <- struct{}{}:
@@ -184,14 +221,40 @@ func (r *Runner) WaitIdle(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// EvaluateAll marks every in-scope repository for evaluation.
+// EvaluateAll marks for evaluation every in-scope repository whose
+// verdicts may have changed since they were recorded (Evaluator.StaleRepos):
+// all of them when that cannot be told.
 func (r *Runner) EvaluateAll(ctx context.Context) error {
 	repos, err := r.Repos(ctx)
 	if err != nil {
 		return err
 	}
-	r.Notify(repos...)
+	r.setup()
+	stale, digests, err := r.Eval.StaleRepos(ctx, r.inScope(repos))
+	if err != nil {
+		r.Log.Warn("tell unchanged repositories (judging all)", zap.Error(err))
+	}
+	// The digests, taken before the evidence is read, go with the
+	// repositories to their evaluation, which records them.
+	r.mu.Lock()
+	for _, repo := range stale {
+		if d, ok := digests[repo]; ok {
+			r.digests[repo] = d
+		}
+	}
+	r.mu.Unlock()
+	r.Notify(stale...)
 	return nil
+}
+
+func (r *Runner) inScope(repos []string) []string {
+	var in []string
+	for _, repo := range repos {
+		if r.InScope == nil || r.InScope(repo) {
+			in = append(in, repo)
+		}
+	}
+	return in
 }
 
 // Run evaluates until ctx ends. It starts with a full evaluation.
@@ -252,7 +315,7 @@ func (r *Runner) Run(ctx context.Context) {
 					r.Log.Error("list repositories", zap.Error(err))
 				}
 			} else {
-				r.Notify(r.Eval.TimedRepos()...)
+				r.Notify(r.Eval.DueRepos()...)
 			}
 		case <-r.kick:
 			wait := 2*lastDur - time.Since(lastEnd)
@@ -275,7 +338,9 @@ func (r *Runner) Run(ctx context.Context) {
 
 // FullReport says what a full evaluation did.
 type FullReport struct {
-	Repos           int           // in-scope repositories evaluated
+	Repos           int           // in-scope repositories
+	Judged          int           // of which judged (the others had nothing that could change)
+	Systems, Judges int           // access systems stored, of which judged
 	Repo, Access    time.Duration // how long the repositories took, and the access events
 	Changed         int           // verdicts recorded (changed or new)
 	AccessEvaluated bool
@@ -292,12 +357,7 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	var in []string
-	for _, repo := range repos {
-		if r.InScope == nil || r.InScope(repo) {
-			in = append(in, repo)
-		}
-	}
+	in := r.inScope(repos)
 	rep.Repos = len(in)
 	var accessErr error
 	var accessChanged int
@@ -308,14 +368,19 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 			return
 		}
 		start := time.Now()
-		accessChanged, accessErr = r.evaluateAllAccess(ctx)
+		accessChanged, rep.Systems, rep.Judges, accessErr = r.evaluateAllAccess(ctx)
 		rep.Access, rep.AccessEvaluated = time.Since(start), true
 	}()
 	start := time.Now()
 	r.mu.Lock()
 	r.busy++
 	r.mu.Unlock()
-	rep.Changed = r.evaluate(ctx, in)
+	stale, digests, err := r.Eval.StaleRepos(ctx, in)
+	if err != nil {
+		r.Log.Warn("tell unchanged repositories (judging all)", zap.Error(err))
+	}
+	rep.Judged = len(stale)
+	rep.Changed = r.evaluate(ctx, stale, digests)
 	r.mu.Lock()
 	r.busy--
 	if len(r.dirty) == 0 && r.busy == 0 {
@@ -334,18 +399,30 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 // drain evaluates the repositories marked so far, once each. Marks that
 // arrive meanwhile wait for the next round (Run paces rounds by MinGap).
 func (r *Runner) drain(ctx context.Context) {
+	r.mu.Lock()
+	upto := r.marked // before the organisations are expanded: every mark up to it is in this round
+	r.mu.Unlock()
 	r.expandOrgs(ctx)
 	r.mu.Lock()
 	repos := make([]string, 0, len(r.dirty))
+	var digests map[string]uint64
 	for repo := range r.dirty {
 		repos = append(repos, repo)
+		if d, ok := r.digests[repo]; ok {
+			if digests == nil {
+				digests = map[string]uint64{}
+			}
+			digests[repo] = d
+			delete(r.digests, repo)
+		}
 	}
 	r.dirty = map[string]bool{}
 	r.busy++
 	r.mu.Unlock()
-	r.evaluate(ctx, repos)
+	r.evaluate(ctx, repos, digests)
 	r.mu.Lock()
 	r.busy--
+	r.judged = max(r.judged, upto)
 	if len(r.dirty) == 0 && r.busy == 0 {
 		r.idle.Broadcast()
 	}
@@ -356,8 +433,9 @@ func (r *Runner) drain(ctx context.Context) {
 // returns how many verdicts it recorded. Repositories are judged in
 // batches (one read of each table and one write per batch) by several
 // workers at once, so that the engine reads one batch while Go judges
-// another.
-func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
+// another. digests, if not nil, are the repositories' evidence digests
+// taken before (StaleRepos).
+func (r *Runner) evaluate(ctx context.Context, repos []string, digests map[string]uint64) (recorded int) {
 	sort.Strings(repos)
 	repos = slices.Compact(repos) // never one repository twice at once
 	target := r.BatchChanges
@@ -387,7 +465,12 @@ func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
 		go func() {
 			defer wg.Done()
 			for batch := take(); batch != nil; batch = take() {
-				changed, err := r.Eval.EvaluateRepos(ctx, batch)
+				done := func() {}
+				if r.Yield != nil {
+					done = r.Yield(ctx)
+				}
+				changed, err := r.Eval.evaluateRepos(ctx, batch, digests)
+				done()
 				mu.Lock()
 				for _, repo := range batch {
 					fs, ok := changed[repo]
@@ -416,19 +499,37 @@ func (r *Runner) evaluate(ctx context.Context, repos []string) (recorded int) {
 
 // EvaluateAllAccess judges every stored access event, a page at a time.
 func (r *Runner) EvaluateAllAccess(ctx context.Context) error {
-	_, err := r.evaluateAllAccess(ctx)
+	_, _, _, err := r.evaluateAllAccess(ctx)
 	return err
 }
 
-func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded int, err error) {
+// evaluateAllAccess judges the stored access events of every system whose
+// verdicts may have changed, and returns how many verdicts it recorded, how
+// many systems have events and how many it judged.
+func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded, systemsN, judged int, err error) {
 	systems, err := r.AccessSystems(ctx)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	if _, ok := r.Eval.Store.(AccessStore); ok {
+	systemsN = len(systems)
+	if !r.Eval.OneByOne {
 		sort.Strings(systems)
-		return r.evaluateStoredAccess(ctx, slices.Compact(systems)) // one worker per system
+		systems = slices.Compact(systems)
+		stale, digests, err := r.Eval.staleSystems(ctx, systems)
+		if err != nil {
+			r.Log.Warn("tell unchanged access systems (judging all)", zap.Error(err))
+		}
+		recorded, err = r.evaluateStoredAccess(ctx, stale, digests) // one worker per system
+		return recorded, systemsN, len(stale), err
 	}
+	judged = systemsN
+	recorded, err = r.pageAccess(ctx, systems)
+	return recorded, systemsN, judged, err
+}
+
+// pageAccess judges the systems' events a page at a time through
+// EvaluateAccess (OneByOne).
+func (r *Runner) pageAccess(ctx context.Context, systems []string) (recorded int, err error) {
 	const page = 5000
 	for _, sys := range systems {
 		after := ""
@@ -458,8 +559,9 @@ func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded int, err error
 }
 
 // evaluateStoredAccess judges the systems' stored events through the
-// Evaluator's bulk path, several systems at once.
-func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string) (int, error) {
+// Evaluator's bulk path, several systems at once, and records each
+// system's evaluation state (with its digest, when digests has it).
+func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string, digests map[string]uint64) (int, error) {
 	workers := r.Workers
 	if workers <= 0 {
 		workers = max(2, runtime.GOMAXPROCS(0))
@@ -467,11 +569,13 @@ func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string) (in
 	var mu sync.Mutex // guards recorded and errs; OnFindings one at a time
 	recorded := 0
 	var errs []error
-	onChanged := func(fs []model.Finding) {
-		mu.Lock()
-		defer mu.Unlock()
-		recorded += len(fs)
-		if r.OnFindings != nil {
+	// Only a listener needs the changed verdicts: without one, they need
+	// not leave the store.
+	var onChanged func(fs []model.Finding)
+	if r.OnFindings != nil {
+		onChanged = func(fs []model.Finding) {
+			mu.Lock()
+			defer mu.Unlock()
 			r.OnFindings(fs)
 		}
 	}
@@ -482,11 +586,16 @@ func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string) (in
 		go func() {
 			defer wg.Done()
 			for sys := range jobs {
-				if _, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
+				n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
+				if d, ok := digests[sys]; ok && err == nil {
+					err = r.Eval.recordAccessState(ctx, sys, d)
 				}
+				mu.Lock()
+				recorded += n
+				if err != nil {
+					errs = append(errs, err)
+				}
+				mu.Unlock()
 			}
 		}()
 	}

@@ -15,11 +15,6 @@ import (
 	"github.com/changeproof/changeproof/store/storetest"
 )
 
-// plainStore is the Store interface alone: evaluation then takes the
-// one-repository, one-page paths, which the batch and bulk paths must agree
-// with.
-type plainStore struct{ rules.Store }
-
 // scaleEnv has people who leave, systems with break-glass roles and a
 // policy that turns every control on.
 func scaleEnv(gone time.Time) control.Env {
@@ -174,9 +169,10 @@ func TestFullEvaluationEqualsOneByOne(t *testing.T) {
 		ev := &rules.Evaluator{Controls: rules.Builtin(), AccessControls: rules.BuiltinAccess(),
 			Env: func() control.Env { return env }, Waivers: func() []model.Waiver { return waivers }, Store: st,
 			Now: func() time.Time { return now }}
-		if mode == "one by one" {
-			ev.Store = plainStore{st}
-		}
+		// One by one: each repository and each page of events alone, and
+		// everything at every round (no digest): what the batched, bulk and
+		// digest paths must agree with.
+		ev.OneByOne = mode == "one by one"
 		runners[mode] = &rules.Runner{Eval: ev, Repos: st.Repos, AccessSystems: st.AccessSystems, AccessPage: st.AccessEvents,
 			BatchChanges: 40, Workers: 2}
 		stores[mode] = st

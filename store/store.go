@@ -26,3 +26,6 @@ func New(db DB) *Store { return &Store{db: db} }
 
 // DB returns the underlying connection.
 func (s *Store) DB() DB { return s.db }
+
+// Close closes the store's database.
+func (s *Store) Close() error { return s.db.Close() }

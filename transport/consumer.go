@@ -28,6 +28,12 @@ type Handlers struct {
 	// (DeadLetter.Model gives the row). The consumer also produces them to
 	// <prefix>deadletter. Nil: the topic only.
 	DeadLetter func(ctx context.Context, dl []DeadLetter) error
+	// Through, if set, hears after each stored batch (and every quarter
+	// second while the consumer waits, caught up) a time before which
+	// every message of the partitions this consumer reads is stored: the
+	// pipeline's processing watermark (pipeline.Watermark.Through). It
+	// must not block.
+	Through func(at time.Time)
 }
 
 // DeadLetter is a consumed message that could not be decoded.
@@ -152,15 +158,36 @@ func (c *Consumer) Run(ctx context.Context) error {
 	type fetched struct {
 		msgs []kafka.Message
 		b    *batch
+		at   time.Time
 	}
 	next := make(chan fetched, 1)
 	fctx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
+	var prog progress
+	if c.h.Through != nil {
+		go func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-fctx.Done():
+					return
+				case now := <-t.C:
+					if at, ok := prog.idle(now); ok {
+						c.h.Through(at)
+					}
+				}
+			}
+		}()
+	}
 	go func() {
 		defer close(next)
 		backoff := c.o.RetryBackoff
 		for {
+			prog.setWaiting(true)
 			msgs, err := c.fetch(fctx, r)
+			prog.setWaiting(false)
+			at := time.Now()
 			if fctx.Err() != nil {
 				return
 			}
@@ -175,8 +202,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 				}
 			}
 			backoff = c.o.RetryBackoff
+			prog.inflight(1)
 			select {
-			case next <- fetched{msgs, c.decode(msgs)}:
+			case next <- fetched{msgs, c.decode(msgs), at}:
 			case <-fctx.Done():
 				return
 			}
@@ -186,7 +214,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		c.process(ctx, log, r, dlw, f.msgs, f.b)
+		if c.process(ctx, log, r, dlw, f.msgs, f.b) && c.h.Through != nil {
+			c.h.Through(prog.stored(f.msgs, f.at))
+		}
+		prog.inflight(-1)
 	}
 	log.Info("kafka consumer stopping")
 	return nil
@@ -280,7 +311,7 @@ func (c *Consumer) decode(msgs []kafka.Message) *batch {
 // process stores a batch, retrying until it is stored or ctx ends, then
 // commits it. It never skips a batch: returning without a commit happens only
 // when ctx ended, and then the group redelivers the batch.
-func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader, dlw *kafka.Writer, msgs []kafka.Message, b *batch) {
+func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader, dlw *kafka.Writer, msgs []kafka.Message, b *batch) (stored bool) {
 	start := time.Now()
 	for _, d := range b.dead {
 		deadLettersTotal.WithLabelValues(d.Topic).Inc()
@@ -296,13 +327,13 @@ func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader
 		if ctx.Err() != nil {
 			log.Info("kafka consumer stopped before a batch was stored; it will be redelivered",
 				zap.Int("messages", len(msgs)))
-			return
+			return false
 		}
 		retriesTotal.WithLabelValues(step).Inc()
 		log.Warn("kafka batch not stored; retrying the same batch", zap.String("step", step),
 			zap.Int("messages", len(msgs)), zap.Int("attempt", attempt), zap.Duration("in", backoff), zap.Error(err))
 		if !sleep(ctx, backoff) {
-			return
+			return false
 		}
 		backoff = min(2*backoff, maxRetryBackoff)
 	}
@@ -332,7 +363,7 @@ func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader
 		// deduplicates it.
 		commitErrors.Inc()
 		log.Warn("kafka commit failed after the batch was stored; it may be redelivered", zap.Error(err))
-		return
+		return true
 	}
 	for _, m := range msgs {
 		consumedTotal.WithLabelValues(m.Topic).Inc()
@@ -342,6 +373,7 @@ func (c *Consumer) process(ctx context.Context, log *zap.Logger, r *kafka.Reader
 	}
 	batchMessages.Observe(float64(len(msgs)))
 	batchSeconds.Observe(time.Since(start).Seconds())
+	return true
 }
 
 // store runs the batch's steps that are not yet durable. It returns the

@@ -108,6 +108,15 @@ type app struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	workers    sync.WaitGroup
+
+	// The processing clock graced alerts wait on (nil without a
+	// pipeline), and the receivers' load, which loading and judging yield
+	// to (nil without a receiver).
+	watermark *pipeline.Watermark
+	pressure  *pipeline.Pressure
+	// backlogLoaded releases the watermark's hold on the spool's backlog
+	// from the previous run, once it is loaded.
+	backlogLoaded func()
 }
 
 // openStore opens and migrates the store the configuration names: a
@@ -167,6 +176,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	// the named result a to nil.
 	built := &app{cfg: cfg, roles: r, log: log, done: make(chan struct{})}
 	a = built
+	if r.receiver {
+		a.pressure = &pipeline.Pressure{}
+	}
 	defer func() {
 		if err != nil {
 			built.closeParts()
@@ -224,6 +236,10 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			Interval:      time.Minute,
 			Log:           log.Named("rules"),
 		}
+		if p := a.pressure; p != nil {
+			// Judging may lag; accepting may not.
+			a.runner.Yield = func(ctx context.Context) func() { return p.Share(ctx, "rules", time.Second) }
+		}
 		// Evidence written by other processes reaches this one's rules
 		// only by polling.
 		if r.rules && !r.pipeline {
@@ -249,7 +265,9 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		var judge pipeline.Judge
 		if r.rules {
 			runner := a.runner
-			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateAccess, func(fs []model.Finding) {
+			// The pipeline hands over only events new to the store: they
+			// have no verdict to read (EvaluateNewAccess).
+			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateNewAccess, func(fs []model.Finding) {
 				if runner.OnFindings != nil {
 					runner.OnFindings(fs)
 				}
@@ -257,8 +275,17 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			a.judges.NotifyOrgs = runner.NotifyOrgs // an organisation ruleset changed
 			judge = a.judges
 		}
+		a.watermark = &pipeline.Watermark{Distributed: distributed}
+		if r.rules {
+			a.watermark.Mark, a.watermark.Judged = a.runner.Mark, a.runner.Judged
+		}
+		if a.alerts != nil && r.pipeline {
+			// A direct push's grace runs on the processing clock of the
+			// pipeline that judged it (README, "Alerts").
+			a.alerts.Processed = a.watermark.Clock
+		}
 		a.loader = &pipeline.Loader{Deriver: &pipeline.Deriver{Store: st, ServiceOf: serviceOf(cfg)}, Judge: judge,
-			Log: log.Named("pipeline")}
+			Watermark: a.watermark, Pressure: a.pressure, Log: log.Named("pipeline")}
 	}
 
 	// The receivers append every source to one durable log: Kafka, or the
@@ -269,7 +296,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.producer, 1000)
-		a.intake = &pipeline.Intake{Log: a.committer}
+		a.intake = &pipeline.Intake{Log: a.committer, Pressure: a.pressure}
 		if st != nil {
 			a.intake.Known = st.KnownSHA
 		}
@@ -280,8 +307,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			return nil, err
 		}
 		a.committer = ingest.NewCommitter(a.spool, 1000)
-		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true}
+		a.intake = &pipeline.Intake{Log: a.committer, Known: st.KnownSHA, Track: true, Watermark: a.watermark, Pressure: a.pressure}
 		a.loader.Intake = a.intake
+		if a.spool.Backlog() > 0 {
+			// Records the last run accepted and did not load: the clock
+			// waits before now until they are loaded (startRules).
+			a.backlogLoaded = a.watermark.Hold(time.Now())
+		}
 	}
 	if st != nil && r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
 		a.reconciler = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile"))
@@ -289,6 +321,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
 			Deliveries: a.loader.Load,
+			Through:    a.watermark.Through,
 			DeadLetter: func(ctx context.Context, dls []transport.DeadLetter) error {
 				var b model.Batch
 				for _, d := range dls {
@@ -389,6 +422,13 @@ func (a *app) startRules() {
 			defer a.workers.Done()
 			if err := a.consumer.Run(ctx); err != nil {
 				a.log.Error("kafka consumer stopped", zap.Error(err))
+			}
+		}()
+	}
+	if a.spool != nil && a.backlogLoaded != nil {
+		go func() {
+			if a.spool.WaitLoaded(ctx) == nil {
+				a.backlogLoaded()
 			}
 		}()
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -30,6 +32,67 @@ func BenchmarkAccessIngest(b *testing.B) {
 	// Without judging: parse and store only, the figure the ratio
 	// is about ("HTTP body to stored rows").
 	b.Run("stored", func(b *testing.B) { benchAccess(b, false) })
+	// The same judged upload into an empty store and into one holding a
+	// year of access logs with their verdicts, in one run.
+	b.Run("store-size", benchAccessStoreSize)
+}
+
+// benchAccessHistory is how many stored events (each with its verdict)
+// the store-size benchmark's large store holds: 1M by default, the
+// issue's 10M with CHANGEPROOF_BENCH_ACCESS_HISTORY=10000000 (about a
+// minute more to generate).
+func benchAccessHistory() int {
+	if v, err := strconv.Atoi(os.Getenv("CHANGEPROOF_BENCH_ACCESS_HISTORY")); err == nil && v > 0 {
+		return v
+	}
+	return 1_000_000
+}
+
+// benchAccessStoreSize uploads n judged events (HTTP to verdicts
+// recorded) into an empty store, then fills the same store with a history
+// of stored events and their verdicts, and uploads as many again: the
+// ratio of the two rates is what a year of access logs costs every later
+// upload (target >= 0.7).
+func benchAccessStoreSize(b *testing.B) {
+	const n = 50_000
+	tt := &testing.T{}
+	e := startOpsB(b, fmt.Sprintf("bench_access_size_%d", time.Now().UnixNano()), accessConfig, tt)
+	ctx := context.Background()
+	upload := func(prefix string) time.Duration {
+		body := accessBody(prefix, n)
+		start := time.Now()
+		req, _ := http.NewRequest(http.MethodPost, e.base+"/v1/access?format=generic", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ingestToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("%v %v", resp, err)
+		}
+		resp.Body.Close()
+		if err := e.a.waitIdle(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	var emptyDur, largeDur time.Duration
+	rounds := 0
+	for ; b.Loop(); rounds++ {
+		emptyDur += upload(fmt.Sprintf("empty%d", rounds))
+	}
+	history := benchAccessHistory()
+	start := time.Now()
+	if err := e.a.store.GenerateAccessHistory(ctx, "prod-db", "alice", history, time.Now().UTC()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("stored %d events with their verdicts in %s", history, time.Since(start).Round(time.Millisecond))
+	for i := range rounds {
+		largeDur += upload(fmt.Sprintf("large%d", i))
+	}
+	emptyRate := float64(n*rounds) / emptyDur.Seconds()
+	largeRate := float64(n*rounds) / largeDur.Seconds()
+	b.ReportMetric(emptyRate, "empty-store-events/s")
+	b.ReportMetric(largeRate, "large-store-events/s")
+	b.ReportMetric(float64(history), "stored-events")
+	b.ReportMetric(largeRate/emptyRate, "ratio")
 }
 
 func benchAccess(b *testing.B, judged bool) {

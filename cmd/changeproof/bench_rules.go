@@ -32,21 +32,6 @@ func init() {
 	})
 }
 
-// rawScans read every row full evaluation judges, as the engine alone
-// reads it: the limit no evaluation that reads its evidence can beat.
-var rawScans = []struct{ table, sql string }{
-	{"pull_requests", "SELECT count(), sum(cityHash64(*)) FROM pull_requests FINAL WHERE {where}"},
-	{"reviews", "SELECT count(), sum(cityHash64(*)) FROM reviews FINAL WHERE {where}"},
-	{"pushes", "SELECT count(), sum(cityHash64(*)) FROM pushes FINAL WHERE {where}"},
-	{"deploys", "SELECT count(), sum(cityHash64(*)) FROM deploys FINAL WHERE {where}"},
-	{"protection_events", "SELECT count(), sum(cityHash64(*)) FROM protection_events FINAL WHERE {where}"},
-	{"access_events", "SELECT count(), sum(cityHash64(system, id, time, principal, role, ticket, result)) FROM access_events FINAL WHERE {where}"},
-}
-
-// rawFindingsScan reads the recorded verdicts as a comparison needs them:
-// every column but the evidence (without FINAL, the cheapest read).
-const rawFindingsScan = "SELECT count(), sum(cityHash64(rule, subject, outcome, reason, occurred_at, evaluated_at, waiver)) FROM findings WHERE {where}"
-
 func runBenchRules(args []string) error {
 	fs := flag.NewFlagSet("bench rules", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "./bench-data", "store written by `changeproof bench generate`")
@@ -112,8 +97,7 @@ func runBenchRules(args []string) error {
 		}
 	}
 
-	everything := "1"
-	rawRead, err := rawLimit(ctx, st, everything, true)
+	rawRead, err := st.ScanEvidence(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -121,7 +105,7 @@ func runBenchRules(args []string) error {
 
 	// (a) full evaluation, cold: every verdict is new and written.
 	if !*skipCold {
-		if err := st.DB().Exec(ctx, "TRUNCATE TABLE findings", nil); err != nil {
+		if err := st.ForgetEvaluations(ctx); err != nil {
 			return err
 		}
 		stop := profile("cold")
@@ -138,12 +122,12 @@ func runBenchRules(args []string) error {
 		if err != nil {
 			return err
 		}
-		rawWrite, err := rawInsert(ctx, st)
+		rawWrite, err := st.CopyFindings(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-			secs(cold), rep.Repos, secs(rep.Repo), secs(rep.Access), n, mib(peak), mib(goPeak))
+		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+			secs(cold), judgedReport(rep), secs(rep.Access), n, mib(peak), mib(goPeak))
 		fmt.Printf("  raw limit: engine reads the evidence %s + inserts the same %d findings %s = %s -> ratio %s\n",
 			secs(rawRead), n, secs(rawWrite), secs(rawRead+rawWrite), ratio(cold, rawRead+rawWrite))
 		if err := printOutcomes(ctx, st); err != nil {
@@ -156,7 +140,7 @@ func runBenchRules(args []string) error {
 	if err != nil {
 		return err
 	}
-	rawCurrent, err := rawLimit(ctx, st, everything, false)
+	rawCurrent, err := st.ScanVerdicts(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -174,8 +158,8 @@ func runBenchRules(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%d repositories %s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-		secs(warm), rep.Repos, secs(rep.Repo), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+		secs(warm), judgedReport(rep), secs(rep.Access), after-before, mib(peak), mib(goPeak))
 	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
 		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm, rawRead+rawCurrent))
 
@@ -191,6 +175,13 @@ func runBenchRules(args []string) error {
 	return nil
 }
 
+// judgedReport says how many repositories and access systems a full
+// evaluation judged, of how many.
+func judgedReport(rep rules.FullReport) string {
+	return fmt.Sprintf("%d of %d repositories judged %s, %d of %d access systems", rep.Judged, rep.Repos, secs(rep.Repo),
+		rep.Judges, rep.Systems)
+}
+
 func printSizes(ctx context.Context, st *store.Store, repos int) error {
 	var parts []string
 	for _, t := range []string{"pull_requests", "reviews", "pushes", "deploys", "access_events", "findings"} {
@@ -204,59 +195,9 @@ func printSizes(ctx context.Context, st *store.Store, repos int) error {
 	return nil
 }
 
-// rawLimit times the engine reading the rows under where: the evidence
-// tables, or with evidence false the current findings.
-func rawLimit(ctx context.Context, st *store.Store, where string, evidence bool) (time.Duration, error) {
-	scans := []string{rawFindingsScan}
-	if evidence {
-		scans = scans[:0]
-		for _, s := range rawScans {
-			if s.table == "access_events" && strings.Contains(where, "repo") {
-				continue // access events belong to systems, not repositories
-			}
-			scans = append(scans, s.sql)
-		}
-	}
-	var total time.Duration
-	for _, q := range scans {
-		q = strings.ReplaceAll(q, "{where}", where)
-		var out []map[string]any
-		t := time.Now()
-		if err := st.DB().Query(ctx, q, nil, &out); err != nil {
-			return 0, fmt.Errorf("raw limit %q: %w", q, err)
-		}
-		total += time.Since(t)
-	}
-	return total, nil
-}
-
-// rawInsert times the engine copying the findings table: inserting the
-// same rows with no Go work at all.
-func rawInsert(ctx context.Context, st *store.Store) (time.Duration, error) {
-	db := st.DB()
-	if err := db.Exec(ctx, "DROP TABLE IF EXISTS bench_findings_copy", nil); err != nil {
-		return 0, err
-	}
-	if err := db.Exec(ctx, "CREATE TABLE bench_findings_copy AS findings", nil); err != nil {
-		return 0, err
-	}
-	defer db.Exec(ctx, "DROP TABLE IF EXISTS bench_findings_copy", nil) //nolint:errcheck
-	t := time.Now()
-	if err := db.Exec(ctx, "INSERT INTO bench_findings_copy SELECT * FROM findings", nil); err != nil {
-		return 0, err
-	}
-	return time.Since(t), nil
-}
-
 func printOutcomes(ctx context.Context, st *store.Store) error {
-	var rows []struct {
-		Rule    string `json:"rule"`
-		Outcome string `json:"outcome"`
-		N       uint64 `json:"n"`
-	}
-	if err := st.DB().Query(ctx, `SELECT rule, outcome, count() AS n FROM (
-    SELECT rule, argMax(outcome, evaluated_at) AS outcome FROM findings GROUP BY rule, subject)
-GROUP BY rule, outcome ORDER BY rule, outcome`, nil, &rows); err != nil {
+	rows, err := st.FindingCounts(ctx)
+	if err != nil {
 		return err
 	}
 	byRule := map[string][]string{}
@@ -265,7 +206,7 @@ GROUP BY rule, outcome ORDER BY rule, outcome`, nil, &rows); err != nil {
 		if byRule[r.Rule] == nil {
 			order = append(order, r.Rule)
 		}
-		byRule[r.Rule] = append(byRule[r.Rule], fmt.Sprintf("%s %d", r.Outcome, r.N))
+		byRule[r.Rule] = append(byRule[r.Rule], fmt.Sprintf("%s %d", r.Outcome, r.Count))
 	}
 	for _, rule := range order {
 		fmt.Printf("  %-5s %s\n", rule, strings.Join(byRule[rule], ", "))
@@ -303,63 +244,42 @@ func benchIncremental(ctx context.Context, a *app, repo string, profile func(str
 	if err := runner.WaitIdle(ctx); err != nil {
 		return err
 	}
-	esc := store.QuoteString(repo)
-	rawRepo, err := rawLimit(ctx, st, "repo = "+esc, true)
+	rawRepo, err := st.ScanEvidence(ctx, repo)
 	if err != nil {
 		return err
 	}
-	rawRepoFindings, err := rawLimit(ctx, st, "repo = "+esc, false)
+	rawRepoFindings, err := st.ScanVerdicts(ctx, repo)
 	if err != nil {
 		return err
 	}
 	raw := rawRepo + rawRepoFindings
-	var size []struct {
-		N uint64 `json:"n"`
-	}
-	if err := st.DB().Query(ctx, "SELECT count() AS n FROM changes WHERE repo = {repo:String}", store.Params{"repo": repo}, &size); err != nil {
+	size, err := st.ChangeCount(ctx, repo)
+	if err != nil {
 		return err
 	}
 	fmt.Printf("\nincremental, %s (%d changes): raw limit, engine reads its evidence %s + its current verdicts %s = %s\n",
-		repo, size[0].N, secs(rawRepo), secs(rawRepoFindings), secs(raw))
+		repo, size, secs(rawRepo), secs(rawRepoFindings), secs(raw))
 
-	var last []struct {
-		Number   int        `json:"number"`
-		Head     string     `json:"head_sha"`
-		Merge    string     `json:"merge_commit_sha"`
-		MergedAt store.Time `json:"merged_at"`
-	}
-	if err := st.DB().Query(ctx, `SELECT number, head_sha, merge_commit_sha, merged_at FROM merged_pull_requests
-WHERE repo = {repo:String} ORDER BY merged_at DESC, number DESC LIMIT 1`, store.Params{"repo": repo}, &last); err != nil || len(last) == 0 {
-		return fmt.Errorf("latest merged pull request of %s: %v", repo, err)
-	}
-	pr := last[0]
-	var approver []struct {
-		Reviewer string `json:"reviewer"`
-	}
-	if err := st.DB().Query(ctx, `SELECT reviewer FROM reviews FINAL WHERE repo = {repo:String} AND pr_number = {n:UInt32}
-    AND state = 'approved' ORDER BY submitted_at LIMIT 1`, store.Params{"repo": repo, "n": fmt.Sprint(pr.Number)}, &approver); err != nil {
+	pr, err := st.LatestMerged(ctx, repo)
+	if err != nil {
 		return err
 	}
 	who := "dev1"
-	if len(approver) > 0 {
-		who = approver[0].Reviewer
+	if pr.Approver != "" {
+		who = pr.Approver
 	}
 	stamp := time.Now().UnixNano()
 	review := model.Batch{Reviews: []model.Review{{Repo: repo, PRNumber: pr.Number, ReviewID: stamp, DeliveryID: fmt.Sprintf("bench-inc-%d", stamp),
 		Action: "submitted", Reviewer: who, State: "changes_requested", CommitID: pr.Head,
 		SubmittedAt: pr.MergedAt.T().Add(-time.Second), ReceivedAt: time.Now().UTC()}}}
 
-	var tip []struct {
-		After string     `json:"after"`
-		At    store.Time `json:"pushed_at"`
-	}
-	if err := st.DB().Query(ctx, `SELECT argMax(after, pushed_at) AS tip, max(pushed_at) AS at FROM default_branch_pushes
-WHERE repo = {repo:String}`, store.Params{"repo": repo}, &tip); err != nil || len(tip) == 0 {
-		return fmt.Errorf("tip of %s: %v", repo, err)
+	tipSHA, tipAt, err := st.BranchTip(ctx, repo)
+	if err != nil {
+		return err
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	merged := now
-	if t := tip[0].At.T().Add(time.Second); t.After(now) {
+	if t := tipAt.Add(time.Second); t.After(now) {
 		merged = t
 	}
 	number := int(stamp % 1_000_000_000)
@@ -372,7 +292,7 @@ WHERE repo = {repo:String}`, store.Params{"repo": repo}, &tip); err != nil || le
 			UpdatedAt: merged, ReceivedAt: now}},
 		Reviews: []model.Review{{Repo: repo, PRNumber: number, ReviewID: stamp + 1, DeliveryID: fmt.Sprintf("bench-inc-rv-%d", stamp),
 			Action: "submitted", Reviewer: "dev5", State: "approved", CommitID: head, SubmittedAt: merged.Add(-time.Minute), ReceivedAt: now}},
-		Pushes: []model.Push{{Repo: repo, Ref: "refs/heads/main", Before: tip[0].After, After: merge, DeliveryID: fmt.Sprintf("bench-inc-push-%d", stamp),
+		Pushes: []model.Push{{Repo: repo, Ref: "refs/heads/main", Before: tipSHA, After: merge, DeliveryID: fmt.Sprintf("bench-inc-push-%d", stamp),
 			DefaultBranch: "main", Pusher: "dev4", PushedAt: merged, CommitSHAs: []string{merge}, Messages: []string{"Merge pull request"}, ReceivedAt: now}},
 	}
 

@@ -19,6 +19,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/alert/slack/slacktest"
 	ghingest "github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/internal/testkit/fixture"
 	"github.com/changeproof/changeproof/model"
@@ -126,58 +127,124 @@ func BenchmarkDeliveryToFinding(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)-1].Milliseconds()), "max-ms")
 }
 
-// BenchmarkWebhookOpenLoop offers signed GitHub deliveries (push,
-// pull_request, pull_request_review of 5-30 KB over 10 repositories) at a
-// fixed rate, open loop: each request is sent at its scheduled time whether
-// or not earlier ones were answered, and its latency runs from that time to
-// the 202 (which the receiver sends only once the delivery is durable), so
-// queueing shows. It reports p50/p95/p99/max and the accepted rate, next to
-// the floor measured in the same run: the same load against the same
-// handler whose sink returns at once (HTTP, body, HMAC and JSON checks,
-// no store). Defaults 2,000/s for 10 s; CHANGEPROOF_BENCH_RATE and
-// CHANGEPROOF_BENCH_SECONDS override.
+// BenchmarkWebhookOpenLoop offers GitHub's deliveries for a stream of
+// reviewed, merged pull requests at a fixed rate, open loop: per change the
+// approving review, the merged pull_request event and the merge push
+// (recorded payload shapes, 7-25 KB, 50 repositories), each request sent at
+// its scheduled time whether or not earlier ones were answered; latency
+// runs from that time to the 202 (sent once the delivery is durable), so
+// queueing shows. The product runs as `changeproof serve` wires it: every
+// role in this process (receiver, pipeline, rules, alerts to a fake Slack).
+// Next to it, in the same run, the floor: the same load against the same
+// handler with a sink that returns at once (HTTP, body, HMAC and JSON
+// checks, no store). Defaults 2,000 deliveries/s for 10 s;
+// CHANGEPROOF_BENCH_RATE and CHANGEPROOF_BENCH_SECONDS override, and
+// CHANGEPROOF_BENCH_LOADER_YIELD_MS sets how long the loader may wait for
+// the receivers (pipeline.Loader.YieldMax).
 // Run: go test -run '^$' -bench WebhookOpenLoop -benchtime 1x ./cmd/changeproof
 func BenchmarkWebhookOpenLoop(b *testing.B) {
-	// serve: every role, as `changeproof serve` runs, rules re-judging
-	// the touched repositories after each batch; ingest: the receiver and
-	// the pipeline alone (what the 202 waits for), rules elsewhere.
-	b.Run("serve", func(b *testing.B) { benchOpenLoop(b, allRoles) })
-	b.Run("ingest", func(b *testing.B) { benchOpenLoop(b, roles{receiver: true, pipeline: true, api: true}) })
-}
-
-func benchOpenLoop(b *testing.B, r roles) {
 	rate := envFloat("CHANGEPROOF_BENCH_RATE", 2000)
 	seconds := envFloat("CHANGEPROOF_BENCH_SECONDS", 10)
-	bodies := mixedDeliveries(4000)
+	bodies := changeDeliveries(1200, 50)
 	for run := 0; b.Loop(); run++ {
-		floorSrv := httptest.NewServer(&ghingest.Handler{Secret: func() string { return testSecret },
-			Sink: nullLog{}})
+		floorSrv := httptest.NewServer(&ghingest.Handler{Secret: func() string { return testSecret }, Sink: nullLog{}})
 		floor := openLoop(b, floorSrv.URL, bodies, fmt.Sprintf("floor-%d-%d", run, time.Now().UnixNano()), rate, seconds/2)
 		floorSrv.Close()
 
-		a, url := benchAppRoles(b, fmt.Sprintf("bench_openloop_%d", time.Now().UnixNano()), r)
+		a, url, sink := benchServe(b)
 		cpu0 := processCPU()
 		res := openLoop(b, url, bodies, fmt.Sprintf("ol-%d-%d", run, time.Now().UnixNano()), rate, seconds)
 		cores := (processCPU() - cpu0).Seconds() / res.elapsed.Seconds()
 		st := a.committer.Stats()
+		lag := a.watermark.Clock()
 		if res.failed > 0 {
 			b.Errorf("%d of %d deliveries not accepted", res.failed, res.sent)
 		}
 		b.ReportMetric(res.pct(50), "p50-ms")
-		b.ReportMetric(res.pct(95), "p95-ms")
 		b.ReportMetric(res.pct(99), "p99-ms")
-		b.ReportMetric(res.rate(), "accepted/s")
 		b.ReportMetric(floor.pct(99), "floor-p99-ms")
 		b.ReportMetric(res.rate()/rate, "accepted/offered")
 		b.Logf("offered %.0f/s for %.0f s: accepted %.0f/s (%.2f of offered), %d failed; process used %.2f of %d cores",
 			rate, seconds, res.rate(), res.rate()/rate, res.failed, cores, runtime.NumCPU())
-		b.Logf("latency  p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms", res.pct(50), res.pct(95), res.pct(99), res.pct(100))
+		b.Logf("latency  p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (all roles)", res.pct(50), res.pct(95), res.pct(99), res.pct(100))
 		b.Logf("floor    p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (same load, sink returns at once)", floor.pct(50), floor.pct(95), floor.pct(99), floor.pct(100))
 		if st.Batches > 0 {
 			b.Logf("group commit: %d batches, %.1f deliveries each, %.1f ms per durable write", st.Batches,
 				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000)
 		}
+		b.Logf("judging lagged %.1f s behind the receiver at the end of the load; %d Slack messages", time.Since(lag).Seconds(), len(sink.Requests()))
+		for i, text := range sink.Texts() {
+			if i == 3 {
+				break
+			}
+			b.Logf("  Slack: %s", alertKey(text))
+		}
 	}
+}
+
+// BenchmarkWebhookAcceptRatio measures durable accepts per second, closed
+// loop (64 senders, each sending its next delivery once the last is
+// answered), of the change mix of BenchmarkWebhookOpenLoop against every
+// role in one process, and in the same run the same senders against the
+// null receiver (HTTP, HMAC and JSON checks, no store); it reports the
+// ratio. CHANGEPROOF_BENCH_SECONDS (default 10) sets each run's length.
+// Run: go test -run '^$' -bench WebhookAcceptRatio -benchtime 1x ./cmd/changeproof
+func BenchmarkWebhookAcceptRatio(b *testing.B) {
+	seconds := envFloat("CHANGEPROOF_BENCH_SECONDS", 10)
+	bodies := changeDeliveries(1200, 50)
+	for run := 0; b.Loop(); run++ {
+		floorSrv := httptest.NewServer(&ghingest.Handler{Secret: func() string { return testSecret }, Sink: nullLog{}})
+		null := closedLoop(b, floorSrv.URL, bodies, fmt.Sprintf("cnull-%d-%d", run, time.Now().UnixNano()), 64, seconds/2)
+		floorSrv.Close()
+		_, url, _ := benchServe(b)
+		got := closedLoop(b, url, bodies, fmt.Sprintf("cl-%d-%d", run, time.Now().UnixNano()), 64, seconds)
+		if got.failed > 0 {
+			b.Errorf("%d of %d deliveries not accepted", got.failed, got.sent)
+		}
+		b.ReportMetric(got.rate(), "accepted/s")
+		b.ReportMetric(null.rate(), "null-accepted/s")
+		b.ReportMetric(got.rate()/null.rate(), "ratio")
+		b.Logf("closed loop, 64 senders: all roles %.0f/s (p99 %.1f ms), null receiver %.0f/s (p99 %.1f ms): ratio %.2f",
+			got.rate(), got.pct(99), null.rate(), null.pct(99), got.rate()/null.rate())
+	}
+}
+
+// benchServe starts every role as serve does, alerting to a fake Slack.
+func benchServe(b *testing.B) (*app, string, *slacktest.Server) {
+	b.Helper()
+	sink := slacktest.New()
+	b.Cleanup(sink.Close)
+	dir, err := storetest.DataDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	extra := fmt.Sprintf("alerts:\n  slack:\n    webhook_url: %q\n", sink.WebhookURL())
+	cfg, _ := testConfigExtra(&testing.T{}, fmt.Sprintf("bench_serve_%d", time.Now().UnixNano()), aliceIdentity+extra)
+	a, err := newAppRoles(context.Background(), cfg, dir, zap.NewNop(), allRoles)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.close)
+	if ms := envFloat("CHANGEPROOF_BENCH_LOADER_YIELD_MS", 0); ms > 0 {
+		a.loader.YieldMax = time.Duration(ms * float64(time.Millisecond)) // to compare bounds
+	}
+	addr, err := a.start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, "http://" + addr + "/webhooks/github", sink
+}
+
+// changeDeliveries is n changes over repos repositories (changeOf), as the
+// deliveries GitHub sends for them in order: review, pull request, push.
+func changeDeliveries(n, repos int) []signedDelivery {
+	at := time.Now().UTC().Truncate(time.Second)
+	out := make([]signedDelivery, 0, 3*n)
+	for i := range n {
+		c := changeOf(fmt.Sprintf("acme/svc-%d", i%repos), 1+i/repos, at)
+		out = append(out, c.review, c.pr, c.push)
+	}
+	return out
 }
 
 // nullLog accepts everything at once: the receiver's floor (HTTP, HMAC,
@@ -209,39 +276,6 @@ type signedDelivery struct {
 	event string
 	body  []byte
 	sig   string
-}
-
-// mixedDeliveries are n distinct deliveries over 10 repositories: a third
-// each of default-branch pushes (5-29 commits), merged pull requests and
-// approving reviews.
-func mixedDeliveries(n int) []signedDelivery {
-	at := time.Now().UTC().Truncate(time.Second)
-	out := make([]signedDelivery, n)
-	for i := range out {
-		repo := fixture.Repo{FullName: fmt.Sprintf("acme/svc-%d", i%10), DefaultBranch: "main"}
-		num := 1 + i/3
-		pr := fixture.PR{Repo: repo, Number: num, Author: "alice", MergedBy: "bob", Title: fmt.Sprintf("PAY-%d change", num),
-			HeadRef: fmt.Sprintf("f-%d", num), HeadSHA: fixture.SHA(fmt.Sprint("h", num)), MergeCommitSHA: fixture.SHA(fmt.Sprint("m", num)),
-			Merged: true, MergedAt: at, ClosedAt: at}
-		var d signedDelivery
-		switch i % 3 {
-		case 0:
-			var commits []fixture.Commit
-			for c := 0; c < 5+i%25; c++ {
-				commits = append(commits, fixture.Commit{SHA: fixture.SHA(fmt.Sprint(i, c)), Message: "PAY-1 a change", Author: "bob", Timestamp: at})
-			}
-			d = signedDelivery{event: "push", body: fixture.Push(fixture.PushEvent{Repo: repo, Before: fixture.SHA(fmt.Sprint("b", i)),
-				After: fixture.SHA(fmt.Sprint(i, "after")), Pusher: "bob", PushedAt: at, Commits: commits})}
-		case 1:
-			d = signedDelivery{event: "pull_request", body: fixture.PullRequest("closed", pr)}
-		default:
-			d = signedDelivery{event: "pull_request_review", body: fixture.PullRequestReview("submitted",
-				fixture.ReviewEvent{PR: pr, Reviewer: "carol", State: "approved", SubmittedAt: at.Add(-time.Minute)})}
-		}
-		d.sig = fixture.Sign(testSecret, d.body)
-		out[i] = d
-	}
-	return out
 }
 
 type loopResult struct {
@@ -320,6 +354,49 @@ func openLoop(b *testing.B, url string, ds []signedDelivery, idPrefix string, ra
 			res.failed++
 		}
 	}
+	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
+	return res
+}
+
+// closedLoop runs senders that each send their next delivery (cycling
+// through ds with fresh ids) as soon as the last is answered, for seconds.
+func closedLoop(b *testing.B, url string, ds []signedDelivery, idPrefix string, senders int, seconds float64) loopResult {
+	b.Helper()
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConns: senders,
+		MaxIdleConnsPerHost: senders, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var res loopResult
+	start := time.Now()
+	stop := start.Add(time.Duration(seconds * float64(time.Second)))
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			failed := 0
+			for time.Now().Before(stop) {
+				i := int(next.Add(1))
+				d := ds[i%len(ds)]
+				t0 := time.Now()
+				code, err := post(context.Background(), client, url, fmt.Sprintf("%s-%d", idPrefix, i), d)
+				if err != nil || code != http.StatusAccepted {
+					failed++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.failed += failed
+			res.sent += len(lat) + failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
 	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
 	return res
 }

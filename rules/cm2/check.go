@@ -68,7 +68,7 @@ func emergency(env control.Env, c model.Change, a control.Approvals, label strin
 				r.Reviewer, r.SubmittedAt.UTC().Format(time.RFC3339), formatWindow(window))
 		}
 	}
-	if !env.Now.After(deadline) {
+	if env.Open(deadline) {
 		return model.Pending, prefix + "retro review window open until " + deadline.UTC().Format(time.RFC3339)
 	}
 	return model.Fail, prefix + fmt.Sprintf("no retro review within %s of merge", formatWindow(window))

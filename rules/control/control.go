@@ -170,6 +170,7 @@ type Env struct {
 // memo keeps analyses the controls of one evaluation share.
 type memo struct {
 	approvals map[approvalsKey]Approvals
+	deadline  time.Time // the earliest deadline Open found still open
 }
 
 // WithMemo returns env with an empty memo of the analyses several controls
@@ -179,6 +180,30 @@ type memo struct {
 func (env Env) WithMemo() Env {
 	env.memo = &memo{approvals: map[approvalsKey]Approvals{}}
 	return env
+}
+
+// Open reports whether deadline has not passed at env.Now: a window that
+// is still open. A check whose verdict changes when a deadline passes asks
+// through Open, never by comparing with env.Now itself, so that the
+// evaluator learns (NextDeadline) when to judge again without new evidence.
+func (env Env) Open(deadline time.Time) bool {
+	if env.Now.After(deadline) {
+		return false
+	}
+	if m := env.memo; m != nil && (m.deadline.IsZero() || deadline.Before(m.deadline)) {
+		m.deadline = deadline
+	}
+	return true
+}
+
+// NextDeadline is the earliest deadline Open found still open with this
+// env's memo (WithMemo), or zero: after it, time alone may change a
+// verdict.
+func (env Env) NextDeadline() time.Time {
+	if env.memo == nil {
+		return time.Time{}
+	}
+	return env.memo.deadline
 }
 
 // System is one in-scope production system.
