@@ -100,7 +100,8 @@ type GitHub struct {
 	// WebhookSecretFile names a file holding WebhookSecret. Default: none.
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
 	// Token is the GitHub token backfill reads with (fine-grained,
-	// read-only is enough). Default: none.
+	// read-only is enough), when changeproof is not installed as a GitHub
+	// App (AppID). Default: none.
 	Token string `yaml:"token" secret:"true"`
 	// TokenFile names a file holding Token. Default: none.
 	TokenFile string `yaml:"token_file"`
@@ -112,9 +113,28 @@ type GitHub struct {
 	Orgs []string `yaml:"orgs"`
 	// ReconcileEvery is how often serve backfills the in-scope repositories
 	// from the last reconciled point, to find deliveries GitHub never
-	// retried; it needs Token. Default 1h; 0 turns it off.
+	// retried; it needs Token or AppID. Default 1h; 0 turns it off.
 	ReconcileEvery Duration `yaml:"reconcile_every"`
+	// AppID is the ID of the GitHub App changeproof authenticates as (the
+	// App's settings page, "App ID"), instead of Token: backfill and
+	// reconciliation then read the in-scope repositories of every
+	// installation of the App, each with its installation's short-lived
+	// token. Needs AppPrivateKeyFile; Token must then be empty (one
+	// identity reads GitHub, so the audit trail names one). The App's
+	// webhooks use WebhookSecret like any other. Default 0: no App.
+	AppID int `yaml:"app_id"`
+	// AppPrivateKeyFile names the App's private key: the .pem file GitHub
+	// generates on the App's settings page ("Generate a private key").
+	// Required with AppID. Default: none.
+	AppPrivateKeyFile string `yaml:"app_private_key_file"`
+	// AppInstallationIDs restricts the App to these installations (the
+	// number at the end of the installation's settings URL). Default: none,
+	// meaning every installation GitHub lists for the App.
+	AppInstallationIDs []int `yaml:"app_installation_ids"`
 }
+
+// App reports whether the GitHub App identity is configured.
+func (g GitHub) App() bool { return g.AppID != 0 || g.AppPrivateKeyFile != "" }
 
 // Kafka configures the event log of the distributed mode.
 type Kafka struct {

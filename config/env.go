@@ -172,7 +172,16 @@ func parseEnv(v envVar, raw string) (reflect.Value, error) {
 		if s := strings.TrimSpace(raw); !strings.HasPrefix(s, "[") {
 			list := reflect.MakeSlice(t, 0, 0)
 			for item := range strings.SplitSeq(s, ",") {
-				if item = strings.TrimSpace(item); item != "" {
+				item = strings.TrimSpace(item)
+				switch {
+				case item == "":
+				case t.Elem().Kind() == reflect.Int:
+					n, err := strconv.Atoi(item)
+					if err != nil {
+						return reflect.Value{}, fmt.Errorf("must be %s, got %q", want(t), raw)
+					}
+					list = reflect.Append(list, reflect.ValueOf(n).Convert(t.Elem()))
+				default:
 					list = reflect.Append(list, reflect.ValueOf(item).Convert(t.Elem()))
 				}
 			}

@@ -109,6 +109,33 @@ func TestEnvOverridesLists(t *testing.T) {
 	}
 }
 
+func TestEnvOverridesIntegerLists(t *testing.T) {
+	env := []string{"CHANGEPROOF_GITHUB_APP_ID=4242", "CHANGEPROOF_GITHUB_APP_PRIVATE_KEY_FILE=/run/secrets/app.pem"}
+	for _, c := range []struct {
+		raw  string
+		want []int
+		err  string
+	}{
+		{"12345678, 87654321", []int{12345678, 87654321}, ""},
+		{"[7]", []int{7}, ""},
+		{"7,x", nil, `env CHANGEPROOF_GITHUB_APP_INSTALLATION_IDS (github.app_installation_ids): must be a list of integers, got "7,x"`},
+	} {
+		cfg, err := LoadWithEnv("", append(env, "CHANGEPROOF_GITHUB_APP_INSTALLATION_IDS="+c.raw))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v, want %q", c.raw, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", c.raw, err)
+		}
+		if !slices.Equal(cfg.GitHub.AppInstallationIDs, c.want) || cfg.GitHub.AppID != 4242 {
+			t.Errorf("%q: app %d, installations %v, want %v", c.raw, cfg.GitHub.AppID, cfg.GitHub.AppInstallationIDs, c.want)
+		}
+	}
+}
+
 func TestEnvOverridesNestedKeysWithDocuments(t *testing.T) {
 	path := writeConfig(t, "server:\n  tokens:\n    - {name: old, role: admin, token: from-the-file}\n")
 	cfg, err := LoadWithEnv(path, []string{

@@ -17,7 +17,7 @@ type shape int
 
 const (
 	shapeScalar  shape = iota // string, int, bool, or a type with its own UnmarshalYAML
-	shapeList                 // []string
+	shapeList                 // []string or []int
 	shapeSection              // struct: a mapping of known keys
 	shapeRecords              // []struct: a list of sections
 	shapeMap                  // map[string]struct: free names to sections
@@ -33,7 +33,7 @@ func shapeOf(t reflect.Type) shape {
 	case reflect.Struct:
 		return shapeSection
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.String {
+		if k := t.Elem().Kind(); k == reflect.String || k == reflect.Int {
 			return shapeList
 		}
 		return shapeRecords
@@ -100,6 +100,9 @@ func want(t reflect.Type) string {
 	case reflect.Bool:
 		return "true or false"
 	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Int {
+			return "a list of integers"
+		}
 		return "a list of strings"
 	}
 	return "a string"

@@ -111,6 +111,27 @@ func (p *problems) github(g GitHub) {
 			p.add(fmt.Sprintf("github.orgs[%d]", i), "empty")
 		}
 	}
+	switch {
+	case g.AppID < 0:
+		p.add("github.app_id", "must be positive, got %d", g.AppID)
+	case g.AppID == 0 && g.AppPrivateKeyFile != "":
+		p.add("github.app_id", "required with github.app_private_key_file (the App ID on the App's settings page)")
+	case g.AppID > 0 && g.AppPrivateKeyFile == "":
+		p.add("github.app_private_key_file", "required with github.app_id (the .pem private key generated on the App's settings page)")
+	}
+	if g.App() && g.Token != "" {
+		// Two identities would read GitHub and the evidence could not say
+		// which one did; the App replaces the token.
+		p.add("github.token", "set together with github.app_id; set only one (the GitHub App, or a token)")
+	}
+	for i, id := range g.AppInstallationIDs {
+		if id <= 0 {
+			p.add(fmt.Sprintf("github.app_installation_ids[%d]", i), "must be positive, got %d", id)
+		}
+	}
+	if len(g.AppInstallationIDs) > 0 && !g.App() {
+		p.add("github.app_installation_ids", "needs github.app_id")
+	}
 }
 
 var topicChars = regexp.MustCompile(`^[A-Za-z0-9._-]*$`)

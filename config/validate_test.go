@@ -44,6 +44,20 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`github.base_url: must be an http(s) URL, got "github.acme.io"`}},
 		{"github.orgs", func(c *Config) { c.GitHub.Orgs = []string{"acme", ""} },
 			[]string{`github.orgs[1]: empty`}},
+		{"github.app_id without key", func(c *Config) { c.GitHub.AppID = 4242 },
+			[]string{`github.app_private_key_file: required with github.app_id (the .pem private key generated on the App's settings page)`}},
+		{"github.app key without id", func(c *Config) { c.GitHub.AppPrivateKeyFile = "/run/secrets/app.pem" },
+			[]string{`github.app_id: required with github.app_private_key_file (the App ID on the App's settings page)`}},
+		{"github.app_id negative", func(c *Config) { c.GitHub.AppID = -1; c.GitHub.AppPrivateKeyFile = "k.pem" },
+			[]string{`github.app_id: must be positive, got -1`}},
+		{"github app and token", func(c *Config) {
+			c.GitHub.AppID, c.GitHub.AppPrivateKeyFile, c.GitHub.Token = 4242, "k.pem", "github_pat_0123456789abcdef"
+		}, []string{`github.token: set together with github.app_id; set only one (the GitHub App, or a token)`}},
+		{"github.app_installation_ids", func(c *Config) {
+			c.GitHub.AppID, c.GitHub.AppPrivateKeyFile, c.GitHub.AppInstallationIDs = 4242, "k.pem", []int{7, 0}
+		}, []string{`github.app_installation_ids[1]: must be positive, got 0`}},
+		{"github.app_installation_ids without app", func(c *Config) { c.GitHub.AppInstallationIDs = []int{7} },
+			[]string{`github.app_installation_ids: needs github.app_id`}},
 		{"kafka.brokers", func(c *Config) { c.Kafka.Brokers = []string{"kafka:9092", "kafka"} },
 			[]string{`kafka.brokers[1]: must be host:port, got "kafka"`}},
 		{"kafka.group", func(c *Config) { c.Kafka.Brokers = []string{"kafka:9092"}; c.Kafka.Group = "" },

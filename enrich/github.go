@@ -146,6 +146,13 @@ type protectionEvent struct {
 	Repository *ghRepo `json:"repository"`
 }
 
+// GitHubEvents are the webhook events ParseGitHub reads. Every other
+// event (ping, a GitHub App's installation and installation_repositories,
+// issues, ...) is kept as evidence in the raw log and adds no record; the
+// GitHub App's manifest subscribes to exactly these.
+var GitHubEvents = []string{"pull_request", "pull_request_review", "push", "check_run", "status",
+	"repository_ruleset", "deployment_status", "branch_protection_rule"}
+
 // ParseGitHub adds the canonical records of one GitHub delivery to b.
 // Events the controls do not read (ping, issues, ...) add nothing. An error
 // wraps ErrMalformed and names the missing field.

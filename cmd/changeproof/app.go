@@ -100,7 +100,7 @@ type app struct {
 	eval       *rules.Evaluator
 	runner     *rules.Runner
 	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
-	reconciler *backfill.Reconciler // nil without github.token or reconcile_every
+	reconciler *backfill.Reconciler // nil without github.token or app_id, or reconcile_every
 	alertsOff  context.CancelFunc
 	alertsRan  chan struct{}
 	api        *api.Server
@@ -315,8 +315,10 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			a.backlogLoaded = a.watermark.Hold(time.Now())
 		}
 	}
-	if st != nil && r.rules && cfg.GitHub.Token != "" && cfg.GitHub.ReconcileEvery > 0 {
-		a.reconciler = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile"))
+	if st != nil && r.rules && (cfg.GitHub.Token != "" || cfg.GitHub.App()) && cfg.GitHub.ReconcileEvery > 0 {
+		if a.reconciler, err = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile")); err != nil {
+			return nil, err
+		}
 	}
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
@@ -350,7 +352,17 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		for name, svc := range cfg.Scope.Services {
 			services[name] = svc.Repos
 		}
-		a.api.Webhook = &ghingest.Handler{Secret: func() string { return secret }, Sink: a.intake, Log: log.Named("webhook")}
+		webhook := &ghingest.Handler{Secret: func() string { return secret }, Sink: a.intake, Log: log.Named("webhook")}
+		if rc := a.reconciler; rc != nil && cfg.GitHub.App() {
+			// An App installation that gained repositories is reconciled
+			// at once rather than at the next round.
+			webhook.Accepted = func(d model.Delivery) {
+				if installationEvent(d) {
+					rc.Wake()
+				}
+			}
+		}
+		a.api.Webhook = webhook
 		a.api.Deploys = &ingest.DeployHandler{Sink: a.intake, Options: func() deploy.Options { return deploy.Options{Services: services} },
 			Log: log.Named("deploys")}
 		a.api.Access = &ingest.AccessHandler{Sink: a.intake, BreakGlassRoles: func(system string) []string {
@@ -633,10 +645,14 @@ var reconcileLearned = promauto.NewCounter(prometheus.CounterOpts{
 // newReconciler backfills the in-scope repositories every
 // github.reconcile_every, so a lost webhook is a late finding, not a
 // missing one.
-func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, log *zap.Logger) *backfill.Reconciler {
+func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, log *zap.Logger) (*backfill.Reconciler, error) {
 	st := state.st
-	return &backfill.Reconciler{
-		Options: backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks},
+	gh, err := newGitHubReader(cfg.GitHub)
+	if err != nil {
+		return nil, err
+	}
+	rc := &backfill.Reconciler{
+		Options: gh.options(backfill.Options{Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks}),
 		State:   state,
 		Sink: backfill.SinkFunc(func(ctx context.Context, b model.Batch) error {
 			if err := st.Write(ctx, b); err != nil {
@@ -663,4 +679,20 @@ func newReconciler(cfg config.Config, state storeState, runner *rules.Runner, lo
 		Every:   cfg.GitHub.ReconcileEvery.Std(),
 		OnError: func(err error) { log.Error("reconciliation round failed (retried next round)", zap.Error(err)) },
 	}
+	if gh.app != nil {
+		log.Info("reconciling as a GitHub App", zap.Int("app_id", cfg.GitHub.AppID), zap.Ints("installations", cfg.GitHub.AppInstallationIDs))
+		// Each round reads the App's installations afresh, so a
+		// repository added to an installation is reconciled from then on.
+		rc.Repos = func(ctx context.Context) ([]string, error) {
+			all, err := gh.installed(ctx, nil)
+			var in []string
+			for _, r := range all {
+				if cfg.Scope.InScope(r) {
+					in = append(in, r)
+				}
+			}
+			return in, err
+		}
+	}
+	return rc, nil
 }

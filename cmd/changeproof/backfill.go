@@ -130,10 +130,14 @@ func runBackfill(args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.GitHub.Token == "" {
-		return errors.New("github.token: required for backfill (a fine-grained, read-only token; or github.token_file)")
+	gh, err := newGitHubReader(cfg.GitHub)
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
+	// This command reads GitHub itself: a reconciliation round in the same
+	// process would read the same repositories a second time.
+	cfg.GitHub.ReconcileEvery = 0
 	a, err := newApp(ctx, cfg, c.dataDir, zap.NewNop())
 	if err != nil {
 		return err
@@ -141,20 +145,33 @@ func runBackfill(args []string) error {
 	defer a.close()
 	a.startRules()
 	progress := newBackfillProgress(os.Stderr)
-	o := backfill.Options{BaseURL: cfg.GitHub.BaseURL, Token: cfg.GitHub.Token, Since: from, Concurrency: *concurrency,
-		Progress: progress.Report, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks}
+	o := gh.options(backfill.Options{Since: from, Concurrency: *concurrency,
+		Progress: progress.Report, Contributors: cfg.Policy.ExcludeContributors, RequiredChecks: cfg.Policy.RequiredChecks})
 	state := storeState{st: a.store, log: a.intake}
 	if len(repos) == 0 && len(orgs) == 0 {
 		orgs = cfg.GitHub.Orgs
 	}
-	for _, org := range orgs {
-		rs, err := backfill.OrgRepos(ctx, o, state, org)
+	if gh.app != nil {
+		// A GitHub App reads what its installations hold (--org narrows
+		// them to those accounts); discovery also routes each request to
+		// its installation's token.
+		installed, err := gh.installed(ctx, orgs)
 		if err != nil {
 			return err
 		}
-		repos = append(repos, rs...)
+		if len(repos) == 0 {
+			repos = installed
+		}
+	} else {
+		for _, org := range orgs {
+			rs, err := backfill.OrgRepos(ctx, o, state, org)
+			if err != nil {
+				return err
+			}
+			repos = append(repos, rs...)
+		}
 	}
-	if len(repos) == 0 {
+	if len(repos) == 0 && gh.app == nil {
 		known, err := a.store.Repos(ctx)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/changeproof/changeproof/model"
@@ -33,6 +34,25 @@ type Reconciler struct {
 	// OnError is told of a failed round (the next round retries from the
 	// same point). Optional.
 	OnError func(error)
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// Wake asks Run for a round at once rather than at the next tick (a
+// GitHub App installation gained repositories). It never blocks; wakes
+// that arrive while a round is already due count once. Safe for
+// concurrent use.
+func (r *Reconciler) Wake() {
+	select {
+	case r.wakeCh() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Reconciler) wakeCh() chan struct{} {
+	r.wakeOnce.Do(func() { r.wake = make(chan struct{}, 1) })
+	return r.wake
 }
 
 // Round reconciles every repository once, from since.
@@ -113,6 +133,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.wakeCh():
 		}
 	}
 }

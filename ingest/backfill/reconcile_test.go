@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/changeproof/changeproof/internal/testkit/githubfake"
 	"github.com/changeproof/changeproof/model"
@@ -68,4 +69,42 @@ func TestReconcileFindsLostWebhooks(t *testing.T) {
 	if err := (&Reconciler{}).Run(context.Background()); err == nil {
 		t.Fatal("Run without a schedule must fail")
 	}
+}
+
+// TestReconcileWake: a Wake starts a round at once instead of at the next
+// tick (an hour away); Wake never blocks, also on a Reconciler that is not
+// running.
+func TestReconcileWake(t *testing.T) {
+	(&Reconciler{}).Wake()
+	(&Reconciler{}).Wake()
+	srv := githubfake.New(t, githubfake.Scenario("acme/ledger", 2, 0))
+	rounds := make(chan struct{}, 10)
+	r := &Reconciler{
+		Options: Options{BaseURL: srv.URL, Token: "tok"},
+		State:   &MemState{},
+		Sink:    SinkFunc(func(context.Context, model.Batch) error { return nil }),
+		Repos: func(context.Context) ([]string, error) {
+			rounds <- struct{}{}
+			return nil, nil
+		},
+		Known: func(context.Context, string, []int) (map[int]bool, error) { return nil, nil },
+		Every: time.Hour,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-rounds:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no round", what)
+		}
+	}
+	wait("first round")
+	for range 100 {
+		r.Wake() // never blocks, however many
+	}
+	wait("woken round")
 }

@@ -88,7 +88,11 @@ func (o Options) withDefaults() Options {
 }
 
 func newClient(o Options, st State, stats *Stats) (*github.Client, *transport, error) {
-	tr := &transport{base: http.DefaultTransport, token: o.Token, st: st, now: o.Now, sleep: o.Sleep,
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	tr := &transport{base: base, token: o.Token, st: st, now: o.Now, sleep: o.Sleep,
 		sem: make(chan struct{}, o.Concurrency), max: o.MaxRetries, remaining: -1, stats: stats}
 	c := github.NewClient(&http.Client{Transport: tr})
 	if o.BaseURL != "" {

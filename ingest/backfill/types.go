@@ -2,6 +2,7 @@ package backfill
 
 import (
 	"context"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -14,7 +15,13 @@ type Options struct {
 	// BaseURL is the REST API root; empty means https://api.github.com/.
 	// For GitHub Enterprise Server: https://HOST/api/v3/.
 	BaseURL string
-	Token   string
+	// Token is a personal or fine-grained token sent as a bearer token
+	// with every request; empty sends none (Transport authenticates).
+	Token string
+	// Transport carries the requests below the rate-limit and ETag layer;
+	// default http.DefaultTransport. A GitHub App's installation router
+	// (githubapp.App.Transport) goes here, with Token empty.
+	Transport http.RoundTripper
 	// Since bounds the history read: PRs merged and commits made at or after it.
 	Since time.Time
 	// Concurrency caps requests in flight (and repositories in progress).

@@ -35,6 +35,10 @@ type Handler struct {
 	Log    *zap.Logger
 	// Now is the receipt clock; nil = time.Now.
 	Now func() time.Time
+	// Accepted, if set, is told of each delivery once it is durable,
+	// before the 202 (e.g. a GitHub App's installation events wake
+	// reconciliation). It must not block. Optional.
+	Accepted func(model.Delivery)
 }
 
 type reply struct {
@@ -121,6 +125,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ingest.Accepted.WithLabelValues("github").Inc()
+	if h.Accepted != nil {
+		h.Accepted(d)
+	}
 	writeJSON(w, http.StatusAccepted, reply{Status: "accepted", Delivery: id})
 }
 

@@ -76,6 +76,7 @@ type Server struct {
 	nm     int
 	log    []string // "STATUS METHOD URL"
 	hook   func(n int)
+	app    *appState // nil until EnableApp
 	// noGraphQL: /graphql answers 404 (DisableGraphQL).
 	noGraphQL bool
 }
@@ -164,10 +165,19 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if hook != nil {
 		hook(n)
 	}
+	if f.serveApp(w, r, ft) {
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
 		f.answer(w, r, http.StatusUnauthorized, nil, `{"message":"Bad credentials"}`)
 		return
 	}
+	f.serveRepo(w, r, ft)
+}
+
+// serveRepo answers an authorised request about a repository: a queued
+// fault, else the route's answer with ETag and Link.
+func (f *Server) serveRepo(w http.ResponseWriter, r *http.Request, ft *Fault) {
 	if ft != nil {
 		f.answer(w, r, ft.Status, ft.Header, ft.Body)
 		return
