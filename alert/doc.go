@@ -1,7 +1,7 @@
 // Package alert sends a Slack message when a finding first becomes fail
 // for CM-1, CM-2, CM-3, CM-5, CM-6, CM-7, AC-1 or AC-3, and for every judged
-// AC-2 (break-glass) subject (controls.md, "Alerts"; interfaces.md, "Slack
-// alerts").
+// AC-2 (break-glass) subject (docs/controls.md, "Alerts"; the README's
+// "Slack alerts" shows a message).
 //
 // # Flow
 //

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/store"
 )
 
@@ -149,7 +150,7 @@ func (a *Admin) RetryAlerts(ctx context.Context, ids []string) (int, error) {
 }
 
 // adminRoles may run maintenance.
-var adminRoles = map[string]bool{RoleAdmin: true}
+var adminRoles = map[string]bool{config.RoleAdmin: true}
 
 // adminRoutes registers the maintenance routes (role admin).
 func (s *Server) adminRoutes(mux *http.ServeMux) {

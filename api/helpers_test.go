@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/api"
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
@@ -27,11 +28,11 @@ const (
 func testAuth(token string) (role, name string, ok bool) {
 	switch token {
 	case tokAuditor:
-		return api.RoleAuditor, "auditor-bot", true
+		return config.RoleAuditor, "auditor-bot", true
 	case tokAdmin:
-		return api.RoleAdmin, "root", true
+		return config.RoleAdmin, "root", true
 	case tokIngest:
-		return api.RoleIngest, "ci", true
+		return config.RoleIngest, "ci", true
 	}
 	return "", "", false
 }

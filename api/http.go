@@ -3,25 +3,19 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/changeproof/changeproof/audit"
+	"github.com/changeproof/changeproof/config"
 	"github.com/changeproof/changeproof/model"
 	"go.uber.org/zap"
-)
-
-// Roles a bearer token may have.
-const (
-	RoleIngest  = "ingest"
-	RoleAuditor = "auditor"
-	RoleAdmin   = "admin"
 )
 
 // Authorizer maps a bearer token to its role and name; ok false = unknown.
@@ -104,8 +98,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 var (
-	readRoles  = map[string]bool{RoleAuditor: true, RoleAdmin: true}
-	writeRoles = map[string]bool{RoleIngest: true, RoleAdmin: true}
+	readRoles  = map[string]bool{config.RoleAuditor: true, config.RoleAdmin: true}
+	writeRoles = map[string]bool{config.RoleIngest: true, config.RoleAdmin: true}
 )
 
 // read guards a read endpoint: auditor or admin.
@@ -138,9 +132,9 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		if !roles[role] {
 			what := "cannot read evidence (needs auditor or admin)"
 			switch {
-			case roles[RoleIngest]:
+			case roles[config.RoleIngest]:
 				what = "cannot ingest events (needs ingest or admin)"
-			case !roles[RoleAuditor]:
+			case !roles[config.RoleAuditor]:
 				what = "cannot run maintenance (needs admin)"
 			}
 			s.authLog(r, "request refused", zap.String("token_name", name), zap.String("role", role))
@@ -150,6 +144,20 @@ func (s *Server) guard(roles map[string]bool, h http.HandlerFunc) http.HandlerFu
 		s.authLog(r, "request", zap.String("token_name", name), zap.String("role", role))
 		h(w, r.WithContext(WithTokenName(r.Context(), name)))
 	}
+}
+
+// ParseBounds parses a period's from and to bounds with ParseBound; an
+// error names the bound ("from: ...", "to: ...").
+func ParseBounds(from, to string) (time.Time, time.Time, error) {
+	f, err := ParseBound(from, false)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("from: %w", err)
+	}
+	t, err := ParseBound(to, true)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("to: %w", err)
+	}
+	return f, t, nil
 }
 
 // ParseBound parses a from/to bound: RFC 3339, or YYYY-MM-DD (UTC), where a
@@ -171,48 +179,33 @@ func ParseBound(s string, upper bool) (time.Time, error) {
 	return d, nil
 }
 
+// listParams reads what the listings (findings, changes) share: the
+// period (from, to) and the page (limit, cursor). Errors name the
+// parameter.
+func listParams(v url.Values) (from, to time.Time, limit int, after string, err error) {
+	if from, to, err = ParseBounds(v.Get("from"), v.Get("to")); err != nil {
+		return
+	}
+	limit, after, err = pageParams(v)
+	return
+}
+
 func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := FindingsQuery{Rule: v.Get("rule"), Outcome: v.Get("outcome"), Repo: v.Get("repo"), History: v.Get("history") == "true"}
+	var limit int
+	var after string
 	var err error
-	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
-		httpError(w, http.StatusBadRequest, "from: "+err.Error())
+	if q.From, q.To, limit, after, err = listParams(v); err != nil {
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
-	}
-	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
-		httpError(w, http.StatusBadRequest, "to: "+err.Error())
-		return
-	}
-	limit := 0
-	if l := v.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit <= 0 {
-			httpError(w, http.StatusBadRequest, "limit: must be a positive integer")
-			return
-		}
 	}
 	fs, err := s.Service.Findings(r.Context(), q)
 	if err != nil {
 		s.serverError(w, err)
 		return
 	}
-	if c := v.Get("cursor"); c != "" {
-		after, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "cursor: not a cursor from a previous answer")
-			return
-		}
-		i := 0
-		for i < len(fs) && fs[i].Rule+"\x00"+fs[i].Subject <= string(after) {
-			i++
-		}
-		fs = fs[i:]
-	}
-	next := ""
-	if limit > 0 && len(fs) > limit {
-		fs = fs[:limit]
-		last := fs[limit-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte(last.Rule + "\x00" + last.Subject))
-	}
+	fs, next := page(fs, func(f FindingView) string { return f.Rule + "\x00" + f.Subject }, limit, after)
 	// Stream: one finding at a time, so a large answer never sits in memory twice.
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -236,17 +229,10 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := ChangesQuery{Repo: v.Get("repo"), InScope: v.Get("in_scope") == "true"}
+	var limit int
+	var after string
 	var err error
-	if q.From, err = ParseBound(v.Get("from"), false); err != nil {
-		httpError(w, http.StatusBadRequest, "from: "+err.Error())
-		return
-	}
-	if q.To, err = ParseBound(v.Get("to"), true); err != nil {
-		httpError(w, http.StatusBadRequest, "to: "+err.Error())
-		return
-	}
-	limit, after, err := pageParams(v)
-	if err != nil {
+	if q.From, q.To, limit, after, err = listParams(v); err != nil {
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -344,11 +330,8 @@ func ParseSample(r SampleRequest, version string) (audit.Request, error) {
 	if r.From == "" || r.To == "" {
 		return req, errors.New("from, to: both required (the period to sample)")
 	}
-	if req.From, err = ParseBound(r.From, false); err != nil {
-		return req, fmt.Errorf("from: %w", err)
-	}
-	if req.To, err = ParseBound(r.To, true); err != nil {
-		return req, fmt.Errorf("to: %w", err)
+	if req.From, req.To, err = ParseBounds(r.From, r.To); err != nil {
+		return req, err
 	}
 	if err := model.CheckTime("from", req.From); err != nil {
 		return req, err

@@ -96,14 +96,9 @@ func (rp *Reporter) Files(ctx context.Context, from, to time.Time, format string
 // report's files as a zip archive (the layout `changeproof report` writes).
 func (rp *Reporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	from, err := ParseBound(v.Get("from"), false)
+	from, to, err := ParseBounds(v.Get("from"), v.Get("to"))
 	if err != nil {
-		httpError(w, http.StatusBadRequest, "from: "+err.Error())
-		return
-	}
-	to, err := ParseBound(v.Get("to"), true)
-	if err != nil {
-		httpError(w, http.StatusBadRequest, "to: "+err.Error())
+		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if from.IsZero() || to.IsZero() {

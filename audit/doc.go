@@ -1,5 +1,5 @@
-// Package audit produces the auditor sampling export (interfaces.md,
-// "Auditor sampling export"): the population of a period, a uniform random
+// Package audit produces the auditor sampling export (the README's "For
+// auditors: populations and samples"): the population of a period, a uniform random
 // sample drawn from it without replacement, deterministically from a seed,
 // one evidence bundle per sampled member, a manifest, and a summary page an
 // auditor can open in a browser.

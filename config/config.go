@@ -3,10 +3,10 @@
 // (file, then CHANGEPROOF_* environment variables, then *_file secrets, then
 // validation).
 //
-// The contract is the product spec's example-config.yaml: the yaml tags
-// below are its keys, Default returns its defaults, and
-// changeproof.example.yaml at the repository root documents every key (a
-// test keeps the three in step).
+// The yaml tags below are the keys, Default returns the defaults, and the
+// doc comments are each key's documentation: docs/configuration.md is
+// generated from them, and changeproof.example.yaml at the repository root
+// sets every key to its default (tests keep both in step with the struct).
 //
 // A configuration is strict on purpose. It decides which changes an auditor
 // sees as compliant, so a misspelt key must stop the program instead of
@@ -33,7 +33,7 @@ type Config struct {
 	// Scope decides which repositories, environments and services produce
 	// findings. Everything is stored regardless.
 	Scope Scope `yaml:"scope"`
-	// Policy tunes the change-management controls (controls.md).
+	// Policy tunes the change-management controls (docs/controls.md).
 	Policy Policy `yaml:"policy"`
 	// Access lists the production systems the access controls judge.
 	Access Access `yaml:"access"`
@@ -82,7 +82,7 @@ type Token struct {
 	// events), RoleAuditor (read-only) or RoleAdmin (everything). Required.
 	Role string `yaml:"role"`
 	// Token is the secret the client sends as "Authorization: Bearer ...".
-	// Required, unless TokenFile is set; at least MinSecretBytes long and
+	// Required, unless TokenFile is set; at least MinSecretBytes bytes long and
 	// no placeholder.
 	Token string `yaml:"token" secret:"true"`
 	// TokenFile names a file holding Token (trailing newlines trimmed), so
@@ -95,7 +95,7 @@ type GitHub struct {
 	// WebhookSecret is the HMAC secret the GitHub webhook signs deliveries
 	// with (X-Hub-Signature-256). Default: none; the receiver then has no
 	// way to tell a genuine delivery from a forged one. When set, at least
-	// MinSecretBytes long and no placeholder.
+	// MinSecretBytes bytes long and no placeholder.
 	WebhookSecret string `yaml:"webhook_secret" secret:"true"`
 	// WebhookSecretFile names a file holding WebhookSecret. Default: none.
 	WebhookSecretFile string `yaml:"webhook_secret_file"`
@@ -227,7 +227,8 @@ type Service struct {
 	Repos []string `yaml:"repos"`
 }
 
-// Policy tunes the change-management controls; controls.md defines each key.
+// Policy tunes the change-management controls; docs/controls.md says how
+// each control reads these keys.
 type Policy struct {
 	// MinApprovals is how many qualifying approvals a pull request needs
 	// (CM-2, CM-3) and the least required_approving_review_count branch
@@ -341,7 +342,7 @@ type Identity struct {
 }
 
 // Waiver accepts a known failure of one rule on one subject until it
-// expires (controls.md, "Waivers"). Every field is required, so that the
+// expires (docs/controls.md, "Waivers"). Every field is required, so that the
 // waiver is evidence on its own.
 type Waiver struct {
 	// Rule is the waived control's ID, e.g. "CM-2".
@@ -354,7 +355,8 @@ type Waiver struct {
 	ApprovedBy string `yaml:"approved_by"`
 	// Expires is the last moment the waiver applies: RFC 3339, or a date
 	// meaning the end of that day UTC (2026-12-31 is
-	// 2026-12-31T23:59:59.999999999Z). See Waiver.Active.
+	// 2026-12-31T23:59:59.999999999Z). The waiver covers failures
+	// evaluated up to and including that moment.
 	Expires Expiry `yaml:"expires"`
 }
 

@@ -17,8 +17,10 @@ import (
 
 const examplePath = "../changeproof.example.yaml"
 
-// specPath is the binding contract the struct implements; it lives outside
-// the module, so its test is skipped where it is absent.
+// specPath is the configuration the project was specified against. It is
+// not part of the repository or its documentation (docs/configuration.md
+// is): it exists only on the development machines, and on a fresh clone
+// TestSpecExampleMatches skips.
 const specPath = "/work/shared/spec/example-config.yaml"
 
 var configType = reflect.TypeFor[Config]()
@@ -163,9 +165,10 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 }
 
-// TestSpecExampleMatches holds the struct to the binding contract: every
-// key of the spec's example is a key here, and its values are the defaults
-// (except server.tokens, where the spec shows the shape of an entry).
+// TestSpecExampleMatches holds the struct to the specified configuration,
+// where that file is present: every key it names is a key here, and its
+// values are the defaults (except server.tokens, where it shows the shape
+// of an entry).
 func TestSpecExampleMatches(t *testing.T) {
 	data, err := os.ReadFile(specPath)
 	if os.IsNotExist(err) {

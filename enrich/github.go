@@ -61,18 +61,21 @@ type prEvent struct {
 	After       string  `json:"after"` // synchronize: the new head
 }
 
+// ghReview is a pull_request_review payload's review.
+type ghReview struct {
+	ID          int64      `json:"id"`
+	User        *ghUser    `json:"user"`
+	State       string     `json:"state"`
+	CommitID    string     `json:"commit_id"`
+	SubmittedAt *time.Time `json:"submitted_at"`
+	HTMLURL     string     `json:"html_url"`
+}
+
 type reviewEvent struct {
-	Action string `json:"action"`
-	Review *struct {
-		ID          int64      `json:"id"`
-		User        *ghUser    `json:"user"`
-		State       string     `json:"state"`
-		CommitID    string     `json:"commit_id"`
-		SubmittedAt *time.Time `json:"submitted_at"`
-		HTMLURL     string     `json:"html_url"`
-	} `json:"review"`
-	PullRequest *ghPR   `json:"pull_request"`
-	Repository  *ghRepo `json:"repository"`
+	Action      string    `json:"action"`
+	Review      *ghReview `json:"review"`
+	PullRequest *ghPR     `json:"pull_request"`
+	Repository  *ghRepo   `json:"repository"`
 }
 
 type pushEvent struct {

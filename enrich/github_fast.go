@@ -159,14 +159,7 @@ func fastReviewEvent(r *jsonscan.Reader, e *reviewEvent) {
 		case 0:
 			e.Action, _ = r.String()
 		case 1:
-			rv := &struct {
-				ID          int64      `json:"id"`
-				User        *ghUser    `json:"user"`
-				State       string     `json:"state"`
-				CommitID    string     `json:"commit_id"`
-				SubmittedAt *time.Time `json:"submitted_at"`
-				HTMLURL     string     `json:"html_url"`
-			}{}
+			rv := &ghReview{}
 			if r.Object(reviewKeys, func(k int) {
 				switch k {
 				case 0:

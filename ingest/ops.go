@@ -25,7 +25,7 @@ const (
 	accessBatch = 5000
 )
 
-// Report is the answer to an upload (interfaces.md): every rejected line
+// Report is the answer to an upload (docs/http.md, "Ingest endpoints"): every rejected line
 // with its number and reason; accepted lines are stored.
 type Report struct {
 	Accepted int               `json:"accepted"`

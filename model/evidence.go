@@ -87,7 +87,7 @@ const (
 )
 
 // Change is one movement of a default branch: a merged pull request or a
-// direct push, as defined in controls.md. It is derived (never stored by
+// direct push, as defined in docs/controls.md, "Change". It is derived (never stored by
 // hand), so its existence does not depend on the order events arrived in.
 type Change struct {
 	Subject    string     `json:"subject"` // OWNER/REPO#N or OWNER/REPO@sha

@@ -2,7 +2,7 @@ package model
 
 import "time"
 
-// Outcome is the single verdict of a finding (controls.md, "Outcomes").
+// Outcome is the single verdict of a finding (docs/controls.md, "Findings and outcomes").
 type Outcome string
 
 const (
@@ -134,7 +134,7 @@ type ReviewVerdict struct {
 	Why         string    `json:"why"` // e.g. "self-approval by octocat"
 }
 
-// Waiver accepts a known failure until it expires (controls.md, "Waivers").
+// Waiver accepts a known failure until it expires (docs/controls.md, "Waivers").
 type Waiver struct {
 	Rule       string    `json:"rule"`
 	Subject    string    `json:"subject"`

@@ -25,7 +25,7 @@ type Deploy struct {
 	Line int    `json:"-"`
 }
 
-// Deploy statuses (interfaces.md).
+// Deploy statuses (docs/http.md, "Ingest endpoints").
 const (
 	DeploySuccess    = "success"
 	DeployFailure    = "failure"

@@ -389,7 +389,7 @@ func TestPipelineRetryAfterCrashBetweenInserts(t *testing.T) {
 }
 
 // Branch creation and deletion, tag pushes and pushes to other branches are
-// stored as evidence but are not changes (controls.md, "Change").
+// stored as evidence but are not changes (docs/controls.md, "Change").
 func TestPipelineNonChangePushes(t *testing.T) {
 	st := storetest.Open(t)
 	p := &pipeline.Deriver{Store: st}

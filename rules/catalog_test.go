@@ -1,39 +1,26 @@
 package rules_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 
+	"github.com/changeproof/changeproof/internal/testkit/golden"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
 )
 
-const begin, end = "<!-- controls:begin -->\n", "<!-- controls:end -->"
-
 // TestReadmeCatalogue keeps the README's control catalogue identical to the
 // definitions. UPDATE_README=1 rewrites it.
 func TestReadmeCatalogue(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	i, j := strings.Index(readme, begin), strings.Index(readme, end)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q ... %q markers", begin, end)
-	}
-	want := rules.CatalogMarkdown()
-	if readme[i+len(begin):j] == want {
-		return
-	}
-	if os.Getenv("UPDATE_README") == "1" {
-		if err := os.WriteFile("../README.md", []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatal("README.md control catalogue is out of date: run `UPDATE_README=1 go test ./rules -run TestReadmeCatalogue`")
+	golden.Section(t, "../README.md", "controls", rules.CatalogMarkdown(), "UPDATE_README",
+		"UPDATE_README=1 go test ./rules -run TestReadmeCatalogue")
+}
+
+// TestDocsCatalogue keeps docs/controls.md's summary table and catalogue
+// identical to the definitions. UPDATE_DOCS=1 rewrites them.
+func TestDocsCatalogue(t *testing.T) {
+	const regen = "UPDATE_DOCS=1 go test ./rules -run TestDocsCatalogue"
+	golden.Section(t, "../docs/controls.md", "summary", rules.CatalogTable(), "UPDATE_DOCS", regen)
+	golden.Section(t, "../docs/controls.md", "controls", rules.CatalogMarkdown(), "UPDATE_DOCS", regen)
 }
 
 func TestDefinitionsComplete(t *testing.T) {

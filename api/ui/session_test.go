@@ -8,10 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/changeproof/changeproof/config"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/changeproof/changeproof/api"
 )
 
 const (
@@ -22,7 +21,7 @@ const (
 // newHandler is a Handler whose tokens live in a map the test can change.
 func newHandler(t *testing.T) (*Handler, *observer.ObservedLogs, map[string]string) {
 	core, logs := observer.New(zap.DebugLevel)
-	roles := map[string]string{auditorToken: api.RoleAuditor, ingestToken: api.RoleIngest}
+	roles := map[string]string{auditorToken: config.RoleAuditor, ingestToken: config.RoleIngest}
 	h := &Handler{Log: zap.New(core), Auth: func(tok string) (string, string, bool) {
 		r, ok := roles[tok]
 		return r, "name-of-" + r, ok
@@ -153,7 +152,7 @@ func TestFormsNeedTheCSRFTokenAndSignOutEnds(t *testing.T) {
 	if rw.Code != http.StatusSeeOther || h.sessions.get(id, h.now()) != nil {
 		t.Fatalf("after the token was removed: %d, session kept: %v", rw.Code, h.sessions.get(id, h.now()) != nil)
 	}
-	roles[auditorToken] = api.RoleAuditor
+	roles[auditorToken] = config.RoleAuditor
 
 	// Sign in again and sign out properly: the session is gone.
 	w = postForm(h, "/ui/signin", url.Values{"token": {auditorToken}}, nil)

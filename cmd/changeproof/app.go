@@ -592,7 +592,6 @@ func (a *app) closeParts() {
 }
 
 func controlEnv(cfg config.Config) control.Env {
-	p := cfg.Policy
 	ids := make([]model.Identity, 0, len(cfg.Identities))
 	for _, id := range cfg.Identities {
 		ids = append(ids, model.Identity{Name: id.Name, Logins: id.Logins, TerminatedAt: id.TerminatedAt.Time})
@@ -604,24 +603,8 @@ func controlEnv(cfg config.Config) control.Env {
 	return control.Env{
 		ProductionEnvironments: cfg.Scope.ProductionEnvironments,
 		Systems:                systems,
-		Policy: control.Policy{
-			MinApprovals:                 p.MinApprovals,
-			RequireApprovalOnFinalCommit: p.RequireApprovalOnFinalCommit,
-			EmergencyLabels:              p.EmergencyLabels,
-			EmergencyReviewWindow:        p.EmergencyReviewWindow.Std(),
-			RequireTicket:                p.RequireTicket,
-			TicketPattern:                p.TicketRegexp(),
-			Bots:                         p.Bots,
-			BotChanges:                   p.BotChanges,
-			DirectPushExempt:             p.DirectPushExempt,
-			RequireAdminEnforcement:      p.RequireAdminEnforcement,
-			ExcludeContributors:          p.ExcludeContributors,
-			BotMinApprovals:              p.BotMinApprovals,
-			AllowedBypassActors:          p.AllowedBypassActors,
-			RequiredChecks:               p.RequiredChecks,
-			ChecksAllowNeutral:           p.ChecksAllowNeutral,
-		},
-		Identities: model.NewIdentities(ids),
+		Policy:                 control.PolicyOf(cfg.Policy),
+		Identities:             model.NewIdentities(ids),
 	}
 }
 

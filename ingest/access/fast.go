@@ -221,26 +221,7 @@ func readK8s(r *jsonscan.Reader, e *k8sEvent) {
 				e.Labels = map[string]string{AnnotationDecision: s}
 			})
 		case 17: // GKE
-			pp := &gkeAudit{}
-			if r.Object(gcpProtoKeys, func(k int) {
-				switch k {
-				case 0:
-					r.Skip()
-				case 4:
-					r.Object(gcpAuthKeys[:1], func(int) { str(r, &pp.AuthenticationInfo.PrincipalEmail) })
-				case 5:
-					r.Object(gcpMetaKeys, func(int) { str(r, &pp.RequestMetadata.CallerIP) })
-				case 6:
-					var code int
-					if r.Object(k8sStatusKeys, func(int) { code = int(r.Int()) }) {
-						pp.Status = &struct {
-							Code int `json:"code"`
-						}{code}
-					}
-				default:
-					str(r, [...]*string{nil, &pp.ServiceName, &pp.MethodName, &pp.ResourceName}[k])
-				}
-			}) {
+			if pp, ok := readGCPProto(r); ok {
 				e.ProtoPayload = pp
 			}
 		case 18: // AKS
@@ -307,32 +288,41 @@ func readGCP(r *jsonscan.Reader, e *gcpEntry) {
 		case 2:
 			str(r, &e.Timestamp)
 		case 3:
-			pp := &gcpProto{}
-			if r.Object(gcpProtoKeys, func(k int) {
-				switch k {
-				case 4:
-					r.Object(gcpAuthKeys, func(k int) {
-						str(r, [...]*string{&pp.AuthenticationInfo.PrincipalEmail, &pp.AuthenticationInfo.PrincipalSubject}[k])
-					})
-				case 5:
-					r.Object(gcpMetaKeys, func(int) { str(r, &pp.RequestMetadata.CallerIP) })
-				case 6:
-					var code int
-					if r.Object(k8sStatusKeys, func(int) { code = int(r.Int()) }) {
-						pp.Status = &struct {
-							Code int `json:"code"`
-						}{code}
-					}
-				default:
-					str(r, [...]*string{&pp.Type, &pp.ServiceName, &pp.MethodName, &pp.ResourceName}[k])
-				}
-			}) {
+			if pp, ok := readGCPProto(r); ok {
 				e.ProtoPayload = pp
 			}
 		case 4:
 			r.Object(gcpTypeKeys, func(int) { str(r, &e.Resource.Type) })
 		}
 	})
+}
+
+// readGCPProto reads an AuditLog protoPayload, of a Cloud Audit Logs
+// entry (gcp-audit) or of GKE's audit log of the Kubernetes API
+// (k8s-audit): one shape, one reader. ok is false when the value is not an
+// object.
+func readGCPProto(r *jsonscan.Reader) (*gcpProto, bool) {
+	pp := &gcpProto{}
+	ok := r.Object(gcpProtoKeys, func(k int) {
+		switch k {
+		case 4:
+			r.Object(gcpAuthKeys, func(k int) {
+				str(r, [...]*string{&pp.AuthenticationInfo.PrincipalEmail, &pp.AuthenticationInfo.PrincipalSubject}[k])
+			})
+		case 5:
+			r.Object(gcpMetaKeys, func(int) { str(r, &pp.RequestMetadata.CallerIP) })
+		case 6:
+			var code int
+			if r.Object(k8sStatusKeys, func(int) { code = int(r.Int()) }) {
+				pp.Status = &struct {
+					Code int `json:"code"`
+				}{code}
+			}
+		default:
+			str(r, [...]*string{&pp.Type, &pp.ServiceName, &pp.MethodName, &pp.ResourceName}[k])
+		}
+	})
+	return pp, ok
 }
 
 var journalKeys = []string{"MESSAGE", "SYSLOG_IDENTIFIER", "_HOSTNAME", "__REALTIME_TIMESTAMP"}

@@ -54,30 +54,40 @@ func parseGCPAudit(rec []byte, o Options, now time.Time) (model.AccessEvent, err
 		return model.AccessEvent{}, errSkip // another log's entry
 	}
 	var p ndjson.Problems
-	if e.InsertID == "" {
-		p.Add("insertId: required")
-	}
-	if pp.MethodName == "" {
-		p.Add("protoPayload.methodName: required")
-	}
-	ev := model.AccessEvent{
-		ID:        e.InsertID,
-		System:    o.System,
-		Time:      timeField("timestamp", e.Timestamp, &p),
-		Principal: firstNonEmpty(pp.AuthenticationInfo.PrincipalEmail, pp.AuthenticationInfo.PrincipalSubject),
-		Action:    pp.ServiceName + ":" + pp.MethodName,
-		Result:    "success",
-		SourceIP:  ipOnly(pp.RequestMetadata.CallerIP),
-		Source:    "gcp-audit",
-	}
+	ev := pp.event(e.InsertID, e.Timestamp, o, &p)
+	ev.Principal = firstNonEmpty(pp.AuthenticationInfo.PrincipalEmail, pp.AuthenticationInfo.PrincipalSubject)
+	ev.Action = pp.ServiceName + ":" + pp.MethodName
+	ev.Source = "gcp-audit"
 	if pp.ResourceName != "" {
 		ev.Action += " " + pp.ResourceName
 	}
 	if e.Resource.Type != "" {
 		ev.Source = "gcp-audit:" + e.Resource.Type
 	}
+	return finish(ev, rec, GCPAudit, now, &p)
+}
+
+// event maps what every Cloud Audit Logs entry says the same way, for
+// gcp-audit and for GKE's k8s-audit: id insertId (required), time
+// timestamp, methodName (required), source_ip requestMetadata.callerIp,
+// failure on a non-zero status.code. The caller sets Principal, Action and
+// Source.
+func (pp *gcpProto) event(insertID, timestamp string, o Options, p *ndjson.Problems) model.AccessEvent {
+	if insertID == "" {
+		p.Add("insertId: required")
+	}
+	if pp.MethodName == "" {
+		p.Add("protoPayload.methodName: required")
+	}
+	ev := model.AccessEvent{
+		ID:       insertID,
+		System:   o.System,
+		Time:     timeField("timestamp", timestamp, p),
+		Result:   "success",
+		SourceIP: ipOnly(pp.RequestMetadata.CallerIP),
+	}
 	if pp.Status != nil && pp.Status.Code != 0 {
 		ev.Result = "failure"
 	}
-	return finish(ev, rec, GCPAudit, now, &p)
+	return ev
 }

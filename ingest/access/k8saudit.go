@@ -38,27 +38,12 @@ type k8sEvent struct {
 	InsertID     string            `json:"insertId"`
 	Timestamp    string            `json:"timestamp"`
 	Labels       map[string]string `json:"labels"`
-	ProtoPayload *gkeAudit         `json:"protoPayload"`
+	ProtoPayload *gcpProto         `json:"protoPayload"` // the AuditLog payload, as gcp-audit reads it
 	// An AKS diagnostic record: the Event in properties.log, as an object
 	// or as a JSON string.
 	Properties *struct {
 		Log json.RawMessage `json:"log"`
 	} `json:"properties"`
-}
-
-type gkeAudit struct {
-	ServiceName        string `json:"serviceName"`
-	MethodName         string `json:"methodName"`
-	ResourceName       string `json:"resourceName"`
-	AuthenticationInfo struct {
-		PrincipalEmail string `json:"principalEmail"`
-	} `json:"authenticationInfo"`
-	RequestMetadata struct {
-		CallerIP string `json:"callerIp"`
-	} `json:"requestMetadata"`
-	Status *struct {
-		Code int `json:"code"`
-	} `json:"status"`
 }
 
 type k8sUser struct {
@@ -238,23 +223,11 @@ func gkeRecord(e *k8sEvent, raw []byte, o Options, now time.Time) (model.AccessE
 		return model.AccessEvent{}, errSkip // another service's audit log
 	}
 	var p ndjson.Problems
-	if e.InsertID == "" {
-		p.Add("insertId: required")
-	}
-	if pp.MethodName == "" {
-		p.Add("protoPayload.methodName: required")
-	}
-	ev := model.AccessEvent{
-		ID:        e.InsertID,
-		System:    o.System,
-		Time:      timeField("timestamp", e.Timestamp, &p),
-		Principal: pp.AuthenticationInfo.PrincipalEmail,
-		Action:    strings.TrimSpace(pp.MethodName + " " + pp.ResourceName),
-		Result:    "success",
-		SourceIP:  ipOnly(pp.RequestMetadata.CallerIP),
-		Source:    string(K8sAudit),
-	}
-	if (pp.Status != nil && pp.Status.Code != 0) || e.Labels[AnnotationDecision] == "forbid" {
+	ev := pp.event(e.InsertID, e.Timestamp, o, &p)
+	ev.Principal = pp.AuthenticationInfo.PrincipalEmail
+	ev.Action = strings.TrimSpace(pp.MethodName + " " + pp.ResourceName)
+	ev.Source = string(K8sAudit)
+	if e.Labels[AnnotationDecision] == "forbid" {
 		ev.Result = "failure"
 	}
 	return finish(ev, raw, K8sAudit, now, &p)

@@ -12,7 +12,7 @@
 // is reported under the number of that first line. A line (or gathered
 // object) over MaxLineBytes (1 MiB) is rejected without being held whole.
 //
-// Fields (interfaces.md, "Ingest endpoints"):
+// Fields (docs/http.md, "Ingest endpoints"):
 //
 //	id           required; unique, a repeated id is the same deploy
 //	service      required

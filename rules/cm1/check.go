@@ -8,7 +8,7 @@ import (
 )
 
 // Check judges every change in ev. A push that is a pull request's merge
-// is not a direct push (controls.md, "Change"): the derivation of ev.Changes
+// is not a direct push (docs/controls.md, "Change"): the derivation of ev.Changes
 // leaves it out and the evaluator withdraws any provisional finding on it.
 func (Control) Check(env control.Env, ev *model.RepoEvidence) []model.Finding {
 	return control.EachChange(ev, "", func(c model.Change) (model.Finding, bool) {

@@ -11,7 +11,7 @@ import (
 )
 
 // Approvals is what a pull request's review history says about approval,
-// following controls.md's "Qualifying approval". CM-2 and CM-3 both read it,
+// following docs/controls.md, "Qualifying approval". CM-2 and CM-3 both read it,
 // so that the two controls can never disagree about which approvals count.
 type Approvals struct {
 	// Reviews has one verdict per review id, at its latest state, in the

@@ -32,7 +32,7 @@ func ChangeFinding(rule string, c model.Change) model.Finding {
 	return f
 }
 
-// ChangeSubject is c's subject in controls.md's format: OWNER/REPO#N for a
+// ChangeSubject is c's subject in the format of docs/controls.md, "Subjects": OWNER/REPO#N for a
 // pull request, OWNER/REPO@<sha> for a direct push. The derived Subject is
 // used when present so that findings always match the change they judge.
 func ChangeSubject(c model.Change) string {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/changeproof/changeproof/config"
+
 	"github.com/changeproof/changeproof/model"
 )
 
@@ -141,19 +143,10 @@ type Policy struct {
 	ChecksAllowNeutral bool
 }
 
-// DefaultPolicy returns the defaults documented in controls.md.
+// DefaultPolicy returns the configuration's default policy
+// (config.Default), compiled; docs/configuration.md lists each default.
 func DefaultPolicy() Policy {
-	return Policy{
-		MinApprovals:                 1,
-		RequireApprovalOnFinalCommit: true,
-		EmergencyLabels:              []string{"emergency", "hotfix"},
-		EmergencyReviewWindow:        72 * time.Hour,
-		TicketPattern:                regexp.MustCompile(`[A-Z][A-Z0-9]+-[0-9]+`),
-		BotChanges:                   "require_approval",
-		RequireAdminEnforcement:      true,
-		ExcludeContributors:          true,
-		ChecksAllowNeutral:           true,
-	}
+	return PolicyOf(config.Default().Policy)
 }
 
 // Env is everything a check may consult besides the evidence.

@@ -171,15 +171,7 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 		return out, err
 	}
 	params = store.LiteralParams(query, params)
-	names := make([]string, 0, len(params))
-	for k := range params {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	values := make([]string, len(names))
-	for i, k := range names {
-		values[i] = params[k]
-	}
+	names, values := sortedParams(params)
 	return e.queryParams(query, format, names, values)
 }
 
@@ -369,4 +361,19 @@ func probeFileInserts(e *engine) bool {
 	}
 	out, _, err := e.query([]byte("SELECT sum(x) FROM file('"+f.path+"', 'RowBinary', 'x UInt8')"), "TabSeparated")
 	return err == nil && string(bytes.TrimSpace(out)) == "42"
+}
+
+// sortedParams lists params' names in order and their values alongside,
+// as libchdb's parameterised query calls take them.
+func sortedParams(params store.Params) (names, values []string) {
+	names = make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	values = make([]string, len(names))
+	for i, k := range names {
+		values[i] = params[k]
+	}
+	return names, values
 }

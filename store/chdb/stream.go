@@ -3,7 +3,6 @@ package chdb
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/changeproof/changeproof/store"
 )
@@ -26,15 +25,7 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 		return err
 	}
 	defer db.put(e)
-	names := make([]string, 0, len(params))
-	for k := range params {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	values := make([]string, len(names))
-	for i, k := range names {
-		values[i] = params[k]
-	}
+	names, values := sortedParams(params)
 	var p streamParser
 	whole := func() error {
 		out, err := e.queryParams(query, streamFormat, names, values)

@@ -139,7 +139,7 @@ WHERE (repo, after) NOT IN (SELECT repo, merge_commit_sha FROM merged_pull_reque
 ORDER BY repo, after, received_at
 LIMIT 1 BY repo, after;
 
--- The population of changes (controls.md, "Change").
+-- The population of changes (docs/controls.md, "Change").
 CREATE VIEW IF NOT EXISTS changes AS
 SELECT
     'pull_request' AS kind,

@@ -1,4 +1,4 @@
--- Alert outbox (controls.md, "Alerts"). One logical row per alert id,
+-- Alert outbox (docs/controls.md, "Alerts"). One logical row per alert id,
 -- "RULE|SUBJECT|TRANSITION": the alert is queued once, and every later
 -- state (claimed, retried, sent, cancelled, failed) is a new row with a
 -- higher version that replaces it. The version packs, from the high bits:

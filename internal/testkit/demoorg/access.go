@@ -25,7 +25,7 @@ package demoorg
 //     (CatAccessOutOfScope), so it must produce no finding.
 //
 // Outcomes assume access.systems as Expectations.Systems and the default
-// ticket pattern. Every event is judged, whatever its result: controls.md
+// ticket pattern. Every event is judged, whatever its result: docs/controls.md
 // makes every access event to an in-scope system an AC-1 subject, so a
 // failed login (CatAccessFailedAttempt) is judged on who tried; by a
 // principal nobody authorized, it fails.

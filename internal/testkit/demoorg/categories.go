@@ -9,7 +9,7 @@ package demoorg
 // categories (CatApproved through CatEmergencyPending). The remaining
 // categories are either other kinds of subject or flags that overlap with a
 // primary category. Expected outcomes assume the default policy of
-// controls.md and the identities in Expectations.Identities (alice-alt is
+// docs/controls.md and the identities in Expectations.Identities (alice-alt is
 // alice).
 const (
 	// CatApproved: approved by a different person, not a bot, before the

@@ -296,7 +296,7 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 // TestExpectationsMatchPayloads re-derives every expected outcome from the
-// payloads alone with a small, independent reading of controls.md (default
+// payloads alone with a small, independent reading of docs/controls.md (default
 // policy, alice-alt = alice). It keeps the generator honest: a category
 // whose payloads do not show what the category claims fails here, not in
 // someone's end-to-end test.

@@ -37,7 +37,7 @@ package demoorg
 // deployment with its final state: the receiver maps them to deploy id
 // "gh-<deployment.id>" and, through scope.services, to service "ledger".
 //
-// CM-5 expectations follow controls.md: only successful production deploys
+// CM-5 expectations follow docs/controls.md: only successful production deploys
 // are subjects; the changes a deploy ships are the chain pushes after the
 // service's previous successful production deploy (by finish time) up to
 // its SHA; the first one ships only the change that produced its SHA (the
@@ -506,7 +506,7 @@ func (g *gen) emitDeployStatuses() {
 }
 
 // deployLine is one POST /v1/deploys object, fields in the order
-// interfaces.md lists them. FinishedAt is null while in progress.
+// docs/http.md lists them. FinishedAt is null while in progress.
 type deployLine struct {
 	ID          string  `json:"id"`
 	Service     string  `json:"service"`

@@ -219,7 +219,7 @@ type chainPushRec struct {
 }
 
 // readChains follows each repository's default-branch pushes from before
-// to after, and names each push's change as controls.md does: the merged
+// to after, and names each push's change as docs/controls.md does: the merged
 // PR whose merge_commit_sha it is, else a direct push.
 func readChains(t *testing.T, h History, ps []payload) map[string][]chainPushRec {
 	t.Helper()
@@ -362,7 +362,7 @@ func TestOperationsMatchPayloads(t *testing.T) {
 }
 
 // cm5Oracle judges every successful production deploy from the deploy
-// lines, the deployment_status deliveries and the pushes (controls.md,
+// lines, the deployment_status deliveries and the pushes (docs/controls.md,
 // "Change chain" and CM-5), given the changes' CM-1..CM-3 outcomes in got.
 func cm5Oracle(t *testing.T, h History, ps []payload, got map[string]map[string]model.Outcome) map[string][]string {
 	chains := readChains(t, h, ps)
