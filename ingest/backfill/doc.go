@@ -29,8 +29,7 @@
 // the newest update time of a merged pull request it read (HighWater) and
 // the merges; the next pass, if it reads the same details from a Since not
 // earlier, starts with a page of 10 and stops an hour before that mark, so
-// an unchanged re-run costs one small query per repository besides 304s
-// (and the protection probe's 404 of an unprotected branch).
+// an unchanged re-run costs one small query per repository besides 304s.
 // Each GraphQL response (request and body) goes to a State that is also a
 // ResponseLog, under a stable id.
 //
@@ -45,7 +44,9 @@
 //	    (pages until an item's updated_at < since)
 //	GET /repos/{o}/{r}/pulls/{n}/reviews?per_page=100     per merged PR
 //	GET /repos/{o}/{r}/commits?sha=<default>&since=&per_page=100
-//	GET /repos/{o}/{r}/branches/<default>/protection
+//	GET /repos/{o}/{r}/branches?protected=true&per_page=100  (ETag: 304 when unchanged)
+//	GET /repos/{o}/{r}/branches/<default>/protection      only when the default
+//	    branch is among the protected ones (a 404 would carry no ETag)
 //
 //	GET /repos/{o}/{r}/pulls/{n}                          only for a merged PR
 //	    the issue events did not name a merger for (Stats.MergerLookups)

@@ -239,10 +239,21 @@ func (r *runner) commits(ctx context.Context, owner, name, repo string, c *Curso
 	return nil
 }
 
-// protection records the default branch's protection as a CM-6 subject. A
-// 404 means "not protected"; a 403 (token without admin rights) is skipped.
+// protection records the default branch's protection as a CM-6 subject.
+// The list of protected branches comes first: it carries an ETag, so an
+// unchanged re-run costs a 304 where the protection probe of an unprotected
+// branch would cost a 404 every time. Only a protected default branch is
+// probed. A 404 there means "not protected"; a 403 (token without admin
+// rights) is skipped.
 func (r *runner) protection(ctx context.Context, owner, name, repo, branch string) error {
-	p, _, err := r.gh.Repositories.GetBranchProtection(ctx, owner, name, branch)
+	protected, err := r.protectedBranch(ctx, owner, name, branch)
+	if err != nil {
+		return err
+	}
+	var p *github.Protection
+	if protected {
+		p, _, err = r.gh.Repositories.GetBranchProtection(ctx, owner, name, branch)
+	}
 	var er *github.ErrorResponse
 	switch {
 	case errors.Is(err, github.ErrBranchNotProtected):
@@ -258,6 +269,27 @@ func (r *runner) protection(ctx context.Context, owner, name, repo, branch strin
 	}
 	r.add(func(s *Stats) { s.Protections++ })
 	return nil
+}
+
+// protectedBranch reports whether branch is among the repository's
+// protected branches (GET /branches?protected=true, paged).
+func (r *runner) protectedBranch(ctx context.Context, owner, name, branch string) (bool, error) {
+	opt := &github.BranchListOptions{Protected: github.Bool(true), ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		bs, resp, err := r.gh.Repositories.ListBranches(ctx, owner, name, opt)
+		if err != nil {
+			return false, fmt.Errorf("list protected branches of %s/%s: %w", owner, name, err)
+		}
+		for _, b := range bs {
+			if b.GetName() == branch {
+				return true, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return false, nil
+		}
+		opt.Page = resp.NextPage
+	}
 }
 
 func (r *runner) write(ctx context.Context, b model.Batch) error {

@@ -88,6 +88,7 @@ var endpoints = []endpoint{
 	{"List commits", []string{"contents"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits$`), false},
 	{"List check runs for a Git reference", []string{"checks"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/check-runs$`), false},
 	{"Get the combined status for a specific reference", []string{"statuses"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/commits/[^/]+/status$`), false},
+	{"List branches", []string{"contents"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/branches$`), false},
 	{"Get branch protection", []string{"administration"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/branches/[^/]+/protection$`), false},
 	{"Get all repository rulesets", []string{"metadata"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets$`), false},
 	{"Get a repository ruleset", []string{"metadata"}, regexp.MustCompile(`^/repos/[^/]+/[^/]+/rulesets/\d+$`), false},

@@ -288,6 +288,23 @@ func (f *Server) route(r *http.Request) (int, string, string) {
 			}
 		}
 		return f.page(r, items)
+	case len(rest) == 1 && rest[0] == "branches":
+		// Only the protected branches are listed here (protected=true):
+		// the scenario's default branch when it is protected.
+		var items []any
+		if q := r.URL.Query(); q.Get("protected") != "true" {
+			f.t.Errorf("branches query %v", q)
+		} else if repo.Protected {
+			var list []any
+			if err := json.Unmarshal(read(f.t, "branches-protected.json"), &list); err != nil {
+				f.t.Fatal(err)
+			}
+			b := list[0].(map[string]any)
+			b["name"] = repo.Branch
+			b["protection_url"] = "https://api.github.com/repos/" + repo.FullName + "/branches/" + repo.Branch + "/protection"
+			items = append(items, b)
+		}
+		return f.page(r, items)
 	case len(rest) == 3 && rest[0] == "branches" && rest[2] == "protection":
 		if !repo.Protected {
 			return http.StatusNotFound, string(read(f.t, "protection-404.json")), ""
