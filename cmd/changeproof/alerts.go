@@ -51,18 +51,14 @@ when serve next runs.`,
 	var s source
 	s.register(retry.Flags())
 	retry.RunE = run(func(_ *cobra.Command, ids []string) error {
-		ctx := context.Background()
-		m, err := s.maintenance(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		n, err := m.RetryAlerts(ctx, ids)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%d failed alert(s) requeued\n", n)
-		return nil
+		return s.withMaintenance(func(ctx context.Context, m maintenance) error {
+			n, err := m.RetryAlerts(ctx, ids)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%d failed alert(s) requeued\n", n)
+			return nil
+		})
 	})
 	cmd.AddCommand(test, retry)
 	return cmd

@@ -36,36 +36,32 @@ kept with its bytes and hash. With --server the running server answers
 		if err := checkFormat(*format, "table", "json", "csv"); err != nil {
 			return err
 		}
-		ctx := context.Background()
-		m, err := s.maintenance(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		cs, err := m.Conflicts(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		switch *format {
-		case "json":
-			return renderJSON(os.Stdout, map[string]any{"conflicts": cs})
-		case "csv":
-			cw := csv.NewWriter(os.Stdout)
-			_ = cw.Write([]string{"received_at", "source", "id", "event", "kept_sha256", "sha256", "bytes"})
-			for _, c := range cs {
-				_ = cw.Write([]string{fmtTime(c.ReceivedAt.T()), c.Source, c.ID, c.Event, c.KeptSHA256, c.SHA256, strconv.FormatUint(c.Bytes, 10)})
+		return s.withMaintenance(func(ctx context.Context, m maintenance) error {
+			cs, err := m.Conflicts(ctx, *limit)
+			if err != nil {
+				return err
 			}
-			cw.Flush()
-			return cw.Error()
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RECEIVED\tSOURCE\tID\tKEPT (EVIDENCE)\tREFUSED\tBYTES")
-		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", fmtTime(c.ReceivedAt.T()), c.Source, c.ID, c.KeptSHA256[:min(12, len(c.KeptSHA256))],
-				c.SHA256[:min(12, len(c.SHA256))], c.Bytes)
-		}
-		fmt.Fprintf(tw, "\n%d conflicts: the first event of each id stays the evidence\n", len(cs))
-		return tw.Flush()
+			switch *format {
+			case "json":
+				return renderJSON(os.Stdout, map[string]any{"conflicts": cs})
+			case "csv":
+				cw := csv.NewWriter(os.Stdout)
+				_ = cw.Write([]string{"received_at", "source", "id", "event", "kept_sha256", "sha256", "bytes"})
+				for _, c := range cs {
+					_ = cw.Write([]string{fmtTime(c.ReceivedAt.T()), c.Source, c.ID, c.Event, c.KeptSHA256, c.SHA256, strconv.FormatUint(c.Bytes, 10)})
+				}
+				cw.Flush()
+				return cw.Error()
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RECEIVED\tSOURCE\tID\tKEPT (EVIDENCE)\tREFUSED\tBYTES")
+			for _, c := range cs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", fmtTime(c.ReceivedAt.T()), c.Source, c.ID, c.KeptSHA256[:min(12, len(c.KeptSHA256))],
+					c.SHA256[:min(12, len(c.SHA256))], c.Bytes)
+			}
+			fmt.Fprintf(tw, "\n%d conflicts: the first event of each id stays the evidence\n", len(cs))
+			return tw.Flush()
+		})
 	})
 	return cmd
 }

@@ -32,26 +32,22 @@ With --server the running server answers (admin token).`,
 		if err := checkFormat(*format, "table", "json"); err != nil {
 			return err
 		}
-		ctx := context.Background()
-		m, err := s.maintenance(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		dls, err := m.DeadLetters(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		if *format == "json" {
-			return renderJSON(os.Stdout, map[string]any{"deadletters": dls})
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RECEIVED\tSOURCE\tEVENT\tID\tREASON")
-		for _, d := range dls {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fmtTime(d.ReceivedAt.T()), d.Source, d.Event, d.DeliveryID, d.Reason)
-		}
-		fmt.Fprintf(tw, "\n%d dead letters\n", len(dls))
-		return tw.Flush()
+		return s.withMaintenance(func(ctx context.Context, m maintenance) error {
+			dls, err := m.DeadLetters(ctx, *limit)
+			if err != nil {
+				return err
+			}
+			if *format == "json" {
+				return renderJSON(os.Stdout, map[string]any{"deadletters": dls})
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RECEIVED\tSOURCE\tEVENT\tID\tREASON")
+			for _, d := range dls {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", fmtTime(d.ReceivedAt.T()), d.Source, d.Event, d.DeliveryID, d.Reason)
+			}
+			fmt.Fprintf(tw, "\n%d dead letters\n", len(dls))
+			return tw.Flush()
+		})
 	})
 	return cmd
 }

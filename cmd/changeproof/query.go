@@ -47,17 +47,13 @@ not_applicable, error) and the reason, as data an auditor can re-derive.
 		if q.From, q.To, err = p.parse(); err != nil {
 			return err
 		}
-		ctx := context.Background()
-		src, err := s.queries(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		found, err := src.Findings(ctx, q)
-		if err != nil {
-			return err
-		}
-		return renderFindings(os.Stdout, *format, found)
+		return s.withQueries(func(ctx context.Context, src queries) error {
+			found, err := src.Findings(ctx, q)
+			if err != nil {
+				return err
+			}
+			return renderFindings(os.Stdout, *format, found)
+		})
 	})
 	return cmd
 }
@@ -90,17 +86,13 @@ control. This is the population an auditor samples from.`,
 		if q.From, q.To, err = p.parse(); err != nil {
 			return err
 		}
-		ctx := context.Background()
-		src, err := s.queries(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		cs, err := src.Changes(ctx, q)
-		if err != nil {
-			return err
-		}
-		return renderChanges(os.Stdout, *format, cs)
+		return s.withQueries(func(ctx context.Context, src queries) error {
+			cs, err := src.Changes(ctx, q)
+			if err != nil {
+				return err
+			}
+			return renderChanges(os.Stdout, *format, cs)
+		})
 	})
 	return cmd
 }
@@ -137,17 +129,13 @@ every control's verdict with its reason.`,
 		}
 		owner, repo, num, sha := m[1], m[2], m[3], strings.ToLower(m[4])
 		n, _ := strconv.Atoi(num)
-		ctx := context.Background()
-		src, err := s.queries(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		b, err := src.Bundle(ctx, owner+"/"+repo, n, sha)
-		if err != nil {
-			return err
-		}
-		return renderBundle(os.Stdout, *format, b)
+		return s.withQueries(func(ctx context.Context, src queries) error {
+			b, err := src.Bundle(ctx, owner+"/"+repo, n, sha)
+			if err != nil {
+				return err
+			}
+			return renderBundle(os.Stdout, *format, b)
+		})
 	})
 	return cmd
 }

@@ -196,6 +196,30 @@ func (s *source) maintenance(ctx context.Context) (maintenance, error) {
 	return localMaintenance{admin: &api.Admin{Store: st}}, nil
 }
 
+// withQueries runs fn against the queries of s (the server, or the local
+// data dir, closed when fn returns).
+func (s *source) withQueries(fn func(ctx context.Context, q queries) error) error {
+	ctx := context.Background()
+	q, err := s.queries(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(ctx, q)
+}
+
+// withMaintenance runs fn against the maintenance of s (the server, or
+// the local data dir, closed when fn returns).
+func (s *source) withMaintenance(fn func(ctx context.Context, m maintenance) error) error {
+	ctx := context.Background()
+	m, err := s.maintenance(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return fn(ctx, m)
+}
+
 func (s *source) close() {
 	if s.closer != nil {
 		s.closer()

@@ -25,21 +25,17 @@ again collapse; the append-only raw log must show equal figures). With
 	var s source
 	s.register(cmd.Flags())
 	cmd.RunE = run(func(*cobra.Command, []string) error {
-		ctx := context.Background()
-		m, err := s.maintenance(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		tables, err := m.Stats(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Println("table\tdistinct\tstored")
-		for _, t := range tables {
-			fmt.Printf("%s\t%d\t%d\n", t.Table, t.Distinct, t.Stored)
-		}
-		return nil
+		return s.withMaintenance(func(ctx context.Context, m maintenance) error {
+			tables, err := m.Stats(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Println("table\tdistinct\tstored")
+			for _, t := range tables {
+				fmt.Printf("%s\t%d\t%d\n", t.Table, t.Distinct, t.Stored)
+			}
+			return nil
+		})
 	})
 	return cmd
 }

@@ -48,52 +48,48 @@ token), so the server need not stop; the JSON report is the same.`,
 		if err != nil {
 			return err
 		}
-		ctx := context.Background()
-		m, err := s.maintenance(ctx)
-		if err != nil {
-			return err
-		}
-		defer s.close()
-		rep, err := m.Verify(ctx, from, to)
-		if err != nil {
-			return err
-		}
-		if *format == "json" {
-			if err := renderJSON(os.Stdout, rep); err != nil {
+		return s.withMaintenance(func(ctx context.Context, m maintenance) error {
+			rep, err := m.Verify(ctx, from, to)
+			if err != nil {
 				return err
 			}
-			if !rep.OK {
-				return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q", errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain)
+			if *format == "json" {
+				if err := renderJSON(os.Stdout, rep); err != nil {
+					return err
+				}
+				if !rep.OK {
+					return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q", errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain)
+				}
+				return nil
 			}
-			return nil
-		}
-		if rep.Chains == 0 && rep.OK {
-			fmt.Println("no events were received in that period: nothing to verify")
-			return nil
-		}
-		sources := make([]string, 0, len(rep.BySource))
-		for s := range rep.BySource {
-			sources = append(sources, s)
-		}
-		sort.Strings(sources)
-		for _, s := range sources {
-			fmt.Printf("%-12s %d links\n", s, rep.BySource[s])
-		}
-		if rep.Conflicts > 0 {
-			fmt.Printf("%d conflicting event(s) refused and kept (changeproof conflicts)\n", rep.Conflicts)
-		}
-		if rep.OK {
-			fmt.Printf("raw log intact: %d links in %d chain(s) verified; head %s\n", rep.Links, rep.Chains, rep.Head)
-			return nil
-		}
-		for _, b := range rep.Broken {
-			fmt.Printf("BROKEN chain %q link %d (%s %s): %s\n", b.Chain, b.Seq, b.Source, b.DeliveryID, b.Problem)
-		}
-		if rep.BrokenCount > len(rep.Broken) {
-			fmt.Printf("... and %d more\n", rep.BrokenCount-len(rep.Broken))
-		}
-		return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q (%d links verified)",
-			errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain, rep.Links)
+			if rep.Chains == 0 && rep.OK {
+				fmt.Println("no events were received in that period: nothing to verify")
+				return nil
+			}
+			sources := make([]string, 0, len(rep.BySource))
+			for s := range rep.BySource {
+				sources = append(sources, s)
+			}
+			sort.Strings(sources)
+			for _, s := range sources {
+				fmt.Printf("%-12s %d links\n", s, rep.BySource[s])
+			}
+			if rep.Conflicts > 0 {
+				fmt.Printf("%d conflicting event(s) refused and kept (changeproof conflicts)\n", rep.Conflicts)
+			}
+			if rep.OK {
+				fmt.Printf("raw log intact: %d links in %d chain(s) verified; head %s\n", rep.Links, rep.Chains, rep.Head)
+				return nil
+			}
+			for _, b := range rep.Broken {
+				fmt.Printf("BROKEN chain %q link %d (%s %s): %s\n", b.Chain, b.Seq, b.Source, b.DeliveryID, b.Problem)
+			}
+			if rep.BrokenCount > len(rep.Broken) {
+				fmt.Printf("... and %d more\n", rep.BrokenCount-len(rep.Broken))
+			}
+			return fmt.Errorf("%w: %d broken link(s), the first at link %d of chain %q (%d links verified)",
+				errChainBroken, rep.BrokenCount, rep.FirstBroken.Seq, rep.FirstBroken.Chain, rep.Links)
+		})
 	})
 	return cmd
 }
