@@ -48,7 +48,7 @@ type (
 		Email string
 		User  *struct{ Login string }
 	}
-	gqlCommit   struct {
+	gqlCommit struct {
 		Oid               string
 		CommittedDate     *time.Time
 		Author, Committer *gqlGitActor
