@@ -100,13 +100,17 @@ type app struct {
 	runner     *rules.Runner
 	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
 	reconciler *backfill.Reconciler // nil without github.token or app_id, or reconcile_every
-	alertsOff  context.CancelFunc
-	alertsRan  chan struct{}
-	api        *api.Server
-	srv        *http.Server
-	cancel     context.CancelFunc
-	done       chan struct{}
-	workers    sync.WaitGroup
+	// githubReads is held by a reconciliation round or a backfill job:
+	// one reads GitHub at a time (they would read the same pages and
+	// share the rate limit and the cursors).
+	githubReads sync.Mutex
+	alertsOff   context.CancelFunc
+	alertsRan   chan struct{}
+	api         *api.Server
+	srv         *http.Server
+	cancel      context.CancelFunc
+	done        chan struct{}
+	workers     sync.WaitGroup
 
 	// The processing clock graced alerts wait on (nil without a
 	// pipeline), and the receivers' load, which loading and judging yield
@@ -318,6 +322,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		if a.reconciler, err = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile")); err != nil {
 			return nil, err
 		}
+		a.reconciler.Exclusive = &a.githubReads
 	}
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
