@@ -60,7 +60,7 @@ func TestDepthEvidence(t *testing.T) {
 	}
 	want := []model.Contributor{{Login: "bob", How: model.ContribAuthored, SHA: sha("b1")},
 		{Login: "grace[bot]", How: model.ContribPushed, SHA: sha("u")}}
-	for name, st := range map[string]*store.Store{"rowbinary": s, "json": store.New(jsonOnlyDB{s.DB()})} {
+	for name, st := range map[string]*store.Store{"rowbinary": s, "json": store.New(jsonOnlyDB{storetest.DB(s)})} {
 		ev, err := st.RepoEvidence(ctx, "acme/ledger")
 		if err != nil {
 			t.Fatal(err)

@@ -201,7 +201,7 @@ func viewEvidence(t *testing.T, s *store.Store, repo string) *model.RepoEvidence
 	p := store.Params{"repo": repo}
 	q := func(sql string, dest any) {
 		t.Helper()
-		if err := s.DB().Query(ctx, sql, p, dest); err != nil {
+		if err := storetest.DB(s).Query(ctx, sql, p, dest); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,7 +260,7 @@ func TestRepoEvidenceEqualsTheViews(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	plain := store.New(jsonOnlyDB{s.DB()})
+	plain := store.New(jsonOnlyDB{storetest.DB(s)})
 	repos := []string{"acme/api", "acme/api-2", "acme/empty", "acme/web"}
 	batch, err := s.RepoEvidences(ctx, repos)
 	if err != nil {
@@ -316,7 +316,7 @@ func TestCurrentVerdicts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{s.DB()})} {
+	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{storetest.DB(s)})} {
 		got := map[string][]model.Finding{}
 		err := st.CurrentVerdicts(ctx, []string{"acme/api", "acme/web", "acme/none"}, func(f *model.Finding) error {
 			got[f.Repo] = append(got[f.Repo], *f)
@@ -368,7 +368,7 @@ func TestVerdictsBetween(t *testing.T) {
 			want = append(want, f.Rule+" "+f.Subject+" "+f.Reason)
 		}
 	}
-	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{s.DB()})} {
+	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{storetest.DB(s)})} {
 		var got []string
 		err := st.VerdictsBetween(ctx, []string{"AC-1", "AC-2"}, "db:a2", "db:a3", func(f *model.Finding) error {
 			got = append(got, f.Rule+" "+f.Subject+" "+f.Reason)
@@ -402,7 +402,7 @@ func TestJudgedAccess(t *testing.T) {
 	if err := s.WriteAccess(ctx, es); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{s.DB()})} {
+	for _, st := range []*store.Store{s, store.New(jsonOnlyDB{storetest.DB(s)})} {
 		var got []model.AccessEvent
 		after := ""
 		for {

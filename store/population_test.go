@@ -211,7 +211,7 @@ func TestWalkPopulation(t *testing.T) {
 			`ssh:a 2026-03-01T00:00:00Z ["ssh" "a" "p, q" "login" "success" "" "" ""] []`,
 		}},
 	}
-	plain := store.New(noStreamDB{s.DB()})
+	plain := store.New(noStreamDB{storetest.DB(s)})
 	for _, c := range cases {
 		if got := walk(s, c.pop, c.rules); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n%s\nwant\n%s", c.pop, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
