@@ -172,8 +172,9 @@ func BenchmarkWebhookOpenLoop(b *testing.B) {
 		b.Logf("latency  p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (all roles)", res.pct(50), res.pct(95), res.pct(99), res.pct(100))
 		b.Logf("floor    p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (same load, sink returns at once)", floor.pct(50), floor.pct(95), floor.pct(99), floor.pct(100))
 		if st.Batches > 0 {
-			b.Logf("group commit: %d batches, %.1f deliveries each, %.1f ms per durable write", st.Batches,
-				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000)
+			b.Logf("group commit: %d batches, %.1f deliveries each, %.1f ms per durable write, slowest %.1f ms", st.Batches,
+				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000,
+				float64(st.Slowest.Microseconds())/1000)
 		}
 		b.Logf("judging lagged %.1f s behind the receiver at the end of the load; %d Slack messages", time.Since(lag).Seconds(), len(sink.Requests()))
 		for i, text := range sink.Texts() {
