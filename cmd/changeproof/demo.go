@@ -209,12 +209,12 @@ func runDemo(dataDir string, prs int, seed int64, workers int) error {
 	}
 	fmt.Printf(`Query more (the demo's config and data stay in %[2]s):
   %[1]s findings --config %[3]s --data-dir %[4]s --outcome fail
-  %[1]s findings --config %[3]s --data-dir %[4]s --rule CM-5
+  %[1]s findings --config %[3]s --data-dir %[4]s --rule %[7]s
   %[1]s changes  --config %[3]s --data-dir %[4]s --in-scope --format csv
   %[1]s evidence %[5]s --config %[3]s --data-dir %[4]s
   %[1]s serve    --config %[3]s --data-dir %[4]s     # then:
   curl -H 'Authorization: Bearer %[6]s' 'http://127.0.0.1:8080/v1/findings?outcome=fail'
-`, bin, dataDir, cfgPath, filepath.Join(dataDir, "engine"), exampleSubject(fs2), auditor)
+`, bin, dataDir, cfgPath, filepath.Join(dataDir, "engine"), exampleSubject(fs2), auditor, exampleShipmentRule())
 	return nil
 }
 
@@ -285,41 +285,59 @@ func printSummary(w io.Writer, fs []model.Finding) {
 	tw.Flush()
 }
 
-// printExamples shows three failing findings of different controls.
+// printExamples shows failing findings of three different controls, in
+// catalogue order.
 func printExamples(w io.Writer, fs []model.Finding) {
 	fmt.Fprintln(w, "\nExample failing findings:")
-	seen := map[string]bool{}
 	n := 0
-	for _, want := range []string{"CM-2", "CM-5", "AC-1", "CM-3", "CM-1", "AC-2", "AC-3", "CM-6", "CM-4"} {
-		for _, f := range fs {
-			if n == 3 {
-				return
-			}
-			if f.Rule == want && f.Outcome == model.Fail && !seen[f.Rule] {
-				seen[f.Rule] = true
-				n++
-				fmt.Fprintf(w, "  %s %s\n      %s\n", f.Rule, f.Subject, f.Reason)
-				if f.Evidence.URL != "" {
-					fmt.Fprintf(w, "      %s\n", f.Evidence.URL)
-				}
-				break
+	for _, d := range rules.Catalogue() {
+		if n == 3 {
+			return
+		}
+		if f, ok := firstFail(fs, func(rule string) bool { return rule == d.ID }); ok {
+			n++
+			fmt.Fprintf(w, "  %s %s\n      %s\n", f.Rule, f.Subject, f.Reason)
+			if f.Evidence.URL != "" {
+				fmt.Fprintf(w, "      %s\n", f.Evidence.URL)
 			}
 		}
 	}
 }
 
+// exampleSubject is a change worth opening the evidence bundle of: one a
+// control that shows review verdicts failed (the bundle says why each
+// approval did or did not count), else any failing change.
 func exampleSubject(fs []model.Finding) string {
-	for _, f := range fs {
-		if f.Rule == "CM-3" && f.Outcome == model.Fail {
-			return f.Subject
+	reviewed := map[string]bool{}
+	for _, d := range rules.Catalogue() {
+		if d.Presents.ReviewVerdicts {
+			reviewed[d.ID] = true
 		}
 	}
-	for _, f := range fs {
-		if f.Rule == "CM-2" {
-			return f.Subject
-		}
+	if f, ok := firstFail(fs, func(rule string) bool { return reviewed[rule] }); ok {
+		return f.Subject
 	}
 	return "OWNER/REPO#1"
+}
+
+// exampleShipmentRule is a control that judges deploys, for the demo's
+// "findings --rule" suggestion.
+func exampleShipmentRule() string {
+	for _, d := range rules.Catalogue() {
+		if d.Presents.Shipments {
+			return d.ID
+		}
+	}
+	return rules.Catalogue()[0].ID
+}
+
+func firstFail(fs []model.Finding, rule func(string) bool) (model.Finding, bool) {
+	for _, f := range fs {
+		if f.Outcome == model.Fail && rule(f.Rule) {
+			return f, true
+		}
+	}
+	return model.Finding{}, false
 }
 
 // sendOperations posts the history's deploys and access uploads the way CI

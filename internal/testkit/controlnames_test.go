@@ -1,0 +1,75 @@
+package testkit_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// controlID is how a control is named: its catalogue ID.
+var controlID = regexp.MustCompile(`\b(CM|AC)-[0-9]+\b`)
+
+// Nothing outside rules/ names a control in code: alerting, populations,
+// bundles, the demo and the commands loop over rules.Catalogue() and read
+// each control's Definition, so a new control is one folder and one
+// registry line. Comments and help text may name one as an example (a
+// command's Example, a flag's "e.g."); other string literals may not. Test
+// support (internal/testkit) and the benchmarks' generated organisation
+// (files named bench*.go) state their data's verdicts by ID and are exempt.
+func TestNoControlNamedOutsideRules(t *testing.T) {
+	root := filepath.Join("..", "..")
+	checked := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == ".git" || rel == "rules" || rel == filepath.Join("internal", "testkit") || strings.HasSuffix(rel, "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.HasPrefix(d.Name(), "bench") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		checked++
+		ast.Inspect(f, func(n ast.Node) bool {
+			if kv, ok := n.(*ast.KeyValueExpr); ok {
+				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Example" {
+					return false
+				}
+			}
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil || strings.Contains(s, "e.g. ") {
+				return true
+			}
+			if id := controlID.FindString(s); id != "" {
+				t.Errorf("%s: names control %s in %s: read it from rules.Catalogue() instead", fset.Position(lit.Pos()), id, lit.Value)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("checked only %d files: is the walk rooted at the repository?", checked)
+	}
+}
