@@ -26,16 +26,22 @@ fuzz:
 	./scripts/fuzz.sh
 
 # Every performance figure of docs/performance.md, each next to its raw
-# limit measured in the same run (under 10 minutes on 2 cores). BENCH_DIR
-# holds the generated organisation (about 4 GB at the full size: 1M
-# changes, 3M reviews, 100k deploys, 10M access events). BENCH_ORG may
-# size it smaller (e.g. BENCH_ORG='--changes 100000 --reviews 300000
-# --deploys 10000 --access 1000000 --repos 40'); ACCESS_HISTORY is how many
-# stored events (with their verdicts) AccessIngest/store-size uploads into
-# (default 1M; 10000000 for the full year of access logs, a minute more).
+# limit measured in the same run, in under 10 minutes on 2 cores. The
+# generated organisation is a tenth of the full size by default (100k
+# changes, 300k reviews, 10k deploys, 1M access events, 40 repositories);
+# BENCH_FULL=1 generates the full size (1M changes, 3M reviews, 100k
+# deploys, 10M access events, 200 repositories; about 4 GB in BENCH_DIR and
+# 20-30 minutes more) and uploads AccessIngest/store-size into 10M stored
+# access events instead of 1M. BENCH_ORG and ACCESS_HISTORY set either
+# figure directly.
 BENCH_DIR ?= $(CURDIR)/bench-data
+ifeq ($(BENCH_FULL),1)
 BENCH_ORG ?=
+ACCESS_HISTORY ?= 10000000
+else
+BENCH_ORG ?= --changes 100000 --reviews 300000 --deploys 10000 --access 1000000 --repos 40
 ACCESS_HISTORY ?= 1000000
+endif
 # Repositories of the backfill benchmark (docs/performance.md reports 1,000).
 BACKFILL_REPOS ?= 50
 bench: setup
