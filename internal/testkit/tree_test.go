@@ -23,6 +23,22 @@ const longFileReason = "// Long file:"
 // reasonWithin is how many of a file's first lines may hold the reason.
 const reasonWithin = 15
 
+// walkProduction calls fn for every .go file of the module that is not a
+// test, and fails if the walk found too few to be the module.
+func walkProduction(t *testing.T, fn func(rel, path string)) {
+	t.Helper()
+	checked := 0
+	walkGo(t, func(rel, path string) {
+		if !strings.HasSuffix(path, "_test.go") {
+			checked++
+			fn(filepath.ToSlash(rel), path)
+		}
+	})
+	if checked < 100 {
+		t.Fatalf("checked only %d files: is the walk rooted at the repository?", checked)
+	}
+}
+
 // walkGo calls fn for every .go file of the module (testdata, .git and
 // bench data left out), with its path relative to the root.
 func walkGo(t *testing.T, fn func(rel, path string)) {

@@ -123,16 +123,7 @@ func boolRank(b bool) int {
 // reviewsByNumber groups the review events of repo by pull request, each
 // group in compareReviews order.
 func reviewsByNumber(rs []model.Review, repo string) map[int][]model.Review {
-	out := map[int][]model.Review{}
-	for _, r := range rs {
-		if r.Repo == repo {
-			out[r.PRNumber] = append(out[r.PRNumber], r)
-		}
-	}
-	for _, g := range out {
-		slices.SortStableFunc(g, compareReviews)
-	}
-	return out
+	return groupSorted(rs, func(r model.Review) (int, bool) { return r.PRNumber, r.Repo == repo }, compareReviews)
 }
 
 // compareChecks orders the check results of a commit: by time, name, kind
@@ -153,14 +144,20 @@ func compareChecks(a, b model.CheckResult) int {
 // checksBySHA groups the check results of repo by commit, each group in
 // compareChecks order.
 func checksBySHA(cs []model.CheckResult, repo string) map[string][]model.CheckResult {
-	out := map[string][]model.CheckResult{}
-	for _, c := range cs {
-		if c.Repo == repo {
-			out[c.SHA] = append(out[c.SHA], c)
+	return groupSorted(cs, func(c model.CheckResult) (string, bool) { return c.SHA, c.Repo == repo }, compareChecks)
+}
+
+// groupSorted groups the xs that key keeps by their key, each group sorted
+// stably by compare.
+func groupSorted[K comparable, T any](xs []T, key func(T) (K, bool), compare func(a, b T) int) map[K][]T {
+	out := map[K][]T{}
+	for _, x := range xs {
+		if k, ok := key(x); ok {
+			out[k] = append(out[k], x)
 		}
 	}
 	for _, g := range out {
-		slices.SortStableFunc(g, compareChecks)
+		slices.SortStableFunc(g, compare)
 	}
 	return out
 }
