@@ -29,6 +29,7 @@ import (
 	"github.com/changeproof/changeproof/api/ui"
 	"github.com/changeproof/changeproof/audit/report"
 	"github.com/changeproof/changeproof/ingest"
+	"github.com/changeproof/changeproof/ingest/access"
 	"github.com/changeproof/changeproof/ingest/deploy"
 	"github.com/changeproof/changeproof/ingest/github"
 	"github.com/changeproof/changeproof/model"
@@ -443,4 +444,27 @@ func seedMaintenance(t *testing.T, e *env) {
 		DeadLetters: []model.DeadLetter{{Source: model.SourceGitHub, Event: "push", DeliveryID: "maint-dl", ReceivedAt: at, Reason: "push delivery maint-dl: malformed payload", Body: []byte(`{}`)}},
 		Conflicts:   []model.Conflict{{Source: model.SourceGitHub, ID: "maint-1", Event: "ping", ReceivedAt: at.Add(time.Minute), KeptSHA256: hex.EncodeToString(sum[:]), SHA256: strings.Repeat("f", 64), Body: []byte(`{"zen":"y"}`)}},
 	})
+}
+
+// The access endpoint's format parameter lists exactly the formats the
+// parsers know, in their documented order.
+func TestOpenAPIAccessFormats(t *testing.T) {
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := loadOpenAPI(t, raw)
+	var enum []any
+	for _, p := range spec.operation("/v1/access", "POST")["parameters"].([]any) {
+		if p := p.(map[string]any); p["name"] == "format" {
+			enum, _ = p["schema"].(map[string]any)["enum"].([]any)
+		}
+	}
+	var want []any
+	for _, f := range access.Formats {
+		want = append(want, string(f))
+	}
+	if fmt.Sprint(enum) != fmt.Sprint(want) {
+		t.Errorf("format enum %v, want access.Formats %v", enum, want)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -18,6 +19,11 @@ import (
 // MaxAccessBody caps one access upload. Uploads are streamed in batches, so
 // the cap bounds request time, not memory.
 const MaxAccessBody = 1 << 30
+
+// uploadProgress is how much of an access upload must arrive within the
+// server's read timeout for the timeout to start again (see
+// keepReading): about 8.5 KiB/s at the default 30s.
+const uploadProgress = 256 << 10
 
 // batch sizes for the two sources: access is the high-volume one.
 const (
@@ -93,7 +99,13 @@ type AccessHandler struct {
 	// (access.systems.<system>.timezone), for syslog timestamps; ?timezone=
 	// overrides it. nil or "" = UTC.
 	Timezone func(system string) string
-	Log      *zap.Logger
+	// ReadTimeout is the listener's server.read_timeout. An upload that
+	// keeps arriving (uploadProgress bytes within each ReadTimeout) is
+	// read to its end however long it takes; one that stalls or trickles
+	// is still cut off. Zero leaves the listener's deadline alone, so an
+	// upload must arrive whole within it.
+	ReadTimeout time.Duration
+	Log         *zap.Logger
 }
 
 func (h *AccessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +144,11 @@ func (h *AccessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReport(w, http.StatusBadRequest, Report{Rejected: []deploy.Rejected{}, Error: err.Error()})
 		return
 	}
-	rep, code := IngestAccess(r.Context(), http.MaxBytesReader(w, r.Body, MaxAccessBody),
+	body := io.Reader(http.MaxBytesReader(w, r.Body, MaxAccessBody))
+	if h.ReadTimeout > 0 {
+		body = &keepReading{r: body, rc: http.NewResponseController(w), timeout: h.ReadTimeout}
+	}
+	rep, code := IngestAccess(r.Context(), body,
 		access.Options{Format: f, System: system, BreakGlassRoles: roles, Location: loc, Year: year}, h.Sink)
 	if code != http.StatusAccepted && h.Log != nil {
 		h.Log.Error("access upload failed", zap.String("error", rep.Error), zap.Int("accepted", rep.Accepted))
@@ -263,4 +279,28 @@ func writeReport(w http.ResponseWriter, code int, rep Report) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(rep)
+}
+
+// keepReading moves the request's read deadline forward each time another
+// uploadProgress bytes of the body have arrived. The listener's read
+// timeout bounds a whole request, body included, so that a slow client
+// cannot hold a connection; an access log of a few hundred MiB takes
+// longer than that to send even at full speed, and cutting it off would
+// leave the uploader a 503 and a re-send of everything.
+type keepReading struct {
+	r       io.Reader
+	rc      *http.ResponseController
+	timeout time.Duration
+	since   int
+}
+
+func (k *keepReading) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if k.since += n; k.since >= uploadProgress {
+		k.since = 0
+		// ErrNotSupported (a ResponseWriter without a connection, as in
+		// handler tests) leaves the listener's deadline in force.
+		_ = k.rc.SetReadDeadline(time.Now().Add(k.timeout))
+	}
+	return n, err
 }

@@ -400,7 +400,8 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			Log: log.Named("deploys")}
 		a.api.Access = &ingest.AccessHandler{Sink: a.intake, BreakGlassRoles: func(system string) []string {
 			return cfg.Access.Systems[system].BreakGlassRoles
-		}, Timezone: func(system string) string { return cfg.Access.Systems[system].Timezone }, Log: log.Named("access")}
+		}, Timezone: func(system string) string { return cfg.Access.Systems[system].Timezone },
+			ReadTimeout: cfg.Server.ReadTimeout.Std(), Log: log.Named("access")}
 	}
 	a.api.Ready = a.ready
 	return a, nil

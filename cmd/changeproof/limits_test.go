@@ -89,6 +89,64 @@ func TestSlowIdleAndOversizedClientsAreCutOff(t *testing.T) {
 			t.Error("a body trickling in was still being read 6s later (read_timeout 1s)")
 		}
 	})
+	t.Run("access upload a byte at a time", func(t *testing.T) {
+		conn, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST /v1/access?format=generic HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer e2e-ingest-token\r\n"+
+			"Content-Type: application/x-ndjson\r\nContent-Length: 26214400\r\n\r\n{")
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(200 * time.Millisecond):
+					if _, err := conn.Write([]byte(" ")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		if !closedWithin(conn, 6*time.Second) {
+			t.Error("an access upload trickling in was still being read 6s later (read_timeout 1s)")
+		}
+	})
+	// An access log that keeps arriving is read to its end, however much
+	// longer than read_timeout it takes to send.
+	t.Run("access upload longer than read_timeout", func(t *testing.T) {
+		pr, pw := io.Pipe()
+		sent := 0
+		go func() {
+			var b []byte
+			for start := time.Now(); time.Since(start) < 3*time.Second; time.Sleep(250 * time.Millisecond) {
+				b = b[:0]
+				for len(b) < 300<<10 {
+					b = accessLine(b, "slow", sent)
+					sent++
+				}
+				if _, err := pw.Write(b); err != nil {
+					return
+				}
+			}
+			pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+srv.addr+"/v1/access?format=generic", pr)
+		req.Header.Set("Authorization", "Bearer e2e-ingest-token")
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("an upload arriving at 1.2 MB/s for 3s (read_timeout 1s): %v", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), fmt.Sprintf(`"accepted":%d,`, sent)) {
+			t.Errorf("%d lines sent over 3s: %d %s", sent, resp.StatusCode, body)
+		}
+	})
 	t.Run("idle keep-alive", func(t *testing.T) {
 		conn, err := net.Dial("tcp", srv.addr)
 		if err != nil {
