@@ -197,13 +197,13 @@ func (a AuditSource) Bundles(ctx context.Context, population string, subjects []
 	out := make([]any, len(subjects))
 	switch population {
 	case audit.PopulationChanges:
-		keys := make([]store.ChangeKey, len(subjects))
+		keys := make([]model.ChangeKey, len(subjects))
 		for i, subject := range subjects {
 			if m := prSubject.FindStringSubmatch(subject); m != nil {
 				n, _ := strconv.Atoi(m[2])
-				keys[i] = store.ChangeKey{Repo: m[1], Number: n}
+				keys[i] = model.ChangeKey{Repo: m[1], Number: n}
 			} else if m := pushSubject.FindStringSubmatch(subject); m != nil {
-				keys[i] = store.ChangeKey{Repo: m[1], SHA: m[2]}
+				keys[i] = model.ChangeKey{Repo: m[1], SHA: m[2]}
 			} else {
 				return nil, fmt.Errorf("change %q: not OWNER/REPO#N or OWNER/REPO@<sha>", subject)
 			}

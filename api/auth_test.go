@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/changeproof/changeproof/store/storetest"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -244,7 +245,7 @@ func TestMetricsIsPrometheusText(t *testing.T) {
 func TestStoreFailureIs500(t *testing.T) {
 	e := newEnv(t)
 	seedForAuth(t, e)
-	if err := e.st.DB().Close(); err != nil {
+	if err := storetest.DB(e.st).Close(); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range readEndpoints {

@@ -9,18 +9,21 @@ import (
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
-	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 // Bundles returns the evidence bundle of every key (see BundleFor), in key
 // order, reading them together: a handful of statements however many keys,
 // which is what makes a sample of 60 from a million changes cheap. A key
 // without a change is ErrNotFound (the first such key is named).
-func (s *Service) Bundles(ctx context.Context, keys []store.ChangeKey) ([]*Bundle, error) {
-	changes, err := s.Store.ChangesOf(ctx, keys)
+func (s *Service) Bundles(ctx context.Context, keys []model.ChangeKey) ([]*Bundle, error) {
+	// The rows only; which change each key names is rules/change's, the
+	// same derivation the evaluator judged.
+	rec, err := s.Store.ChangeRecordsOf(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
+	changes := change.Lookup(rec, keys)
 	var repos, tips, subjects []string
 	seenRepo := map[string]bool{}
 	for _, k := range keys {

@@ -42,7 +42,7 @@ func BenchmarkSample1M(b *testing.B) {
 	to := time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)
 	raw := func(q string) time.Duration {
 		start := time.Now()
-		if err := st.DB().Exec(ctx, q, nil); err != nil {
+		if err := storetest.DB(st).Exec(ctx, q, nil); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(start)
@@ -77,7 +77,7 @@ func BenchmarkSample1M(b *testing.B) {
 // with a review and CM-1/CM-2 findings, with INSERT ... SELECT so the
 // engine does the work.
 func generateChanges(ctx context.Context, st *store.Store, n int) error {
-	db := st.DB()
+	db := storetest.DB(st)
 	stmts := []string{
 		`INSERT INTO pull_requests (repo, number, delivery_id, action, state, merged, merged_at, merge_commit_sha, head_sha,
     head_ref, base_ref, default_branch, author, merged_by, title, body, url, labels, updated_at, received_at)

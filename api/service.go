@@ -169,7 +169,7 @@ var ErrNotFound = fmt.Errorf("not found")
 // BundleFor returns the evidence bundle of OWNER/REPO#N (number > 0) or of
 // the direct push OWNER/REPO@sha: Bundles of one key.
 func (s *Service) BundleFor(ctx context.Context, repo string, number int, sha string) (*Bundle, error) {
-	bs, err := s.Bundles(ctx, []store.ChangeKey{{Repo: repo, Number: number, SHA: sha}})
+	bs, err := s.Bundles(ctx, []model.ChangeKey{{Repo: repo, Number: number, SHA: sha}})
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,7 @@ type CommitStats struct {
 	Batches    int64         // Sink.Accept calls
 	Deliveries int64         // deliveries in them
 	Writing    time.Duration // time spent in Sink.Accept
+	Slowest    time.Duration // the longest Sink.Accept
 }
 
 // Stats returns the committer's counts so far.
@@ -174,6 +175,7 @@ func (c *Committer) write(batch []*submission) {
 	c.stats.Batches++
 	c.stats.Deliveries += int64(len(ds))
 	c.stats.Writing += took
+	c.stats.Slowest = max(c.stats.Slowest, took)
 	c.statsMu.Unlock()
 	for _, s := range batch {
 		s.errc <- err

@@ -121,8 +121,17 @@ type Change struct {
 }
 
 // RepoEvidence is everything the controls read about one repository.
+//
+// A store fills Records and the other stored rows; Changes, Pushes and
+// MergeCommits are derived from Records by rules/change (change.Derive)
+// before any control reads them, so what a change is is decided in one
+// place whatever the store.
 type RepoEvidence struct {
-	Repo        string
+	Repo string
+	// Records are the stored rows changes are derived from.
+	Records ChangeRecords
+	// Changes are the repository's changes: merged pull requests by
+	// number, then direct pushes by PushedAt and commit.
 	Changes     []Change
 	Protections []ProtectionEvent
 	// Rulesets are the states of rulesets of this repository and of its

@@ -215,7 +215,7 @@ func TestRawBytesExact(t *testing.T) {
 	var rows []struct {
 		Hex string `json:"h"`
 	}
-	if err := st.DB().Query(ctx, "SELECT hex(body) AS h FROM raw_deliveries ORDER BY seq", nil, &rows); err != nil {
+	if err := storetest.DB(st).Query(ctx, "SELECT hex(body) AS h FROM raw_deliveries ORDER BY seq", nil, &rows); err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[0].Hex != fmt.Sprintf("%X", body) || rows[1].Hex != fmt.Sprintf("%X", raw.Body) {

@@ -15,6 +15,8 @@ import (
 	"github.com/changeproof/changeproof/pipeline"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
+
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 var (
@@ -164,6 +166,7 @@ func TestPipelineDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	change.Derive(ev)
 	if len(ev.Changes) != 1 || ev.Changes[0].Subject != "acme/ledger#5" || len(ev.Changes[0].Reviews) != 1 {
 		t.Errorf("good PR and review of the batch = %+v", ev.Changes)
 	}
@@ -383,6 +386,7 @@ func TestPipelineRetryAfterCrashBetweenInserts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	change.Derive(ev)
 	if len(ev.Changes) != 1 || len(ev.Changes[0].Reviews) != 1 {
 		t.Fatalf("changes after replay = %+v", ev.Changes)
 	}

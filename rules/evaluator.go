@@ -35,6 +35,10 @@ var (
 // the evidence could not be read or the verdicts not recorded; evaluation
 // turns a read error into `error` findings, never into `fail`.
 type Store interface {
+	// RepoEvidence returns the stored evidence of repo: the rows changes
+	// are derived from in Records, which the evaluator derives with
+	// change.Derive before judging (a store need not fill Changes, Pushes
+	// or MergeCommits; whatever it put there is replaced).
 	RepoEvidence(ctx context.Context, repo string) (*model.RepoEvidence, error)
 	// CurrentFindings returns the latest verdict of every (rule, subject) of repo.
 	CurrentFindings(ctx context.Context, repo string) ([]model.Finding, error)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/rules"
+	"github.com/changeproof/changeproof/rules/change"
 	"github.com/changeproof/changeproof/store/storetest"
 )
 
@@ -81,6 +82,7 @@ func TestControlsArePure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		change.Derive(ev)
 		pristine := copyOf(ev)
 		env := env
 		env.Prior = map[string]map[string]model.Finding{}

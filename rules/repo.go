@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules/change"
 	"github.com/changeproof/changeproof/rules/control"
 )
 
@@ -37,6 +38,7 @@ func (e *Evaluator) EvaluateRepo(ctx context.Context, repo string) ([]model.Find
 	defer func() { evalSeconds.Observe(time.Since(start).Seconds()) }()
 	env, now := e.env()
 	ev, evErr := e.Store.RepoEvidence(ctx, repo)
+	change.Derive(ev)
 	e.seen(ev)
 	d := e.judgeRepo(repo, ev, evErr, env, now)
 	if err := e.current(ctx, []string{repo}, map[string]*verdictDiff{repo: d}); err != nil {
@@ -80,6 +82,7 @@ func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests m
 	}
 	diffs := make(map[string]*verdictDiff, len(repos))
 	for _, repo := range repos {
+		change.Derive(evs[repo])
 		e.seen(evs[repo])
 		diffs[repo] = e.judgeRepo(repo, evs[repo], nil, env, now)
 	}

@@ -16,7 +16,7 @@ func TestChainHeads(t *testing.T) {
 	if hs, err := s.ChainHeads(ctx); err != nil || len(hs) != 0 {
 		t.Fatalf("empty raw log: %v, %v", hs, err)
 	}
-	w1, w2 := store.New(s.DB()), store.New(s.DB())
+	w1, w2 := store.New(storetest.DB(s)), store.New(storetest.DB(s))
 	w1.SetChain("worker-b")
 	w2.SetChain("worker-a")
 	writeChain(t, w1, 0, 3)

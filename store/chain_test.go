@@ -41,7 +41,7 @@ func TestChainVerifies(t *testing.T) {
 	writeChain(t, s, 0, 3)
 	writeChain(t, s, 3, 7)
 	// A new Store on the same database continues the chain (a restart).
-	s2 := store.New(s.DB())
+	s2 := store.New(storetest.DB(s))
 	writeChain(t, s2, 7, 9)
 	res, err := s2.Verify(ctx, time.Time{}, time.Time{})
 	if err != nil {
@@ -65,7 +65,7 @@ func TestChainVerifies(t *testing.T) {
 	var first []struct {
 		Hash string `json:"hash"`
 	}
-	if err := s.DB().Query(ctx, "SELECT hash FROM raw_deliveries WHERE seq = 1", nil, &first); err != nil || first[0].Hash != want {
+	if err := storetest.DB(s).Query(ctx, "SELECT hash FROM raw_deliveries WHERE seq = 1", nil, &first); err != nil || first[0].Hash != want {
 		t.Fatalf("link 1 hash = %v, want %s (%v)", first, want, err)
 	}
 }
@@ -88,7 +88,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 			ctx := context.Background()
 			s := storetest.Open(t)
 			writeChain(t, s, 0, 8)
-			if err := s.DB().Exec(ctx, c.sql+" SETTINGS mutations_sync = 2", nil); err != nil {
+			if err := storetest.DB(s).Exec(ctx, c.sql+" SETTINGS mutations_sync = 2", nil); err != nil {
 				t.Fatal(err)
 			}
 			res, err := s.Verify(ctx, time.Time{}, time.Time{})
@@ -117,7 +117,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 func TestChainPerWriter(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.Open(t)
-	w1, w2 := store.New(s.DB()), store.New(s.DB())
+	w1, w2 := store.New(storetest.DB(s)), store.New(storetest.DB(s))
 	w1.SetChain("worker-1")
 	w2.SetChain("worker-2")
 	writeChain(t, w1, 0, 4)
@@ -131,7 +131,7 @@ func TestChainPerWriter(t *testing.T) {
 	if seq != 11 || len(head) != 64 {
 		t.Fatalf("head = %d %s", seq, head)
 	}
-	if err := s.DB().Exec(ctx, "ALTER TABLE raw_deliveries UPDATE body = '{}' WHERE delivery_id = 'd-006' SETTINGS mutations_sync = 2", nil); err != nil {
+	if err := storetest.DB(s).Exec(ctx, "ALTER TABLE raw_deliveries UPDATE body = '{}' WHERE delivery_id = 'd-006' SETTINGS mutations_sync = 2", nil); err != nil {
 		t.Fatal(err)
 	}
 	res, _ = s.Verify(ctx, time.Time{}, time.Time{})
@@ -139,7 +139,7 @@ func TestChainPerWriter(t *testing.T) {
 		t.Fatalf("tampering in worker-2's chain: %+v", res.Broken)
 	}
 	// Every alteration is reported, in each chain, not just the first.
-	if err := s.DB().Exec(ctx, "ALTER TABLE raw_deliveries UPDATE body = '{}' WHERE delivery_id IN ('d-001', 'd-008') SETTINGS mutations_sync = 2", nil); err != nil {
+	if err := storetest.DB(s).Exec(ctx, "ALTER TABLE raw_deliveries UPDATE body = '{}' WHERE delivery_id IN ('d-001', 'd-008') SETTINGS mutations_sync = 2", nil); err != nil {
 		t.Fatal(err)
 	}
 	res, _ = s.Verify(ctx, time.Time{}, time.Time{})

@@ -7,6 +7,14 @@ import (
 	"github.com/changeproof/changeproof/model"
 )
 
+// conflictRow is a conflict as inserted, bytes and all. It is not
+// StoredConflict, which lists a conflict without its bytes, because one
+// flat type cannot do both: the insert must carry body, the listing (the
+// API's and the CLI's JSON) must not show it, and the engine's fast insert
+// path takes flat structs without json options (no omitempty, no "-", no
+// embedding), so neither an omitted field nor a shared embedded part would
+// keep both on it. A stored `bytes` column would spare the listing
+// length(body), which is cheap, and still leave body on the insert.
 type conflictRow struct {
 	Source     string `json:"source"`
 	ID         string `json:"id"`

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/changeproof/changeproof/model"
 )
@@ -111,15 +109,16 @@ func readRows[T any](ctx context.Context, s *Store, query string, p Params, cols
 	return rows, r.Err()
 }
 
-// The evidence statements, each over a set of repositories ({repos}). The
-// merged pull requests are merged_pull_requests with the repositories
-// filtered inside: a filter on the view cannot pass its LIMIT BY, so it
-// would read every pull request of every repository. Each repository's
-// rows come out in the order RepoEvidence always gave them.
+// The evidence statements, each over a set of repositories ({repos}).
+// They narrow with the derivation's own predicates (change.MergedSnapshot,
+// change.MovesDefaultBranch: merged snapshots, the default-branch chain)
+// and decide nothing else: which snapshot counts and which pushes are
+// direct is rules/change's. Rows come in the order the derivation sorts
+// them into, which makes its sorting cheap.
 var (
 	evidencePRs = `SELECT ` + columnList(prColumns) + ` FROM pull_requests FINAL
 WHERE repo IN {repos:Array(String)} AND merged AND action = 'closed' AND base_ref = default_branch
-ORDER BY repo, number, received_at LIMIT 1 BY repo, number`
+ORDER BY repo, number, received_at, delivery_id`
 	// Reviews of pull requests that were never merged are no evidence; the
 	// subquery (no FINAL: any snapshot that says merged) only narrows.
 	evidenceReviews = `SELECT ` + columnList(reviewColumns) + ` FROM reviews FINAL
@@ -137,7 +136,12 @@ WHERE repo IN {repos:Array(String)} ORDER BY repo, ` + deployTimeSQL + `, id`
 WHERE repo IN {repos:Array(String)} ORDER BY repo, occurred_at, delivery_id`
 )
 
-// RepoEvidence reads everything the controls judge about one repository.
+// RepoEvidence reads everything the controls judge about one repository:
+// the rows its changes are derived from in Records (the merged snapshots
+// of its pull requests, their reviews, the pushes that moved its default
+// branch, contributions and check results), and its deploys, protection
+// changes and rulesets. Changes, Pushes and MergeCommits are left for
+// rules/change to derive.
 func (s *Store) RepoEvidence(ctx context.Context, repo string) (*model.RepoEvidence, error) {
 	evs, err := s.RepoEvidences(ctx, []string{repo})
 	if err != nil {
@@ -177,63 +181,26 @@ func (s *Store) RepoEvidences(ctx context.Context, repos []string) (map[string]*
 		return nil, fmt.Errorf("read protection events of %s: %w", what, err)
 	}
 
+	// The rows only: which of them are changes is rules/change's to say
+	// (change.Derive), so the store never decides what a change is.
 	out := make(map[string]*model.RepoEvidence, len(repos))
 	for _, repo := range repos {
-		out[repo] = &model.RepoEvidence{Repo: repo, MergeCommits: map[string]int{}, Deploys: []model.Deploy{}}
-	}
-	byPR := map[string]map[int][]model.Review{}
-	for _, r := range revs {
-		m := byPR[r.Repo]
-		if m == nil {
-			m = map[int][]model.Review{}
-			byPR[r.Repo] = m
-		}
-		m[r.PRNumber] = append(m[r.PRNumber], r)
+		out[repo] = &model.RepoEvidence{Repo: repo, Deploys: []model.Deploy{}}
 	}
 	for _, pr := range prs {
-		ev := out[pr.Repo]
-		if ev == nil {
-			continue
-		}
-		ev.MergeCommits[pr.MergeCommitSHA] = pr.Number
-		ev.Changes = append(ev.Changes, PRChange(pr, byPR[pr.Repo][pr.Number]))
-	}
-	// Direct pushes are the chain's pushes that are no merged pull
-	// request's merge commit, one per commit (the first received), by
-	// time: the direct_pushes view, derived from rows already read.
-	first := map[string]int{} // repo + after -> index in chain
-	var direct []int
-	for i, r := range chain {
-		ev := out[r.Repo]
-		if ev == nil {
-			continue
-		}
-		ev.Pushes = append(ev.Pushes, r)
-		if _, merge := ev.MergeCommits[r.After]; merge {
-			continue
-		}
-		key := r.Repo + "\x00" + r.After
-		if j, seen := first[key]; !seen {
-			first[key] = i
-			direct = append(direct, i)
-		} else if r.ReceivedAt.Before(chain[j].ReceivedAt) {
-			first[key] = i
-			direct[slices.Index(direct, j)] = i
+		if ev := out[pr.Repo]; ev != nil {
+			ev.Records.PullRequests = append(ev.Records.PullRequests, pr)
 		}
 	}
-	slices.SortStableFunc(direct, func(a, b int) int {
-		x, y := chain[a], chain[b]
-		if c := cmp.Compare(x.Repo, y.Repo); c != 0 {
-			return c
+	for _, r := range revs {
+		if ev := out[r.Repo]; ev != nil {
+			ev.Records.Reviews = append(ev.Records.Reviews, r)
 		}
-		if c := x.PushedAt.Compare(y.PushedAt); c != 0 {
-			return c
+	}
+	for _, p := range chain {
+		if ev := out[p.Repo]; ev != nil {
+			ev.Records.Pushes = append(ev.Records.Pushes, p)
 		}
-		return cmp.Compare(x.After, y.After)
-	})
-	for _, i := range direct {
-		ev := out[chain[i].Repo]
-		ev.Changes = append(ev.Changes, PushChange(chain[i]))
 	}
 	for _, r := range prot {
 		if ev := out[r.Repo]; ev != nil {
@@ -249,22 +216,4 @@ func (s *Store) RepoEvidences(ctx context.Context, repos []string) (map[string]*
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
-}
-
-// PRChange is the change a merged pull request makes.
-func PRChange(pr model.PullRequest, reviews []model.Review) model.Change {
-	return model.Change{
-		Subject: fmt.Sprintf("%s#%d", pr.Repo, pr.Number), Kind: model.KindPullRequest, Repo: pr.Repo,
-		OccurredAt: pr.MergedAt, URL: pr.URL, Number: pr.Number, Author: pr.Author, MergedBy: pr.MergedBy,
-		Title: pr.Title, Body: pr.Body, HeadRef: pr.HeadRef, HeadSHA: pr.HeadSHA, MergeCommitSHA: pr.MergeCommitSHA,
-		Labels: pr.Labels, Reviews: reviews,
-	}
-}
-
-// PushChange is the change a direct push makes.
-func PushChange(p model.Push) model.Change {
-	return model.Change{
-		Subject: p.Repo + "@" + p.After, Kind: model.KindDirectPush, Repo: p.Repo, OccurredAt: p.PushedAt,
-		URL: p.URL, SHA: p.After, Before: p.Before, Pusher: p.Pusher, Messages: p.Messages,
-	}
 }

@@ -1,12 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/changeproof/changeproof/model"
 )
@@ -70,8 +68,9 @@ ORDER BY occurred_at, ruleset_id, delivery_id`
 )
 
 // addDepth reads the contributions, check results and rulesets of repos
-// into their evidence: each merged pull request's Contributors and Checks,
-// each repository's Rulesets (its own and its organisation's).
+// into their evidence: the contributions and check results that may bind
+// to a merged pull request into Records (rules/change binds them), each
+// repository's Rulesets (its own and its organisation's).
 func (s *Store) addDepth(ctx context.Context, repos []string, out map[string]*model.RepoEvidence) error {
 	p := Params{"repos": ArrayParam(repos)}
 	var orgs []string
@@ -93,23 +92,14 @@ func (s *Store) addDepth(ctx context.Context, repos []string, out map[string]*mo
 	if err != nil {
 		return fmt.Errorf("read rulesets: %w", err)
 	}
-	cs := make([]model.Contribution, len(contribs))
-	for i, c := range contribs {
-		cs[i] = c.model()
+	for _, c := range contribs {
+		if ev := out[c.Repo]; ev != nil {
+			ev.Records.Contributions = append(ev.Records.Contributions, c.model())
+		}
 	}
-	bySHA := map[string][]model.CheckResult{} // repo + sha
 	for _, c := range checks {
-		k := c.Repo + "\x00" + c.SHA
-		bySHA[k] = append(bySHA[k], c.model())
-	}
-	for _, ev := range out {
-		for i := range ev.Changes {
-			c := &ev.Changes[i]
-			if c.Kind != model.KindPullRequest {
-				continue
-			}
-			c.Contributors = Contributors(cs, c.Repo, c.Number, c.HeadRef, c.Author, c.OccurredAt)
-			c.Checks = bySHA[c.Repo+"\x00"+c.HeadSHA]
+		if ev := out[c.Repo]; ev != nil {
+			ev.Records.Checks = append(ev.Records.Checks, c.model())
 		}
 	}
 	for _, r := range rulesets {
@@ -120,122 +110,6 @@ func (s *Store) addDepth(ctx context.Context, repos []string, out map[string]*mo
 				out[repo].Rulesets = append(out[repo].Rulesets, m)
 			}
 		}
-	}
-	return nil
-}
-
-// Contributors returns the contributors of pull request number of repo
-// besides its author, one per login: the logins that pushed to its head
-// branch headRef while it was open (from its created_at, recorded by any
-// event carrying it, to mergedAt), or are recorded against the pull request
-// itself (synchronize senders, backfilled commit authors and committers).
-// Each login's evidence is its first by kind (authored, committed, pushed)
-// and then commit, so that webhooks and backfill, which learn the same
-// commits, name the same one. cs may hold any repository's contributions.
-func Contributors(cs []model.Contribution, repo string, number int, headRef, author string, mergedAt time.Time) []model.Contributor {
-	var from time.Time
-	headRepo := repo
-	for _, c := range cs {
-		if c.Repo == repo && c.PRNumber == number && c.How == model.ContribOpened {
-			from = c.At
-			if c.HeadRepo != "" {
-				headRepo = c.HeadRepo
-			}
-		}
-	}
-	best := map[string]model.Contributor{}
-	for _, c := range cs {
-		if c.Repo != repo || c.How == model.ContribOpened || c.Login == "" || strings.EqualFold(c.Login, author) {
-			continue
-		}
-		switch {
-		case c.PRNumber == number:
-		case c.PRNumber == 0 && headRef != "" && c.HeadRef == headRef && headRepo == repo &&
-			!c.At.Before(from) && !c.At.After(mergedAt):
-		default:
-			continue
-		}
-		k := strings.ToLower(c.Login)
-		cand := model.Contributor{Login: c.Login, How: c.How, SHA: c.SHA}
-		if prev, ok := best[k]; !ok || compareContributor(cand, prev) < 0 {
-			best[k] = cand
-		}
-	}
-	if len(best) == 0 {
-		return nil
-	}
-	out := make([]model.Contributor, 0, len(best))
-	for _, c := range best {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b model.Contributor) int {
-		return cmp.Compare(strings.ToLower(a.Login), strings.ToLower(b.Login))
-	})
-	return out
-}
-
-func howRank(how string) int {
-	switch how {
-	case model.ContribAuthored:
-		return 0
-	case model.ContribCommitted:
-		return 1
-	}
-	return 2
-}
-
-func compareContributor(a, b model.Contributor) int {
-	if c := cmp.Compare(howRank(a.How), howRank(b.How)); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.SHA, b.SHA); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Login, b.Login)
-}
-
-// changesDepth fills the Contributors and Checks of the pull request
-// changes of out, as RepoEvidences does.
-func (s *Store) changesDepth(ctx context.Context, out map[ChangeKey]model.Change) error {
-	var repos, pairs []string
-	for _, c := range out {
-		if c.Kind != model.KindPullRequest {
-			continue
-		}
-		if !slices.Contains(repos, c.Repo) {
-			repos = append(repos, c.Repo)
-		}
-		pairs = append(pairs, "("+QuoteString(c.Repo)+","+QuoteString(c.HeadSHA)+")")
-	}
-	if len(repos) == 0 {
-		return nil
-	}
-	contribs, err := readRows(ctx, s, evidenceContributions, Params{"repos": ArrayParam(repos)}, contributionColumns, decodeContribution)
-	if err != nil {
-		return fmt.Errorf("read contributions: %w", err)
-	}
-	checks, err := readRows(ctx, s, `SELECT `+columnList(checkColumns)+` FROM check_results FINAL
-WHERE (repo, sha) IN {pairs:Array(Tuple(String, String))} ORDER BY repo, sha, at, name, kind, state`,
-		Params{"pairs": "[" + strings.Join(pairs, ",") + "]"}, checkColumns, decodeCheck)
-	if err != nil {
-		return fmt.Errorf("read check results: %w", err)
-	}
-	cs := make([]model.Contribution, len(contribs))
-	for i, c := range contribs {
-		cs[i] = c.model()
-	}
-	bySHA := map[repoSHA][]model.CheckResult{}
-	for _, c := range checks {
-		k := repoSHA{c.Repo, c.SHA}
-		bySHA[k] = append(bySHA[k], c.model())
-	}
-	for k, c := range out {
-		if c.Kind != model.KindPullRequest {
-			continue
-		}
-		c.Contributors = Contributors(cs, c.Repo, c.Number, c.HeadRef, c.Author, c.OccurredAt)
-		c.Checks = bySHA[repoSHA{c.Repo, c.HeadSHA}]
-		out[k] = c
 	}
 	return nil
 }

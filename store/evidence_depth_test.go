@@ -9,6 +9,8 @@ import (
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
+
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 // TestDepthEvidence: contributions bind to the pull request whose head
@@ -58,11 +60,12 @@ func TestDepthEvidence(t *testing.T) {
 	}
 	want := []model.Contributor{{Login: "bob", How: model.ContribAuthored, SHA: sha("b1")},
 		{Login: "grace[bot]", How: model.ContribPushed, SHA: sha("u")}}
-	for name, st := range map[string]*store.Store{"rowbinary": s, "json": store.New(jsonOnlyDB{s.DB()})} {
+	for name, st := range map[string]*store.Store{"rowbinary": s, "json": store.New(jsonOnlyDB{storetest.DB(s)})} {
 		ev, err := st.RepoEvidence(ctx, "acme/ledger")
 		if err != nil {
 			t.Fatal(err)
 		}
+		change.Derive(ev)
 		if len(ev.Changes) != 1 {
 			t.Fatalf("%s: changes %+v", name, ev.Changes)
 		}
@@ -82,11 +85,13 @@ func TestDepthEvidence(t *testing.T) {
 		}
 	}
 	// The evidence bundle's reader agrees.
-	chs, err := s.ChangesOf(ctx, []store.ChangeKey{{Repo: "acme/ledger", Number: 7}})
+	key := model.ChangeKey{Repo: "acme/ledger", Number: 7}
+	rec, err := s.ChangeRecordsOf(ctx, []model.ChangeKey{key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := chs[store.ChangeKey{Repo: "acme/ledger", Number: 7}]; !reflect.DeepEqual(c.Contributors, want) || len(c.Checks) != 1 {
+	chs := change.Lookup(rec, []model.ChangeKey{key})
+	if c := chs[key]; !reflect.DeepEqual(c.Contributors, want) || len(c.Checks) != 1 {
 		t.Errorf("bundle change: contributors %+v checks %+v", c.Contributors, c.Checks)
 	}
 }

@@ -5,15 +5,17 @@ import (
 	"fmt"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 // The one-change readers that the batched ones of population_bundles.go
-// (ChangesOf, PushesToEach) are tested against: the plain SQL over the
-// views, one change at a time. Production reads changes in batches only.
+// (ChangeRecordsOf with change.Lookup, PushesToEach) are tested against:
+// the plain SQL over the views, one change at a time. Production reads
+// changes in batches only.
 
-// Change returns one change: the merged pull request repo#number (number >
-// 0), or the change whose commit is sha (a direct push, or a PR's merge
-// commit). ok is false when there is none.
+// Change returns one change as the SQL views find it: the merged pull
+// request repo#number (number > 0), or the change whose commit is sha (a
+// direct push, or a PR's merge commit). ok is false when there is none.
 func (s *Store) Change(ctx context.Context, repo string, number int, sha string) (model.Change, bool, error) {
 	var prs []prRow
 	p := Params{"repo": repo, "number": fmt.Sprint(number), "sha": sha}
@@ -28,11 +30,11 @@ func (s *Store) Change(ctx context.Context, repo string, number int, sha string)
 			Params{"repo": repo, "number": fmt.Sprint(pr.Number)}, &revs); err != nil {
 			return model.Change{}, false, fmt.Errorf("read reviews of %s#%d: %w", repo, pr.Number, err)
 		}
-		rs := make([]model.Review, len(revs))
-		for i, r := range revs {
-			rs[i] = r.model()
+		var rs []model.Review
+		for _, r := range revs {
+			rs = append(rs, r.model())
 		}
-		return PRChange(pr, rs), true, nil
+		return change.FromPullRequest(pr, rs), true, nil
 	}
 	if sha == "" {
 		return model.Change{}, false, nil
@@ -44,7 +46,7 @@ func (s *Store) Change(ctx context.Context, repo string, number int, sha string)
 	if len(pushes) == 0 {
 		return model.Change{}, false, nil
 	}
-	return PushChange(pushes[0].model()), true, nil
+	return change.FromPush(pushes[0].model()), true, nil
 }
 
 // PushesTo returns the default-branch pushes of a repository whose after is

@@ -26,7 +26,7 @@ func (c *countingDB) Query(ctx context.Context, q string, p store.Params, dest a
 // The filter is filled from the engine's hashes: they must be Go's.
 func TestKeyFilterFromTheEngine(t *testing.T) {
 	ctx := context.Background()
-	db := &countingDB{DB: storetest.Open(t).DB()}
+	db := &countingDB{DB: storetest.DB(storetest.Open(t))}
 	s := store.New(db)
 	var ds []model.Delivery
 	for i := 0; i < 50; i++ {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,141 +12,108 @@ import (
 
 // The evidence of many changes at once, for the auditor's sample: each
 // reader here answers for a whole sample in one or two statements what the
-// one-change readers (Change and PushesTo, kept in export_test.go as these
-// readers' test oracles; Findings; DeploysOf) answer for one, with the same
-// rows in the same order per change.
-
-// ChangeKey names a change the way an evidence bundle is asked for:
-// OWNER/REPO#Number (Number > 0, SHA empty), or the commit SHA a change put
-// on the default branch (Number 0): a pull request's merge commit or a
-// direct push.
-type ChangeKey struct {
-	Repo   string
-	Number int
-	SHA    string
-}
+// one-change readers (PushesTo, kept in export_test.go as a test oracle;
+// Findings; DeploysOf) answer for one, with the same rows in the same order
+// per change.
 
 // repoSHA is a (repository, commit) pair.
 type repoSHA struct{ repo, sha string }
 
-// ChangesOf is Change for every key: the changes found, by key; a key
-// without a change is absent.
-func (s *Store) ChangesOf(ctx context.Context, keys []ChangeKey) (map[ChangeKey]model.Change, error) {
-	out := make(map[ChangeKey]model.Change, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	var pairs, shaRepos []string
+// ChangeRecordsOf reads the rows the changes keys name are derived from
+// (change.Lookup finds them there), whatever the keys turn out to name:
+// every merged snapshot of each pull request numbered, and of each pull
+// request some merged snapshot of which has a commit asked for as its merge
+// commit; those pull requests' reviews, contributions that may bind to
+// them and the check results of their head commits; and the pushes that
+// moved a default branch to a commit asked for. A handful of statements
+// however many keys.
+func (s *Store) ChangeRecordsOf(ctx context.Context, keys []model.ChangeKey) (model.ChangeRecords, error) {
+	var rec model.ChangeRecords
+	var pairs, shaPairs []string
 	for _, k := range keys {
-		if k.SHA == "" {
+		if k.Number > 0 {
 			pairs = append(pairs, "("+QuoteString(k.Repo)+","+strconv.Itoa(k.Number)+")")
-		} else {
-			shaRepos = append(shaRepos, k.Repo)
+		}
+		if k.SHA != "" {
+			shaPairs = append(shaPairs, "("+QuoteString(k.Repo)+","+QuoteString(k.SHA)+")")
 		}
 	}
-	// merged_pull_requests, narrowed before its LIMIT BY (no filter on the
-	// view reaches past it): the asked-for numbers, and every pull request
-	// of a repository where a commit is looked up, since a pull request
-	// counts as the change of its first merged row's merge commit. The
-	// narrowing is on key columns, so it may run before FINAL (PREWHERE):
-	// every version of a row passes or none does.
+	if len(pairs)+len(shaPairs) == 0 {
+		return rec, nil
+	}
+	// The pull requests' merged snapshots. The narrowing is on key columns,
+	// so it may run before FINAL (PREWHERE): every version of a row passes
+	// or none does. The subquery (no FINAL: any snapshot that says merged)
+	// only narrows to the pull requests merged as an asked-for commit.
 	var narrow []string
 	p := Params{}
 	if len(pairs) > 0 {
 		narrow = append(narrow, "(repo, number) IN {pairs:Array(Tuple(String, UInt32))}")
 		p["pairs"] = "[" + strings.Join(pairs, ",") + "]"
 	}
-	if len(shaRepos) > 0 {
-		narrow = append(narrow, "repo IN {sha_repos:Array(String)}")
-		p["sha_repos"] = ArrayParam(shaRepos)
+	if len(shaPairs) > 0 {
+		narrow = append(narrow, `(repo, number) IN (SELECT repo, number FROM pull_requests
+    WHERE (repo, merge_commit_sha) IN {sha_pairs:Array(Tuple(String, String))}
+      AND merged AND action = 'closed' AND base_ref = default_branch)`)
+		p["sha_pairs"] = "[" + strings.Join(shaPairs, ",") + "]"
 	}
 	var prs []prRow
 	if err := s.db.Query(ctx, `SELECT * FROM pull_requests FINAL
 PREWHERE `+strings.Join(narrow, " OR ")+`
 WHERE merged AND action = 'closed' AND base_ref = default_branch
-ORDER BY repo, number, received_at
-LIMIT 1 BY repo, number`, p, &prs); err != nil {
-		return nil, fmt.Errorf("read merged pull requests: %w", err)
+ORDER BY repo, number, received_at, delivery_id`, p, &prs); err != nil {
+		return rec, fmt.Errorf("read merged pull requests: %w", err)
 	}
-	byNumber := map[ChangeKey]model.PullRequest{}
-	byMerge := map[repoSHA]model.PullRequest{}
+	var found, heads, repos []string
 	for _, r := range prs {
-		pr := r.model()
-		byNumber[ChangeKey{Repo: pr.Repo, Number: pr.Number}] = pr
-		// Rows come by number: the lowest number wins, as Change's LIMIT 1.
-		if k := (repoSHA{pr.Repo, pr.MergeCommitSHA}); pr.MergeCommitSHA != "" {
-			if _, ok := byMerge[k]; !ok {
-				byMerge[k] = pr
-			}
-		}
-	}
-	found := map[ChangeKey]model.PullRequest{}
-	var pushKeys []ChangeKey
-	for _, k := range keys {
-		// Change's LIMIT 1 over the rows in number order: the lower of the
-		// pull request numbered and the one merged as the commit.
-		pr, ok := byNumber[ChangeKey{Repo: k.Repo, Number: k.Number}]
-		if m, mok := byMerge[repoSHA{k.Repo, k.SHA}]; k.SHA != "" && mok && (!ok || m.Number < pr.Number) {
-			pr, ok = m, true
-		}
-		if ok {
-			found[k] = pr
-		} else if k.SHA != "" {
-			pushKeys = append(pushKeys, k)
+		rec.PullRequests = append(rec.PullRequests, r.model())
+		found = append(found, "("+QuoteString(r.Repo)+","+strconv.Itoa(r.Number)+")")
+		heads = append(heads, "("+QuoteString(r.Repo)+","+QuoteString(r.HeadSHA)+")")
+		if !slices.Contains(repos, r.Repo) {
+			repos = append(repos, r.Repo)
 		}
 	}
 	if len(found) > 0 {
-		var pairs []string
-		for _, pr := range found {
-			pairs = append(pairs, "("+QuoteString(pr.Repo)+","+strconv.Itoa(pr.Number)+")")
-		}
 		var revs []reviewRow
 		if err := s.db.Query(ctx, `SELECT * FROM reviews FINAL
 PREWHERE (repo, pr_number) IN {pairs:Array(Tuple(String, UInt32))}
 ORDER BY repo, pr_number, submitted_at, review_id, action = 'dismissed', delivery_id`,
-			Params{"pairs": "[" + strings.Join(pairs, ",") + "]"}, &revs); err != nil {
-			return nil, fmt.Errorf("read reviews: %w", err)
+			Params{"pairs": "[" + strings.Join(found, ",") + "]"}, &revs); err != nil {
+			return rec, fmt.Errorf("read reviews: %w", err)
 		}
-		reviews := map[ChangeKey][]model.Review{}
 		for _, r := range revs {
-			k := ChangeKey{Repo: r.Repo, Number: r.PRNumber}
-			reviews[k] = append(reviews[k], r.model())
+			rec.Reviews = append(rec.Reviews, r.model())
 		}
-		for k, pr := range found {
-			rs := reviews[ChangeKey{Repo: pr.Repo, Number: pr.Number}]
-			if rs == nil {
-				rs = []model.Review{} // as Change: none is an empty list
-			}
-			out[k] = PRChange(pr, rs)
+		contribs, err := readRows(ctx, s, evidenceContributions, Params{"repos": ArrayParam(repos)}, contributionColumns, decodeContribution)
+		if err != nil {
+			return rec, fmt.Errorf("read contributions: %w", err)
 		}
-		if err := s.changesDepth(ctx, out); err != nil {
-			return nil, err
+		for _, c := range contribs {
+			rec.Contributions = append(rec.Contributions, c.model())
+		}
+		checks, err := readRows(ctx, s, `SELECT `+columnList(checkColumns)+` FROM check_results FINAL
+WHERE (repo, sha) IN {pairs:Array(Tuple(String, String))} ORDER BY repo, sha, at, name, kind, state`,
+			Params{"pairs": "[" + strings.Join(heads, ",") + "]"}, checkColumns, decodeCheck)
+		if err != nil {
+			return rec, fmt.Errorf("read check results: %w", err)
+		}
+		for _, c := range checks {
+			rec.Checks = append(rec.Checks, c.model())
 		}
 	}
-	if len(pushKeys) > 0 {
-		var repos, shas []string
-		for _, k := range pushKeys {
-			repos = append(repos, k.Repo)
-			shas = append(shas, k.SHA)
-		}
+	if len(shaPairs) > 0 {
 		var pushes []pushRow
-		if err := s.db.Query(ctx, "SELECT * FROM direct_pushes WHERE repo IN {repos:Array(String)} AND after IN {shas:Array(String)}",
-			Params{"repos": ArrayParam(repos), "shas": ArrayParam(shas)}, &pushes); err != nil {
-			return nil, fmt.Errorf("read direct pushes: %w", err)
+		if err := s.db.Query(ctx, `SELECT * FROM default_branch_pushes
+WHERE (repo, after) IN {pairs:Array(Tuple(String, String))}
+ORDER BY repo, pushed_at, received_at, after, before`,
+			Params{"pairs": "[" + strings.Join(shaPairs, ",") + "]"}, &pushes); err != nil {
+			return rec, fmt.Errorf("read default-branch pushes: %w", err)
 		}
-		direct := map[repoSHA]model.Push{}
 		for _, r := range pushes {
-			if k := (repoSHA{r.Repo, r.After}); direct[k].After == "" {
-				direct[k] = r.model()
-			}
-		}
-		for _, k := range pushKeys {
-			if p, ok := direct[repoSHA{k.Repo, k.SHA}]; ok {
-				out[k] = PushChange(p)
-			}
+			rec.Pushes = append(rec.Pushes, r.model())
 		}
 	}
-	return out, nil
+	return rec, nil
 }
 
 // PushesToEach is PushesTo for every (repository, commit) pair: the

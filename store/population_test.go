@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/changeproof/changeproof/model"
+	"github.com/changeproof/changeproof/rules/change"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
 )
@@ -210,7 +211,7 @@ func TestWalkPopulation(t *testing.T) {
 			`ssh:a 2026-03-01T00:00:00Z ["ssh" "a" "p, q" "login" "success" "" "" ""] []`,
 		}},
 	}
-	plain := store.New(noStreamDB{s.DB()})
+	plain := store.New(noStreamDB{storetest.DB(s)})
 	for _, c := range cases {
 		if got := walk(s, c.pop, c.rules); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n%s\nwant\n%s", c.pop, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
@@ -273,13 +274,14 @@ func TestEvidenceOfManyMatchesOne(t *testing.T) {
 			State: "approved", SubmittedAt: from, ReceivedAt: from}}}); err != nil {
 		t.Fatal(err)
 	}
-	keys := []store.ChangeKey{{Repo: "acme/api", Number: 1}, {Repo: "acme/api", Number: 20}, {Repo: "acme/api", SHA: shaA},
+	keys := []model.ChangeKey{{Repo: "acme/api", Number: 1}, {Repo: "acme/api", Number: 20}, {Repo: "acme/api", SHA: shaA},
 		{Repo: "acme/api", SHA: shaC}, {Repo: "acme/api", Number: 99}, {Repo: "acme/api", SHA: strings.Repeat("9", 40)},
 		{Repo: "acme/web", Number: 1}, {Repo: "acme/api", Number: 2, SHA: shaA}}
-	many, err := s.ChangesOf(ctx, keys)
+	rec, err := s.ChangeRecordsOf(ctx, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
+	many := change.Lookup(rec, keys)
 	for _, k := range keys {
 		one, ok, err := s.Change(ctx, k.Repo, k.Number, k.SHA)
 		if err != nil {
@@ -290,8 +292,8 @@ func TestEvidenceOfManyMatchesOne(t *testing.T) {
 			t.Errorf("%+v: one %v %+v; many %v %+v", k, ok, one, gotOK, got)
 		}
 	}
-	if many[store.ChangeKey{Repo: "acme/api", SHA: shaA}].Subject != "acme/api#1" {
-		t.Errorf("change of %s: %+v", shaA, many[store.ChangeKey{Repo: "acme/api", SHA: shaA}])
+	if many[model.ChangeKey{Repo: "acme/api", SHA: shaA}].Subject != "acme/api#1" {
+		t.Errorf("change of %s: %+v", shaA, many[model.ChangeKey{Repo: "acme/api", SHA: shaA}])
 	}
 
 	repos, shas := []string{"acme/api", "acme/api", "acme/web"}, []string{shaA, shaC, shaA}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"sync"
+
+	"github.com/changeproof/changeproof/store/internal/dbaccess"
 )
 
 // Store is changeproof's evidence store over any DB. Safe for concurrent use.
@@ -24,8 +26,9 @@ type Store struct {
 // New wraps db. Call Migrate first.
 func New(db DB) *Store { return &Store{db: db} }
 
-// DB returns the underlying connection.
-func (s *Store) DB() DB { return s.db }
+// The database a store wraps is not part of its API: tests reach it through
+// storetest.DB.
+func init() { dbaccess.Of = func(s any) any { return s.(*Store).db } }
 
 // Close closes the store's database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -8,6 +8,8 @@ import (
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/storetest"
+
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 const (
@@ -70,6 +72,7 @@ func TestChangesIndependentOfArrivalOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			change.Derive(ev)
 			var subjects []string
 			for _, c := range ev.Changes {
 				subjects = append(subjects, c.Subject)

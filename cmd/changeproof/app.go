@@ -100,19 +100,27 @@ type app struct {
 	runner     *rules.Runner
 	alerts     *alert.Sender        // nil when Slack is not configured or rules do not run here
 	reconciler *backfill.Reconciler // nil without github.token or app_id, or reconcile_every
-	alertsOff  context.CancelFunc
-	alertsRan  chan struct{}
-	api        *api.Server
-	srv        *http.Server
-	cancel     context.CancelFunc
-	done       chan struct{}
-	workers    sync.WaitGroup
+	// githubReads is held by a reconciliation round or a backfill job:
+	// one reads GitHub at a time (they would read the same pages and
+	// share the rate limit and the cursors).
+	githubReads sync.Mutex
+	alertsOff   context.CancelFunc
+	alertsRan   chan struct{}
+	api         *api.Server
+	srv         *http.Server
+	cancel      context.CancelFunc
+	done        chan struct{}
+	workers     sync.WaitGroup
 
 	// The processing clock graced alerts wait on (nil without a
 	// pipeline), and the receivers' load, which loading and judging yield
 	// to (nil without a receiver).
 	watermark *pipeline.Watermark
 	pressure  *pipeline.Pressure
+	// background marks the contexts of the work that may lag (loading,
+	// judging, alerting) so the embedded engine runs it below the
+	// receivers' CPU priority; nil where there is nothing to yield to.
+	background func(context.Context) context.Context
 	// backlogLoaded releases the watermark's hold on the spool's backlog
 	// from the previous run, once it is loaded.
 	backlogLoaded func()
@@ -122,6 +130,18 @@ type app struct {
 // ClickHouse server when clickhouse.addr is set, else the embedded engine
 // in dataDir.
 func openStore(ctx context.Context, cfg config.Config, dataDir string) (store.DB, *store.Store, error) {
+	return openStoreNice(ctx, cfg, dataDir, 0)
+}
+
+// backgroundNice is the nice value of the embedded engine's background
+// work in a process that also receives (chdb.Options.BackgroundNice): at
+// 10 a busy engine thread gets about a tenth of a core a busy receiver
+// thread gets; idle cores still go to the engine whole.
+const backgroundNice = 10
+
+// openStoreNice is openStore with the embedded engine's background work
+// at the given nice value (0: the process's own).
+func openStoreNice(ctx context.Context, cfg config.Config, dataDir string, nice int) (store.DB, *store.Store, error) {
 	var db store.DB
 	if cfg.ClickHouse.Addr != "" {
 		o := clickhouse.Options{Addr: cfg.ClickHouse.Addr, Database: cfg.ClickHouse.Database, User: cfg.ClickHouse.User,
@@ -135,7 +155,7 @@ func openStore(ctx context.Context, cfg config.Config, dataDir string) (store.DB
 		}
 		db = cdb
 	} else {
-		cdb, err := chdb.Open(chdb.Options{DataDir: dataDir, Database: cfg.ClickHouse.Database})
+		cdb, err := chdb.Open(chdb.Options{DataDir: dataDir, Database: cfg.ClickHouse.Database, BackgroundNice: nice})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -184,7 +204,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		}
 	}()
 	if r.pipeline || r.rules || r.api {
-		if a.db, a.store, err = openStore(ctx, cfg, dataDir); err != nil {
+		nice := 0
+		if r.receiver && cfg.ClickHouse.Addr == "" {
+			// The engine shares the cores with the receivers: its
+			// background work runs below their priority.
+			nice, a.background = backgroundNice, chdb.Background
+		}
+		if a.db, a.store, err = openStoreNice(ctx, cfg, dataDir, nice); err != nil {
 			return nil, err
 		}
 	}
@@ -266,7 +292,13 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 			runner := a.runner
 			// The pipeline hands over only events new to the store: they
 			// have no verdict to read (EvaluateNewAccess).
-			a.judges = pipeline.NewJudges(runner.Notify, a.eval.EvaluateNewAccess, func(fs []model.Finding) {
+			evaluate := a.eval.EvaluateNewAccess
+			if bg, ev := a.background, a.eval; bg != nil {
+				evaluate = func(ctx context.Context, es []model.AccessEvent) ([]model.Finding, error) {
+					return ev.EvaluateNewAccess(bg(ctx), es)
+				}
+			}
+			a.judges = pipeline.NewJudges(runner.Notify, evaluate, func(fs []model.Finding) {
 				if runner.OnFindings != nil {
 					runner.OnFindings(fs)
 				}
@@ -318,6 +350,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 		if a.reconciler, err = newReconciler(cfg, storeState{st: st, log: a.intake}, a.runner, log.Named("reconcile")); err != nil {
 			return nil, err
 		}
+		a.reconciler.Exclusive = &a.githubReads
 	}
 	if r.pipeline && distributed {
 		a.consumer, err = transport.NewConsumer(kopts, transport.Handlers{
@@ -428,6 +461,10 @@ func (a *app) start(addr string) (string, error) {
 func (a *app) startRules() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if a.background != nil {
+		// Everything started here may lag the receivers.
+		ctx = a.background(ctx)
+	}
 	if a.consumer != nil {
 		a.workers.Add(1)
 		go func() {
@@ -470,6 +507,9 @@ func (a *app) startRules() {
 		// The sender outlives the runner at close, so an alert the last
 		// evaluation queued still goes out.
 		actx, off := context.WithCancel(context.Background())
+		if a.background != nil {
+			actx = a.background(actx)
+		}
 		a.alertsOff, a.alertsRan = off, make(chan struct{})
 		go func() {
 			defer close(a.alertsRan)

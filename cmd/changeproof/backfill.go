@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -228,6 +229,11 @@ func (a *app) githubBackfill(ctx context.Context, req api.BackfillRequest, progr
 	if err != nil {
 		return api.BackfillResult{}, err
 	}
+	// A reconciliation round under way finishes first.
+	if err := lockCtx(ctx, &a.githubReads); err != nil {
+		return api.BackfillResult{}, fmt.Errorf("wait for the reconciliation round: %w", err)
+	}
+	defer a.githubReads.Unlock()
 	o := gh.options(backfill.Options{Since: from, Concurrency: concurrency,
 		Progress: func(p backfill.Progress) { progress(apiProgressOf(p)) }, Contributors: cfg.Policy.ExcludeContributors,
 		RequiredChecks: cfg.Policy.RequiredChecks})
@@ -300,4 +306,16 @@ func apiProgressOf(p backfill.Progress) api.BackfillProgress {
 func backfillProgressOf(p api.BackfillProgress) backfill.Progress {
 	return backfill.Progress{Repo: p.Repo, Phase: p.Phase, PRs: p.PRs, Requests: p.Requests, ReposDone: p.ReposDone,
 		Repos: p.Repos, TotalPRs: p.TotalPRs, NotModified: p.NotModified, RateRemaining: p.RateRemaining, RateReset: p.RateReset}
+}
+
+// lockCtx locks mu, or gives up with ctx's error when ctx ends first.
+func lockCtx(ctx context.Context, mu *sync.Mutex) error {
+	for !mu.TryLock() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
 }

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -133,7 +132,8 @@ func BenchmarkDeliveryToFinding(b *testing.B) {
 // (recorded payload shapes, 7-25 KB, 50 repositories), each request sent at
 // its scheduled time whether or not earlier ones were answered; latency
 // runs from that time to the 202 (sent once the delivery is durable), so
-// queueing shows. The product runs as `changeproof serve` wires it: every
+// queueing shows. The senders run in another process (loadgen_test.go), as
+// GitHub's do. The product runs as `changeproof serve` wires it: every
 // role in this process (receiver, pipeline, rules, alerts to a fake Slack).
 // Next to it, in the same run, the floor: the same load against the same
 // handler with a sink that returns at once (HTTP, body, HMAC and JSON
@@ -145,16 +145,19 @@ func BenchmarkDeliveryToFinding(b *testing.B) {
 func BenchmarkWebhookOpenLoop(b *testing.B) {
 	rate := envFloat("CHANGEPROOF_BENCH_RATE", 2000)
 	seconds := envFloat("CHANGEPROOF_BENCH_SECONDS", 10)
-	bodies := changeDeliveries(1200, 50)
 	for run := 0; b.Loop(); run++ {
+		b.Logf("load average before: %s", loadAvg())
 		floorSrv := httptest.NewServer(&ghingest.Handler{Secret: func() string { return testSecret }, Sink: nullLog{}})
-		floor := openLoop(b, floorSrv.URL, bodies, fmt.Sprintf("floor-%d-%d", run, time.Now().UnixNano()), rate, seconds/2)
+		floor, _ := loadFrom(b, loadSpec{URL: floorSrv.URL, Mode: "open", Rate: rate, Seconds: seconds / 2,
+			IDPrefix: fmt.Sprintf("floor-%d-%d", run, time.Now().UnixNano())})
 		floorSrv.Close()
 
 		a, url, sink := benchServe(b)
 		cpu0 := processCPU()
-		res := openLoop(b, url, bodies, fmt.Sprintf("ol-%d-%d", run, time.Now().UnixNano()), rate, seconds)
-		cores := (processCPU() - cpu0).Seconds() / res.elapsed.Seconds()
+		t0 := time.Now()
+		res, genCores := loadFrom(b, loadSpec{URL: url, Mode: "open", Rate: rate, Seconds: seconds,
+			IDPrefix: fmt.Sprintf("ol-%d-%d", run, time.Now().UnixNano())})
+		cores := (processCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
 		st := a.committer.Stats()
 		lag := a.watermark.Clock()
 		if res.failed > 0 {
@@ -164,13 +167,14 @@ func BenchmarkWebhookOpenLoop(b *testing.B) {
 		b.ReportMetric(res.pct(99), "p99-ms")
 		b.ReportMetric(floor.pct(99), "floor-p99-ms")
 		b.ReportMetric(res.rate()/rate, "accepted/offered")
-		b.Logf("offered %.0f/s for %.0f s: accepted %.0f/s (%.2f of offered), %d failed; process used %.2f of %d cores",
-			rate, seconds, res.rate(), res.rate()/rate, res.failed, cores, runtime.NumCPU())
+		b.Logf("offered %.0f/s for %.0f s: accepted %.0f/s (%.2f of offered), %d failed; this process used %.2f of %d cores, the senders' process %.2f",
+			rate, seconds, res.rate(), res.rate()/rate, res.failed, cores, runtime.NumCPU(), genCores)
 		b.Logf("latency  p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (all roles)", res.pct(50), res.pct(95), res.pct(99), res.pct(100))
 		b.Logf("floor    p50 %6.1f  p95 %6.1f  p99 %6.1f  max %6.1f ms (same load, sink returns at once)", floor.pct(50), floor.pct(95), floor.pct(99), floor.pct(100))
 		if st.Batches > 0 {
-			b.Logf("group commit: %d batches, %.1f deliveries each, %.1f ms per durable write", st.Batches,
-				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000)
+			b.Logf("group commit: %d batches, %.1f deliveries each, %.1f ms per durable write, slowest %.1f ms", st.Batches,
+				float64(st.Deliveries)/float64(st.Batches), float64(st.Writing.Microseconds())/float64(st.Batches)/1000,
+				float64(st.Slowest.Microseconds())/1000)
 		}
 		b.Logf("judging lagged %.1f s behind the receiver at the end of the load; %d Slack messages", time.Since(lag).Seconds(), len(sink.Requests()))
 		for i, text := range sink.Texts() {
@@ -179,25 +183,29 @@ func BenchmarkWebhookOpenLoop(b *testing.B) {
 			}
 			b.Logf("  Slack: %s", alertKey(text))
 		}
+		b.Logf("load average after: %s", loadAvg())
 	}
 }
 
 // BenchmarkWebhookAcceptRatio measures durable accepts per second, closed
-// loop (64 senders, each sending its next delivery once the last is
-// answered), of the change mix of BenchmarkWebhookOpenLoop against every
-// role in one process, and in the same run the same senders against the
-// null receiver (HTTP, HMAC and JSON checks, no store); it reports the
-// ratio. CHANGEPROOF_BENCH_SECONDS (default 10) sets each run's length.
+// loop (64 senders in another process, each sending its next delivery once
+// the last is answered), of the change mix of BenchmarkWebhookOpenLoop
+// against every role in one process, and in the same run the same senders
+// against the null receiver (HTTP, HMAC and JSON checks, no store); it
+// reports the ratio. CHANGEPROOF_BENCH_SECONDS (default 10) sets each
+// run's length.
 // Run: go test -run '^$' -bench WebhookAcceptRatio -benchtime 1x ./cmd/changeproof
 func BenchmarkWebhookAcceptRatio(b *testing.B) {
 	seconds := envFloat("CHANGEPROOF_BENCH_SECONDS", 10)
-	bodies := changeDeliveries(1200, 50)
 	for run := 0; b.Loop(); run++ {
+		b.Logf("load average before: %s", loadAvg())
 		floorSrv := httptest.NewServer(&ghingest.Handler{Secret: func() string { return testSecret }, Sink: nullLog{}})
-		null := closedLoop(b, floorSrv.URL, bodies, fmt.Sprintf("cnull-%d-%d", run, time.Now().UnixNano()), 64, seconds/2)
+		null, _ := loadFrom(b, loadSpec{URL: floorSrv.URL, Mode: "closed", Senders: 64, Seconds: seconds / 2,
+			IDPrefix: fmt.Sprintf("cnull-%d-%d", run, time.Now().UnixNano())})
 		floorSrv.Close()
 		_, url, _ := benchServe(b)
-		got := closedLoop(b, url, bodies, fmt.Sprintf("cl-%d-%d", run, time.Now().UnixNano()), 64, seconds)
+		got, _ := loadFrom(b, loadSpec{URL: url, Mode: "closed", Senders: 64, Seconds: seconds,
+			IDPrefix: fmt.Sprintf("cl-%d-%d", run, time.Now().UnixNano())})
 		if got.failed > 0 {
 			b.Errorf("%d of %d deliveries not accepted", got.failed, got.sent)
 		}
@@ -206,7 +214,18 @@ func BenchmarkWebhookAcceptRatio(b *testing.B) {
 		b.ReportMetric(got.rate()/null.rate(), "ratio")
 		b.Logf("closed loop, 64 senders: all roles %.0f/s (p99 %.1f ms), null receiver %.0f/s (p99 %.1f ms): ratio %.2f",
 			got.rate(), got.pct(99), null.rate(), null.pct(99), got.rate()/null.rate())
+		b.Logf("load average after: %s", loadAvg())
 	}
+}
+
+// loadAvg is /proc/loadavg, to note beside each figure (the machine is
+// shared: only ratios within one run carry over).
+func loadAvg() string {
+	out, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // benchServe starts every role as serve does, alerting to a fake Slack.
@@ -268,135 +287,4 @@ func envFloat(name string, def float64) float64 {
 		return v
 	}
 	return def
-}
-
-// signedDelivery is a delivery with its signature computed beforehand, so
-// the sender spends no time on it.
-type signedDelivery struct {
-	event string
-	body  []byte
-	sig   string
-}
-
-type loopResult struct {
-	lat          []time.Duration // sorted, accepted requests only
-	sent, failed int
-	elapsed      time.Duration // first scheduled send to last answer
-}
-
-func (r loopResult) pct(p int) float64 {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	i := min(len(r.lat)-1, len(r.lat)*p/100)
-	return float64(r.lat[i].Microseconds()) / 1000
-}
-
-func (r loopResult) rate() float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
-
-// openLoop sends rate*seconds deliveries, the i-th at start + i/rate,
-// cycling through ds with fresh delivery ids.
-func openLoop(b *testing.B, url string, ds []signedDelivery, idPrefix string, rate, seconds float64) loopResult {
-	b.Helper()
-	n := int(rate * seconds)
-	// At most 1,000 connections, as a sender's pool would hold: a request
-	// past them waits for one, and that wait counts in its latency.
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConns: 1000,
-		MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 1000, DisableCompression: true}}
-	defer client.CloseIdleConnections()
-	lat := make([]time.Duration, n)
-	ok := make([]bool, n)
-	var last atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now().Add(20 * time.Millisecond)
-	interval := float64(time.Second) / rate
-	for i := 0; i < n; i++ {
-		due := start.Add(time.Duration(float64(i) * interval))
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := ds[i%len(ds)]
-			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(d.body))
-			if err != nil {
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-GitHub-Event", d.event)
-			req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("%s-%d", idPrefix, i))
-			req.Header.Set("X-Hub-Signature-256", d.sig)
-			resp, err := client.Do(req)
-			if err != nil {
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			now := time.Now()
-			if resp.StatusCode == http.StatusAccepted {
-				lat[i], ok[i] = now.Sub(due), true
-			}
-			for {
-				l := last.Load()
-				if now.UnixNano() <= l || last.CompareAndSwap(l, now.UnixNano()) {
-					break
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	res := loopResult{sent: n, elapsed: time.Unix(0, last.Load()).Sub(start)}
-	for i := range lat {
-		if ok[i] {
-			res.lat = append(res.lat, lat[i])
-		} else {
-			res.failed++
-		}
-	}
-	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
-	return res
-}
-
-// closedLoop runs senders that each send their next delivery (cycling
-// through ds with fresh ids) as soon as the last is answered, for seconds.
-func closedLoop(b *testing.B, url string, ds []signedDelivery, idPrefix string, senders int, seconds float64) loopResult {
-	b.Helper()
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConns: senders,
-		MaxIdleConnsPerHost: senders, DisableCompression: true}}
-	defer client.CloseIdleConnections()
-	var next atomic.Int64
-	var mu sync.Mutex
-	var res loopResult
-	start := time.Now()
-	stop := start.Add(time.Duration(seconds * float64(time.Second)))
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var lat []time.Duration
-			failed := 0
-			for time.Now().Before(stop) {
-				i := int(next.Add(1))
-				d := ds[i%len(ds)]
-				t0 := time.Now()
-				code, err := post(context.Background(), client, url, fmt.Sprintf("%s-%d", idPrefix, i), d)
-				if err != nil || code != http.StatusAccepted {
-					failed++
-					continue
-				}
-				lat = append(lat, time.Since(t0))
-			}
-			mu.Lock()
-			res.lat = append(res.lat, lat...)
-			res.failed += failed
-			res.sent += len(lat) + failed
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
-	return res
 }

@@ -182,7 +182,7 @@ func TestDemoHistoryThroughPipeline(t *testing.T) {
 	var raw []struct {
 		N uint64 `json:"n"`
 	}
-	if err := a.store.DB().Query(ctx, "SELECT count() AS n FROM raw_deliveries WHERE source = 'github'", nil, &raw); err != nil {
+	if err := storetest.DB(a.store).Query(ctx, "SELECT count() AS n FROM raw_deliveries WHERE source = 'github'", nil, &raw); err != nil {
 		t.Fatal(err)
 	}
 	if raw[0].N != uint64(len(hist.Deliveries)) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/changeproof/changeproof/store/storetest"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -281,7 +282,7 @@ func TestVerifyFindsAlteredEvidenceOfEverySource(t *testing.T) {
 		"ALTER TABLE raw_deliveries UPDATE body = replaceOne(body, 'bob', 'eve') WHERE source = 'access' AND delivery_id = 'prod-db:v-2'",
 		"ALTER TABLE raw_deliveries DELETE WHERE source = 'github' AND delivery_id = '" + h.deliveries[1].ID + "'",
 	} {
-		if err := st.DB().Exec(ctx, sql+" SETTINGS mutations_sync = 2", nil); err != nil {
+		if err := storetest.DB(st).Exec(ctx, sql+" SETTINGS mutations_sync = 2", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,6 +121,7 @@ func TestMaintenanceAgainstRunningServer(t *testing.T) {
 		"deadletters": {"deadletters", "--format", "json"},
 		"conflicts":   {"conflicts", "--format", "json"},
 		"stats":       {"stats"},
+		"stats-json":  {"stats", "--format", "json"},
 		"retry":       {"alerts", "retry"},
 	}
 	for name, args := range commands {
@@ -165,6 +167,29 @@ func TestMaintenanceAgainstRunningServer(t *testing.T) {
 			// (append-only) and the list of tables stay.
 			if firstLines(out, 2) != firstLines(online[name], 2) || len(strings.Split(out, "\n")) != len(strings.Split(online[name], "\n")) {
 				t.Errorf("stats: on the data dir\n%s\nfrom the server\n%s", out, online[name])
+			}
+		case "stats-json":
+			// The same tables in the same order, and the raw log's
+			// figures (append-only: distinct = stored) equal.
+			tablesOf := func(s string) ([]string, api.TableCount) {
+				var doc struct{ Tables []api.TableCount }
+				if err := json.Unmarshal([]byte(s), &doc); err != nil {
+					t.Fatalf("stats --format json: %v\n%s", err, s)
+				}
+				var names []string
+				var raw api.TableCount
+				for _, tc := range doc.Tables {
+					names = append(names, tc.Table)
+					if tc.Table == "raw_deliveries" {
+						raw = tc
+					}
+				}
+				return names, raw
+			}
+			localNames, localRaw := tablesOf(out)
+			onlineNames, onlineRaw := tablesOf(online[name])
+			if !slices.Equal(localNames, onlineNames) || localRaw != onlineRaw || localRaw.Stored == 0 || localRaw.Distinct != localRaw.Stored {
+				t.Errorf("stats --format json: on the data dir\n%s\nfrom the server\n%s", out, online[name])
 			}
 		default:
 			if out != online[name] {

@@ -53,8 +53,12 @@ func newLogger(format string) (*zap.Logger, error) {
 	case "json", "":
 		return zap.NewProduction()
 	case "console":
+		// Human-readable lines, but not zap's development mode: that
+		// prints a stack trace under every warning (a refused webhook is
+		// an expected event, not a bug) and panics on DPanic.
 		cfg := zap.NewDevelopmentConfig()
 		cfg.Level = zap.NewAtomicLevelAt(zapcore.InfoLevel)
+		cfg.Development, cfg.DisableStacktrace = false, true
 		return cfg.Build()
 	default:
 		return nil, fmt.Errorf("--log-format: want json or console, got %q", format)

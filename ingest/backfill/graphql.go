@@ -68,7 +68,7 @@ const pullsQuery = `query ChangeproofMergedPulls($owner: String!, $name: String!
         }
         commits(first: 100) @include(if: $commits) {
           totalCount
-          nodes { commit { oid committedDate author { user { login } } committer { user { login } } } }
+          nodes { commit { oid committedDate author { email user { login } } committer { email user { login } } } }
         }
         headCommit: commits(last: 1) @include(if: $checks) {
           nodes {

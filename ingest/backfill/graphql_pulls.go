@@ -44,8 +44,11 @@ type (
 		Author         *gqlActor
 		Commit         *struct{ Oid string }
 	}
-	gqlGitActor struct{ User *struct{ Login string } }
-	gqlCommit   struct {
+	gqlGitActor struct {
+		Email string
+		User  *struct{ Login string }
+	}
+	gqlCommit struct {
 		Oid               string
 		CommittedDate     *time.Time
 		Author, Committer *gqlGitActor
@@ -87,11 +90,37 @@ func (a *gqlActor) login() string {
 	return a.Login
 }
 
+// login is the REST login of a commit's author or committer. GraphQL's
+// GitActor.user is a User, so it is null for a bot; REST and webhooks name
+// the bot that committed under its noreply address
+// ("49699333+dependabot[bot]@users.noreply.github.com" is dependabot[bot]),
+// so that address gives the same login here. Any other unmatched address
+// is no account, as over REST.
 func (g *gqlGitActor) login() string {
-	if g == nil || g.User == nil {
+	switch {
+	case g == nil:
+		return ""
+	case g.User != nil:
+		return g.User.Login
+	}
+	return botLogin(g.Email)
+}
+
+// botLogin is the bot account a GitHub noreply address names
+// ("<id>+<login>[bot]@users.noreply.github.com"), or "".
+func botLogin(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 || !strings.EqualFold(email[at+1:], "users.noreply.github.com") {
 		return ""
 	}
-	return g.User.Login
+	local := email[:at]
+	if _, rest, found := strings.Cut(local, "+"); found {
+		local = rest
+	}
+	if !strings.HasSuffix(local, "[bot]") || len(local) == len("[bot]") {
+		return ""
+	}
+	return local
 }
 
 // pullsGraphQL is the pulls phase over GraphQL: page by page, newest update

@@ -77,6 +77,24 @@ func TestGraphQLQueryMatchesSchema(t *testing.T) {
 	}
 }
 
+func TestBotLogin(t *testing.T) {
+	for email, want := range map[string]string{
+		"49699333+dependabot[bot]@users.noreply.github.com":     "dependabot[bot]",
+		"41898282+github-actions[bot]@users.noreply.github.com": "github-actions[bot]",
+		"dependabot[bot]@users.noreply.github.com":              "dependabot[bot]",
+		"29139614+renovate[bot]@Users.Noreply.GitHub.com":       "renovate[bot]",
+		"1+octocat@users.noreply.github.com":                    "", // a user: GraphQL names users itself
+		"support@github.com":                                    "",
+		"49699333+[bot]@users.noreply.github.com":               "",
+		"dependabot[bot]@example.com":                           "",
+		"":                                                      "",
+	} {
+		if got := botLogin(email); got != want {
+			t.Errorf("botLogin(%q) = %q, want %q", email, got, want)
+		}
+	}
+}
+
 func TestGraphQLURL(t *testing.T) {
 	for base, want := range map[string]string{
 		"":                                "https://api.github.com/graphql",
@@ -162,6 +180,18 @@ func sameRecords(t *testing.T, what string, got, want model.Batch) {
 func TestGraphQLRecordsAndBudget(t *testing.T) {
 	const merged = 120
 	repo := githubfake.Scenario("acme/ledger", merged, 30)
+	// Bot-authored commits: GraphQL gives no user for a bot, so only the
+	// noreply address says it was dependabot[bot] (REST names it).
+	var botPRs int
+	for n, cs := range repo.PRCommits {
+		if len(cs) > 1 && n%3 == 0 {
+			cs[0].Author, cs[0].Committer = "dependabot[bot]", "github-actions[bot]"
+			botPRs++
+		}
+	}
+	if botPRs == 0 {
+		t.Fatal("no pull request with bot commits in the scenario")
+	}
 	for _, depth := range []bool{true, false} {
 		t.Run(fmt.Sprintf("cm7=%t", depth), func(t *testing.T) {
 			setDepth := func(o *Options) {
@@ -186,6 +216,17 @@ func TestGraphQLRecordsAndBudget(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameRecords(t, "graphql vs rest", sink.b, restSink.b)
+			if depth {
+				bots := map[string]int{}
+				for _, c := range sink.b.Contributions {
+					if strings.HasSuffix(c.Login, "[bot]") {
+						bots[c.Login+" "+c.How]++
+					}
+				}
+				if bots["dependabot[bot] "+model.ContribAuthored] == 0 || bots["github-actions[bot] "+model.ContribCommitted] == 0 {
+					t.Errorf("bot contributions over GraphQL: %v", bots)
+				}
+			}
 			if len(sink.b.PullRequests) != merged {
 				t.Fatalf("%d pull requests, want %d", len(sink.b.PullRequests), merged)
 			}

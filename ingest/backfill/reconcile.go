@@ -34,6 +34,11 @@ type Reconciler struct {
 	// OnError is told of a failed round (the next round retries from the
 	// same point). Optional.
 	OnError func(error)
+	// Exclusive, when set, is held for each round. Whatever else in the
+	// process reads the same history from GitHub (a backfill started
+	// through the API) holds it too, so the two never spend the rate
+	// limit on the same pages at once. Optional.
+	Exclusive sync.Locker
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -55,8 +60,13 @@ func (r *Reconciler) wakeCh() chan struct{} {
 	return r.wake
 }
 
-// Round reconciles every repository once, from since.
+// Round reconciles every repository once, from since. It waits for
+// Exclusive, if set.
 func (r *Reconciler) Round(ctx context.Context, since time.Time) (Stats, error) {
+	if r.Exclusive != nil {
+		r.Exclusive.Lock()
+		defer r.Exclusive.Unlock()
+	}
 	repos, err := r.Repos(ctx)
 	if err != nil {
 		return Stats{}, fmt.Errorf("reconcile: list repositories: %w", err)

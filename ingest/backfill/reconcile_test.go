@@ -108,3 +108,41 @@ func TestReconcileWake(t *testing.T) {
 	}
 	wait("woken round")
 }
+
+// TestReconcileWaitsForExclusive: while another reader (a backfill job)
+// holds Exclusive, a round reads nothing from GitHub; it starts once the
+// holder lets go.
+func TestReconcileWaitsForExclusive(t *testing.T) {
+	srv := githubfake.New(t, githubfake.Scenario("acme/ledger", 2, 0))
+	clock := &fakeClock{now: now0}
+	var busy sync.Mutex
+	r := &Reconciler{
+		Options:   Options{BaseURL: srv.URL, Token: "tok", Now: clock.Now, Sleep: clock.Sleep},
+		State:     &MemState{},
+		Sink:      SinkFunc(func(context.Context, model.Batch) error { return nil }),
+		Repos:     func(context.Context) ([]string, error) { return []string{"acme/ledger"}, nil },
+		Known:     func(context.Context, string, []int) (map[int]bool, error) { return map[int]bool{}, nil },
+		Exclusive: &busy,
+	}
+	busy.Lock()
+	done := make(chan error, 1)
+	go func() { _, err := r.Round(context.Background(), since); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("the round ran while Exclusive was held: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if n := srv.Total(); n != 0 {
+		t.Fatalf("%d requests while Exclusive was held", n)
+	}
+	busy.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if srv.Total() == 0 {
+		t.Fatal("the round read nothing once Exclusive was free")
+	}
+	if !busy.TryLock() {
+		t.Fatal("the round kept Exclusive")
+	}
+}

@@ -44,6 +44,14 @@ type Options struct {
 	// Conns is the number of engine connections; queries beyond it wait.
 	// Zero means 4.
 	Conns int
+	// BackgroundNice, 1 to 19, is the nice value of the engine's work for
+	// calls made with a Background context and of the engine's own
+	// threads (priority.go): a process that receives webhooks sets it so
+	// the kernel gives the receivers the CPU first. 0 leaves every thread
+	// at the process's priority. The first DB opened with it decides for
+	// the process; where raising the nice value fails, Open carries on
+	// without it.
+	BackgroundNice int
 }
 
 // DB is a pool of connections into the process's engine, all using one
@@ -130,6 +138,9 @@ func Open(opts Options) (*DB, error) {
 		fileInserts, fileInsertsProbed = probeFileInserts(db.all[0]), true
 	}
 	procPath = abs
+	if opts.BackgroundNice > 0 {
+		startLane(min(opts.BackgroundNice, 19))
+	}
 	return db, nil
 }
 
@@ -166,13 +177,15 @@ func (db *DB) run(ctx context.Context, query string, params store.Params, format
 		return nil, err
 	}
 	defer db.put(e)
+	var out []byte
 	if len(params) == 0 {
-		out, _, err := e.query([]byte(query), format)
+		call(ctx, func() { out, _, err = e.query([]byte(query), format) })
 		return out, err
 	}
 	params = store.LiteralParams(query, params)
 	names, values := sortedParams(params)
-	return e.queryParams(query, format, names, values)
+	call(ctx, func() { out, err = e.queryParams(query, format, names, values) })
+	return out, err
 }
 
 // Insert implements store.DB: one INSERT statement. Rows of plain structs
@@ -297,7 +310,8 @@ func (db *DB) ExecInsert(ctx context.Context, ins *EncodedInsert) error {
 		}
 		sql = append(append(append(make([]byte, 0, len(ins.sql)+len(f.path)+len(ins.tail)), ins.sql...), f.path...), ins.tail...)
 	}
-	if _, _, err := e.query(sql, "TabSeparated"); err != nil {
+	call(ctx, func() { _, _, err = e.query(sql, "TabSeparated") })
+	if err != nil {
 		return fmt.Errorf("insert into %s (%d rows): %w", ins.table, ins.rows, err)
 	}
 	return nil

@@ -28,7 +28,9 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 	names, values := sortedParams(params)
 	var p streamParser
 	whole := func() error {
-		out, err := e.queryParams(query, streamFormat, names, values)
+		var out []byte
+		var err error
+		call(ctx, func() { out, err = e.queryParams(query, streamFormat, names, values) })
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -37,7 +39,8 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 	if !canStream() {
 		return whole()
 	}
-	s, err := e.streamQuery(query, streamFormat, names, values)
+	var s *rowStream
+	call(ctx, func() { s, err = e.streamQuery(query, streamFormat, names, values) })
 	if err != nil {
 		return err
 	}
@@ -53,7 +56,9 @@ func (db *DB) StreamRows(ctx context.Context, query string, params store.Params,
 	go func() {
 		defer close(fetcherDone)
 		for {
-			chunk, err := s.fetch()
+			var chunk string
+			var err error
+			call(ctx, func() { chunk, err = s.fetch() })
 			select {
 			case next <- fetched{chunk, err}:
 			case <-stop:

@@ -12,6 +12,8 @@ import (
 	"github.com/changeproof/changeproof/alert/outbox"
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
+
+	"github.com/changeproof/changeproof/rules/change"
 )
 
 // Integration tests need a ClickHouse server (24.x or later):
@@ -135,6 +137,7 @@ func TestServerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	change.Derive(ev)
 	if len(ev.Changes) != 2 || ev.Changes[0].Subject != "acme/api#7" || ev.Changes[1].Subject != "acme/api@"+shaC {
 		t.Fatalf("changes = %+v", ev.Changes)
 	}

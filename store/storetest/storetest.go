@@ -14,6 +14,7 @@ import (
 
 	"github.com/changeproof/changeproof/store"
 	"github.com/changeproof/changeproof/store/chdb"
+	"github.com/changeproof/changeproof/store/internal/dbaccess"
 )
 
 var (
@@ -65,3 +66,9 @@ func OpenDB(t testing.TB) *chdb.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// DB returns the database s wraps, for tests that inspect or break it
+// beneath the store (raw rows, mutations, a closed connection). The store's
+// own API does not hand it out: nothing in the serving path may reach past
+// the store to the engine.
+func DB(s *store.Store) store.DB { return dbaccess.Of(s).(store.DB) }

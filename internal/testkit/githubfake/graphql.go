@@ -135,13 +135,15 @@ func gqlActor(u any) any {
 }
 
 // gitActor is a GraphQL GitActor from a REST commit's author or committer
-// user: its user is a User, so a bot is null.
-func gitActor(u any) any {
+// user and the commit's git identity: its user is a User, so a bot's is
+// null and only the email says who it was.
+func gitActor(u any, git any) any {
+	email, _ := git.(map[string]any)["email"].(string)
 	m, ok := u.(map[string]any)
 	if !ok || m == nil || m["type"] == "Bot" {
-		return map[string]any{"user": nil}
+		return map[string]any{"email": email, "user": nil}
 	}
-	return map[string]any{"user": map[string]any{"login": m["login"]}}
+	return map[string]any{"email": email, "user": map[string]any{"login": m["login"]}}
 }
 
 func conn(total int, nodes []any) map[string]any {
@@ -190,7 +192,7 @@ func (f *Server) gqlPR(t testing.TB, repo *Repo, p fixture.PR, commits, checks b
 			m := commitItem(t, repo.FullName, c)
 			cm := m["commit"].(map[string]any)
 			cs = append(cs, map[string]any{"commit": map[string]any{"oid": m["sha"],
-				"committedDate": cm["committer"].(map[string]any)["date"], "author": gitActor(m["author"]), "committer": gitActor(m["committer"])}})
+				"committedDate": cm["committer"].(map[string]any)["date"], "author": gitActor(m["author"], cm["author"]), "committer": gitActor(m["committer"], cm["committer"])}})
 		}
 		n["commits"] = conn(len(pcs), cs)
 	}

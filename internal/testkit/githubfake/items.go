@@ -5,6 +5,8 @@ import (
 	"embed"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strings"
@@ -80,8 +82,20 @@ func commitItem(t testing.TB, full string, c Commit) map[string]any {
 	cm["message"] = c.Message
 	cm["author"].(map[string]any)["date"] = c.At.UTC().Format(time.RFC3339)
 	cm["committer"].(map[string]any)["date"] = c.At.UTC().Format(time.RFC3339)
-	m["author"].(map[string]any)["login"] = c.Author
-	m["committer"].(map[string]any)["login"] = c.Committer
+	for _, who := range []struct{ part, login string }{{"author", c.Author}, {"committer", c.Committer}} {
+		user := m[who.part].(map[string]any)
+		user["login"] = who.login
+		if strings.HasSuffix(who.login, "[bot]") {
+			// A GitHub App's bot commits under its noreply address,
+			// "<id>+<login>@users.noreply.github.com" (e.g. Dependabot's
+			// 49699333+dependabot[bot]@...), which is how GitHub ties the
+			// commit to the bot account.
+			id := botID(who.login)
+			user["type"], user["id"] = "Bot", id
+			git := cm[who.part].(map[string]any)
+			git["name"], git["email"] = who.login, fmt.Sprintf("%d+%s@users.noreply.github.com", id, who.login)
+		}
+	}
 	m["parents"] = []any{map[string]any{"sha": c.Parent, "url": api + c.Parent}}
 	return m
 }
@@ -163,4 +177,18 @@ func eventID(repo string, n int, kind string) int64 {
 func jsonNum(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// botID is a bot account's id: Dependabot's and GitHub Actions' real ones,
+// a stable made-up one for any other bot.
+func botID(login string) int64 {
+	switch login {
+	case "dependabot[bot]":
+		return 49699333
+	case "github-actions[bot]":
+		return 41898282
+	}
+	h := fnv.New32a()
+	h.Write([]byte(login))
+	return 100000000 + int64(h.Sum32()%100000000)
 }
