@@ -9,6 +9,7 @@ import (
 
 	"github.com/changeproof/changeproof/model"
 	"github.com/changeproof/changeproof/store"
+	"github.com/changeproof/changeproof/store/storetest"
 )
 
 // legacyFindingRow is a verdict row as stores wrote it before the evidence
@@ -37,7 +38,7 @@ func appendInline(ctx context.Context, st *store.Store, f model.Finding) error {
 			return err
 		}
 	}
-	return st.DB().Insert(ctx, "findings", []legacyFindingRow{{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo,
+	return storetest.DB(st).Insert(ctx, "findings", []legacyFindingRow{{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo,
 		store.Time(f.OccurredAt), store.Time(f.EvaluatedAt), string(ev), string(w)}})
 }
 
