@@ -248,10 +248,18 @@ SETTINGS join_algorithm = 'full_sorting_merge,grace_hash,hash', join_use_nulls =
 
 // classSettings cap the engine's memory for the class statement: a sort
 // or aggregation over a system's millions of events or verdicts that would
-// hold more than 256 MiB spills to disk instead. (The joins hold no large
-// hash table: the current verdicts are joined by sorting, and the classes'
-// table is as small as the classes Go already holds.)
-const classSettings = `max_bytes_before_external_sort = 268435456, max_bytes_before_external_group_by = 268435456`
+// hold more than 256 MiB spills to disk instead, and the rows inserted are
+// formed into parts of at most 256k rows or 64 MiB (the defaults, 1M rows
+// or 256 MiB, held a quarter GiB per part being sorted and compressed,
+// beside the events being read). (The joins hold no large hash table: the
+// current verdicts are joined by sorting, and the classes' table is as
+// small as the classes Go already holds.)
+const classSettings = `max_bytes_before_external_sort = 268435456, max_bytes_before_external_group_by = 268435456, ` +
+	insertBlockSettings
+
+// insertBlockSettings are classSettings' part size, for every INSERT ...
+// SELECT of many findings.
+const insertBlockSettings = `min_insert_block_size_rows = 262144, min_insert_block_size_bytes = 67108864`
 
 // classChunk is how many changed verdicts RecordClassVerdicts hands
 // before at once.

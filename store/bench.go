@@ -294,7 +294,8 @@ func (s *Store) CopyFindings(ctx context.Context) (time.Duration, error) {
 		}
 		defer s.db.Exec(ctx, "DROP TABLE IF EXISTS "+cp, nil) //nolint:errcheck
 		start := time.Now()
-		if err := s.db.Exec(ctx, "INSERT INTO "+cp+" SELECT * FROM "+t, nil); err != nil {
+		// In parts of the size the class statement writes (insertBlockSettings).
+		if err := s.db.Exec(ctx, "INSERT INTO "+cp+" SELECT * FROM "+t+" SETTINGS "+insertBlockSettings, nil); err != nil {
 			return 0, err
 		}
 		total += time.Since(start)
