@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -523,7 +524,15 @@ func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded, systemsN, jud
 		if err != nil {
 			r.Log.Warn("tell unchanged access systems (judging all)", zap.Error(err))
 		}
-		recorded, err = r.evaluateStoredAccess(ctx, stale, digests) // one worker per system
+		if len(stale) > 0 {
+			// Judging stored events is mostly the engine's work, and comes
+			// after the repositories' (Run, Full): the heap Go grew judging
+			// them is garbage by now, but held (up to the soft memory limit)
+			// until Go needs it again. Returned now, the engine's class
+			// statements have that memory rather than the process both.
+			debug.FreeOSMemory()
+		}
+		recorded, err = r.evaluateStoredAccess(ctx, stale, digests) // one system at a time
 		return recorded, systemsN, len(stale), err
 	}
 	judged = systemsN

@@ -189,7 +189,7 @@ ORDER BY rule, subject LIMIT {n:UInt32}`, Params{"r": last[0], "s": last[1], "n"
 			}
 		}
 	}
-	if err := s.db.Exec(ctx, "INSERT INTO findings SELECT * FROM "+ct, nil); err != nil {
+	if err := s.db.Exec(ctx, "INSERT INTO findings SELECT * FROM "+ct+" SETTINGS "+insertBlockSettings, nil); err != nil {
 		return 0, fmt.Errorf("record access verdicts of %s: %w", system, err)
 	}
 	return int(total), nil
