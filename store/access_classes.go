@@ -203,10 +203,10 @@ func (s *Store) hasAccessVerdicts(ctx context.Context, p Params) (bool, error) {
 		N uint64 `json:"n"`
 	}
 	if err := s.db.Query(ctx, `SELECT count() AS n FROM (SELECT 1 FROM findings WHERE rule IN {rules:Array(String)}
-    AND startsWith(subject, {prefix:String}) LIMIT 1)`, p, &n); err != nil || len(n) == 0 {
-		return false, fmt.Errorf("look for access verdicts of %s: %v", p["system"], err)
+    AND startsWith(subject, {prefix:String}) LIMIT 1)`, p, &n); err != nil {
+		return false, fmt.Errorf("look for access verdicts of %s: %w", p["system"], err)
 	}
-	return n[0].N > 0, nil
+	return len(n) > 0 && n[0].N > 0, nil
 }
 
 // classStatement is RecordClassVerdicts' INSERT ... SELECT into target of
