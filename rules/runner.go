@@ -578,45 +578,28 @@ func (r *Runner) pageAccess(ctx context.Context, systems []string) (recorded int
 // every core itself, and two at once would hold two systems' classes,
 // events judged alone and engine memory.
 func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string, digests map[string]uint64) (int, error) {
-	const workers = 1
-	var mu sync.Mutex // guards recorded and errs; OnFindings one at a time
 	recorded := 0
 	var errs []error
 	// Only a listener needs the changed verdicts: without one, they need
 	// not leave the store.
 	var onChanged func(fs []model.Finding)
 	if r.OnFindings != nil {
-		onChanged = func(fs []model.Finding) {
-			mu.Lock()
-			defer mu.Unlock()
-			r.OnFindings(fs)
-		}
-	}
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range min(workers, len(systems)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for sys := range jobs {
-				n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
-				if d, ok := digests[sys]; ok && err == nil {
-					err = r.Eval.recordAccessState(ctx, sys, d)
-				}
-				mu.Lock()
-				recorded += n
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
-			}
-		}()
+		onChanged = r.OnFindings
 	}
 	for _, sys := range systems {
-		jobs <- sys
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
+		if d, ok := digests[sys]; ok && err == nil {
+			err = r.Eval.recordAccessState(ctx, sys, d)
+		}
+		recorded += n
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	close(jobs)
-	wg.Wait()
 	return recorded, errors.Join(errs...)
 }
 
