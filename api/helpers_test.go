@@ -46,6 +46,11 @@ type env struct {
 	st  *store.Store
 	svc *api.Service
 	srv *httptest.Server
+	// inline, when set, says which findings (numbered from 0 in the order
+	// findings is given them) to store as stores did before the evidence
+	// had its own table: inline in the verdict row (findings_inline_test.go).
+	inline  func(i int) bool
+	written int
 }
 
 // inScopeAPI marks only acme/api as in scope.
@@ -74,8 +79,23 @@ func (e *env) write(t *testing.T, b model.Batch) {
 
 func (e *env) findings(t *testing.T, fs ...model.Finding) {
 	t.Helper()
-	if err := e.st.AppendFindings(e.ctx, fs); err != nil {
-		t.Fatalf("append findings: %v", err)
+	if e.inline == nil {
+		if err := e.st.AppendFindings(e.ctx, fs); err != nil {
+			t.Fatalf("append findings: %v", err)
+		}
+		return
+	}
+	for _, f := range fs {
+		var err error
+		if e.inline(e.written) {
+			err = appendInline(e.ctx, e.st, f)
+		} else {
+			err = e.st.AppendFindings(e.ctx, []model.Finding{f})
+		}
+		if err != nil {
+			t.Fatalf("append findings: %v", err)
+		}
+		e.written++
 	}
 }
 

@@ -131,11 +131,13 @@ func (e *Evaluator) evaluateRepos(ctx context.Context, repos []string, digests m
 }
 
 // reposFor is how many repositories make about target changes, by the
-// repositories evaluated so far (4 before any).
+// repositories evaluated so far (1 before any: a first evaluation's
+// workers all start before any repository's size is known, and guessing
+// more held several large repositories' evidence at once).
 func (e *Evaluator) reposFor(target int) int {
 	repos, changes := e.seenRepos.Load(), e.seenChanges.Load()
 	if repos == 0 {
-		return 4
+		return 1
 	}
 	return max(1, int(math.Round(float64(target)*float64(repos)/float64(max(changes, 1)))))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -274,6 +275,12 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 	if r.AccessSystems != nil && r.AccessPage != nil {
 		go func() {
+			// After the first round of repositories, not beside it: a
+			// first evaluation of each holds much in memory (the engine's
+			// and Go's), and the two at once would hold both.
+			if r.WaitIdle(ctx) != nil {
+				return
+			}
 			if err := r.EvaluateAllAccess(ctx); err != nil && ctx.Err() == nil {
 				r.Log.Error("evaluate stored access events", zap.Error(err))
 			}
@@ -346,10 +353,11 @@ type FullReport struct {
 	AccessEvaluated bool
 }
 
-// Full evaluates every in-scope repository and judges every stored access
-// event, now, the two at once as Run does at start, and returns when both
+// Full evaluates every in-scope repository and then judges every stored
+// access event, now, in the order Run does at start, and returns when both
 // are done: for a caller that must know when it is over (benchmarks,
-// tools).
+// tools). The two run one after the other, never side by side, so that a
+// first evaluation holds one's memory at a time.
 func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 	r.setup()
 	var rep FullReport
@@ -359,18 +367,6 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 	}
 	in := r.inScope(repos)
 	rep.Repos = len(in)
-	var accessErr error
-	var accessChanged int
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if r.AccessSystems == nil || r.AccessPage == nil {
-			return
-		}
-		start := time.Now()
-		accessChanged, rep.Systems, rep.Judges, accessErr = r.evaluateAllAccess(ctx)
-		rep.Access, rep.AccessEvaluated = time.Since(start), true
-	}()
 	start := time.Now()
 	r.mu.Lock()
 	r.busy++
@@ -388,12 +384,21 @@ func (r *Runner) Full(ctx context.Context) (FullReport, error) {
 	}
 	r.mu.Unlock()
 	rep.Repo = time.Since(start)
-	<-done
-	rep.Changed += accessChanged
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
-	return rep, accessErr
+	if r.AccessSystems == nil || r.AccessPage == nil {
+		return rep, nil
+	}
+	start = time.Now()
+	accessChanged, systems, judged, err := r.evaluateAllAccess(ctx)
+	rep.Systems, rep.Judges = systems, judged
+	rep.Access, rep.AccessEvaluated = time.Since(start), true
+	rep.Changed += accessChanged
+	if cerr := ctx.Err(); cerr != nil {
+		return rep, cerr
+	}
+	return rep, err
 }
 
 // drain evaluates the repositories marked so far, once each. Marks that
@@ -519,7 +524,15 @@ func (r *Runner) evaluateAllAccess(ctx context.Context) (recorded, systemsN, jud
 		if err != nil {
 			r.Log.Warn("tell unchanged access systems (judging all)", zap.Error(err))
 		}
-		recorded, err = r.evaluateStoredAccess(ctx, stale, digests) // one worker per system
+		if len(stale) > 0 {
+			// Judging stored events is mostly the engine's work, and comes
+			// after the repositories' (Run, Full): the heap Go grew judging
+			// them is garbage by now, but held (up to the soft memory limit)
+			// until Go needs it again. Returned now, the engine's class
+			// statements have that memory rather than the process both.
+			debug.FreeOSMemory()
+		}
+		recorded, err = r.evaluateStoredAccess(ctx, stale, digests) // one system at a time
 		return recorded, systemsN, len(stale), err
 	}
 	judged = systemsN
@@ -559,51 +572,34 @@ func (r *Runner) pageAccess(ctx context.Context, systems []string) (recorded int
 }
 
 // evaluateStoredAccess judges the systems' stored events through the
-// Evaluator's bulk path, several systems at once, and records each
-// system's evaluation state (with its digest, when digests has it).
+// Evaluator's bulk path, one system at a time, and records each system's
+// evaluation state (with its digest, when digests has it). One at a time:
+// each system's judging is mostly one statement in the engine, which uses
+// every core itself, and two at once would hold two systems' classes,
+// events judged alone and engine memory.
 func (r *Runner) evaluateStoredAccess(ctx context.Context, systems []string, digests map[string]uint64) (int, error) {
-	workers := r.Workers
-	if workers <= 0 {
-		workers = max(2, runtime.GOMAXPROCS(0))
-	}
-	var mu sync.Mutex // guards recorded and errs; OnFindings one at a time
 	recorded := 0
 	var errs []error
 	// Only a listener needs the changed verdicts: without one, they need
 	// not leave the store.
 	var onChanged func(fs []model.Finding)
 	if r.OnFindings != nil {
-		onChanged = func(fs []model.Finding) {
-			mu.Lock()
-			defer mu.Unlock()
-			r.OnFindings(fs)
-		}
-	}
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range min(workers, len(systems)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for sys := range jobs {
-				n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
-				if d, ok := digests[sys]; ok && err == nil {
-					err = r.Eval.recordAccessState(ctx, sys, d)
-				}
-				mu.Lock()
-				recorded += n
-				if err != nil {
-					errs = append(errs, err)
-				}
-				mu.Unlock()
-			}
-		}()
+		onChanged = r.OnFindings
 	}
 	for _, sys := range systems {
-		jobs <- sys
+		if ctx.Err() != nil {
+			errs = append(errs, ctx.Err())
+			break
+		}
+		n, err := r.Eval.EvaluateStoredAccess(ctx, sys, onChanged)
+		if d, ok := digests[sys]; ok && err == nil {
+			err = r.Eval.recordAccessState(ctx, sys, d)
+		}
+		recorded += n
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	close(jobs)
-	wg.Wait()
 	return recorded, errors.Join(errs...)
 }
 

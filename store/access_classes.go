@@ -54,8 +54,10 @@ type classVerdictRow struct {
 	Outcome   string `json:"outcome"`
 	Reason    string `json:"reason"`
 	Repo      string `json:"repo"`
-	Evidence  string `json:"evidence"`
-	Waiver    string `json:"waiver"`
+	// EvidenceKey names the class's evidence in finding_evidence: every
+	// event of a class has the same, so it is written once, not per event.
+	EvidenceKey string `json:"evidence_key"`
+	Waiver      string `json:"waiver"`
 }
 
 var scratchSeq atomic.Int64
@@ -90,17 +92,24 @@ func (s *Store) RecordClassVerdicts(ctx context.Context, system string, rules []
 	defer s.db.Exec(context.Background(), "DROP TABLE IF EXISTS "+vt, nil) //nolint:errcheck
 	defer s.db.Exec(context.Background(), "DROP TABLE IF EXISTS "+ct, nil) //nolint:errcheck
 	if err := s.db.Exec(ctx, "CREATE TABLE "+vt+` (principal String, role String, ticket String, result String,
-    rule String, outcome String, reason String, repo String, evidence String, waiver String) ENGINE = Memory`, nil); err != nil {
+    rule String, outcome String, reason String, repo String, evidence_key String, waiver String) ENGINE = Memory`, nil); err != nil {
 		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
 	}
 	rows := make([]classVerdictRow, len(verdicts))
+	var es evidenceSet
 	for i, v := range verdicts {
 		fr, err := findingRowOf(&v.Finding)
 		if err != nil {
 			return 0, fmt.Errorf("encode class verdict %s: %w", v.Finding.Rule, err)
 		}
+		es.keep(&fr)
 		rows[i] = classVerdictRow{v.Class.Principal, v.Class.Role, v.Class.Ticket, v.Class.Result, fr.Rule, fr.Outcome,
-			fr.Reason, fr.Repo, fr.Evidence, fr.Waiver}
+			fr.Reason, fr.Repo, fr.EvidenceKey, fr.Waiver}
+	}
+	// The evidence first: a verdict never names a key whose evidence is
+	// not there yet.
+	if err := s.writeEvidence(ctx, &es); err != nil {
+		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
 	}
 	if err := s.db.Insert(ctx, vt, rows); err != nil {
 		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
@@ -138,20 +147,11 @@ func (s *Store) RecordClassVerdicts(ctx context.Context, system string, rules []
 		}
 		target = ct
 	}
-	if err := s.db.Exec(ctx, `INSERT INTO `+target+`
-SELECT v.rule, e.subject, v.outcome, v.reason, v.repo, e.time,
-    if(c.subject = '', {now:DateTime64(6, 'UTC')}, greatest({now:DateTime64(6, 'UTC')}, c.cur_at + toIntervalMicrosecond(1))),
-    v.evidence, v.waiver
-FROM (SELECT concat({system:String}, ':', id) AS subject, time, principal, role, ticket, result FROM access_events FINAL
-      WHERE system = {system:String} AND time > toDateTime64(0, 3, 'UTC') AND id NOT IN {exclude:Array(String)}) AS e
-INNER JOIN `+vt+` AS v ON e.principal = v.principal AND e.role = v.role AND e.ticket = v.ticket AND e.result = v.result
-LEFT JOIN (SELECT rule, subject, argMax(outcome, evaluated_at) AS cur_outcome, argMax(reason, evaluated_at) AS cur_reason,
-        argMax(occurred_at, evaluated_at) AS cur_occurred, argMax(waiver, evaluated_at) AS cur_waiver, max(evaluated_at) AS cur_at
-    FROM findings WHERE rule IN {rules:Array(String)} AND startsWith(subject, {prefix:String}) GROUP BY rule, subject) AS c
-    ON c.rule = v.rule AND c.subject = e.subject
-WHERE c.subject = '' OR c.cur_outcome != v.outcome OR c.cur_reason != v.reason OR c.cur_occurred != e.time
-    OR c.cur_waiver != v.waiver
-SETTINGS join_algorithm = 'full_sorting_merge,grace_hash,hash', join_use_nulls = 0`, p); err != nil {
+	judged, err := s.hasAccessVerdicts(ctx, p)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.db.Exec(ctx, classStatement(target, vt, judged), p); err != nil {
 		return 0, fmt.Errorf("judge access events of %s by class: %w", system, err)
 	}
 	if before == nil {
@@ -176,7 +176,7 @@ ORDER BY rule, subject LIMIT {n:UInt32}`, Params{"r": last[0], "s": last[1], "n"
 			if len(chunk) == 0 {
 				break
 			}
-			fs, err := findingsOf(chunk)
+			fs, err := s.findingsOf(ctx, chunk)
 			if err != nil {
 				return 0, err
 			}
@@ -189,11 +189,77 @@ ORDER BY rule, subject LIMIT {n:UInt32}`, Params{"r": last[0], "s": last[1], "n"
 			}
 		}
 	}
-	if err := s.db.Exec(ctx, "INSERT INTO findings SELECT * FROM "+ct, nil); err != nil {
+	if err := s.db.Exec(ctx, "INSERT INTO findings SELECT * FROM "+ct+" SETTINGS "+insertBlockSettings, nil); err != nil {
 		return 0, fmt.Errorf("record access verdicts of %s: %w", system, err)
 	}
 	return int(total), nil
 }
+
+// hasAccessVerdicts says whether any of p's rules has a verdict on a
+// subject of p's system: (rule, subject) is the findings table's key, so
+// this reads one stretch of it per rule.
+func (s *Store) hasAccessVerdicts(ctx context.Context, p Params) (bool, error) {
+	var n []struct {
+		N uint64 `json:"n"`
+	}
+	if err := s.db.Query(ctx, `SELECT count() AS n FROM (SELECT 1 FROM findings WHERE rule IN {rules:Array(String)}
+    AND startsWith(subject, {prefix:String}) LIMIT 1)`, p, &n); err != nil {
+		return false, fmt.Errorf("look for access verdicts of %s: %w", p["system"], err)
+	}
+	return len(n) > 0 && n[0].N > 0, nil
+}
+
+// classStatement is RecordClassVerdicts' INSERT ... SELECT into target of
+// the findings of the system's events by class (vt). When the system's
+// events have verdicts (judged), each event's are compared with its
+// current ones, joined by sorting both sides, so that a system's millions
+// of verdicts are never one hash table in memory. Else every verdict is
+// new: the events stream past a hash table of the classes (thousands of
+// rows), nothing is sorted, and nothing is compared.
+//
+// Either way the engine's memory is capped (classSettings): sorts,
+// aggregations and joins that would need more spill to disk.
+func classStatement(target, vt string, judged bool) string {
+	const events = `(SELECT concat({system:String}, ':', id) AS subject, time, principal, role, ticket, result FROM access_events FINAL
+      WHERE system = {system:String} AND time > toDateTime64(0, 3, 'UTC') AND id NOT IN {exclude:Array(String)}) AS e`
+	insert := `INSERT INTO ` + target + ` (rule, subject, outcome, reason, repo, occurred_at, evaluated_at, evidence, waiver,
+    evidence_key)`
+	if !judged {
+		return insert + `
+SELECT v.rule, e.subject, v.outcome, v.reason, v.repo, e.time, {now:DateTime64(6, 'UTC')}, '', v.waiver, v.evidence_key
+FROM ` + events + `
+INNER JOIN ` + vt + ` AS v ON e.principal = v.principal AND e.role = v.role AND e.ticket = v.ticket AND e.result = v.result
+SETTINGS join_algorithm = 'hash', ` + classSettings
+	}
+	return insert + `
+SELECT v.rule, e.subject, v.outcome, v.reason, v.repo, e.time,
+    if(c.subject = '', {now:DateTime64(6, 'UTC')}, greatest({now:DateTime64(6, 'UTC')}, c.cur_at + toIntervalMicrosecond(1))),
+    '', v.waiver, v.evidence_key
+FROM ` + events + `
+INNER JOIN ` + vt + ` AS v ON e.principal = v.principal AND e.role = v.role AND e.ticket = v.ticket AND e.result = v.result
+LEFT JOIN (SELECT rule, subject, argMax(outcome, evaluated_at) AS cur_outcome, argMax(reason, evaluated_at) AS cur_reason,
+        argMax(occurred_at, evaluated_at) AS cur_occurred, argMax(waiver, evaluated_at) AS cur_waiver, max(evaluated_at) AS cur_at
+    FROM findings WHERE rule IN {rules:Array(String)} AND startsWith(subject, {prefix:String}) GROUP BY rule, subject) AS c
+    ON c.rule = v.rule AND c.subject = e.subject
+WHERE c.subject = '' OR c.cur_outcome != v.outcome OR c.cur_reason != v.reason OR c.cur_occurred != e.time
+    OR c.cur_waiver != v.waiver
+SETTINGS join_algorithm = 'full_sorting_merge,grace_hash,hash', join_use_nulls = 0, ` + classSettings
+}
+
+// classSettings cap the engine's memory for the class statement: a sort
+// or aggregation over a system's millions of events or verdicts that would
+// hold more than 256 MiB spills to disk instead, and the rows inserted are
+// formed into parts of at most 256k rows or 64 MiB (the defaults, 1M rows
+// or 256 MiB, held a quarter GiB per part being sorted and compressed,
+// beside the events being read). (The joins hold no large hash table: the
+// current verdicts are joined by sorting, and the classes' table is as
+// small as the classes Go already holds.)
+const classSettings = `max_bytes_before_external_sort = 268435456, max_bytes_before_external_group_by = 268435456, ` +
+	insertBlockSettings
+
+// insertBlockSettings are classSettings' part size, for every INSERT ...
+// SELECT of many findings.
+const insertBlockSettings = `min_insert_block_size_rows = 262144, min_insert_block_size_bytes = 67108864`
 
 // classChunk is how many changed verdicts RecordClassVerdicts hands
 // before at once.

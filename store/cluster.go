@@ -49,6 +49,8 @@ var shardingKeys = map[string]string{
 	// A subject's verdict history together (LIMIT 1 BY rule, subject).
 	"findings": "cityHash64(subject)",
 	"waivers":  "cityHash64(rule, subject)",
+	// One evidence's copies together, so that they merge away.
+	"finding_evidence": "cityHash64(key)",
 	// A deploy is replaced by its later reports under (source, id); repo is
 	// not in that key (reports of one deploy may differ in it), so it
 	// cannot shard the table.

@@ -164,7 +164,7 @@ func (s *Store) PutEvaluationStates(ctx context.Context, states []model.Evaluati
 // next full evaluation judges everything as on a new store. For benchmarks
 // that measure a first evaluation; an operator never needs it.
 func (s *Store) ForgetEvaluations(ctx context.Context) error {
-	for _, t := range []string{"findings", "evaluation_state"} {
+	for _, t := range []string{"findings", "finding_evidence", "evaluation_state"} {
 		if err := s.db.Exec(ctx, "TRUNCATE TABLE "+t, nil); err != nil {
 			return fmt.Errorf("empty %s: %w", t, err)
 		}

@@ -12,13 +12,18 @@ import (
 // AppendFindings records new verdicts.
 func (s *Store) AppendFindings(ctx context.Context, fs []model.Finding) error {
 	rows := make([]findingRow, 0, len(fs))
+	var es evidenceSet
 	for i := range fs {
 		f := &fs[i]
 		r, err := findingRowOf(f)
 		if err != nil {
 			return fmt.Errorf("encode finding %s %s: %w", f.Rule, f.Subject, err)
 		}
+		es.keep(&r)
 		rows = append(rows, r)
+	}
+	if err := s.writeEvidence(ctx, &es); err != nil {
+		return fmt.Errorf("append findings: %w", err)
 	}
 	if err := s.db.Insert(ctx, "findings", rows); err != nil {
 		return fmt.Errorf("append findings: %w", err)
@@ -41,7 +46,7 @@ func (s *Store) FindingsFor(ctx context.Context, subjects []string) ([]model.Fin
 		Params{"subjects": ArrayParam(subjects)}, &rows); err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
-	return findingsOf(rows)
+	return s.findingsOf(ctx, rows)
 }
 
 // verdictColumns are a finding without its evidence: all that deciding
@@ -187,11 +192,14 @@ WHERE (rule, subject) IN {keys:Array(Tuple(String, String))} AND repo = {repo:St
 ORDER BY rule, subject, evaluated_at DESC LIMIT 1 BY rule, subject`, Params{"keys": b.String(), "repo": repo}, &rows); err != nil {
 		return nil, fmt.Errorf("read findings of %s: %w", repo, err)
 	}
-	return findingsOf(rows)
+	return s.findingsOf(ctx, rows)
 }
 
-// findingsOf decodes stored finding rows.
-func findingsOf(rows []findingRow) ([]model.Finding, error) {
+// findingsOf decodes stored finding rows, their evidence attached.
+func (s *Store) findingsOf(ctx context.Context, rows []findingRow) ([]model.Finding, error) {
+	if err := s.attachEvidence(ctx, rows); err != nil {
+		return nil, err
+	}
 	out := make([]model.Finding, 0, len(rows))
 	for _, r := range rows {
 		f, err := r.model()

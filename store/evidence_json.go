@@ -169,5 +169,5 @@ func findingRowOf(f *model.Finding) (findingRow, error) {
 		}
 	}
 	return findingRow{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo, Time(f.OccurredAt),
-		Time(f.EvaluatedAt), string(ev), string(w)}, nil
+		Time(f.EvaluatedAt), string(ev), string(w), ""}, nil
 }

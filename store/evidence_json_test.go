@@ -71,7 +71,7 @@ func findingToRow(f model.Finding) (findingRow, error) {
 		}
 	}
 	return findingRow{f.Rule, f.Subject, string(f.Outcome), f.Reason, f.Repo, Time(f.OccurredAt),
-		Time(f.EvaluatedAt), string(ev), string(w)}, nil
+		Time(f.EvaluatedAt), string(ev), string(w), ""}, nil
 }
 
 func TestFindingRowOfIsFindingToRow(t *testing.T) {

@@ -71,6 +71,9 @@ func (s *Store) Findings(ctx context.Context, q FindingQuery) ([]model.Finding, 
 	if err := s.db.Query(ctx, sql, p, &rows); err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
+	if err := s.attachEvidence(ctx, rows); err != nil {
+		return nil, err
+	}
 	out := make([]model.Finding, 0, len(rows))
 	for _, r := range rows {
 		f, err := r.model()

@@ -156,6 +156,9 @@ func (s *Store) FindingHistories(ctx context.Context, subjects []string) (map[st
 		Params{"subjects": ArrayParam(subjects)}, &rows); err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
+	if err := s.attachEvidence(ctx, rows); err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
 		f, err := r.model()
 		if err != nil {
@@ -187,6 +190,9 @@ func (s *Store) CurrentFindingsOf(ctx context.Context, rule string, repos []stri
 ORDER BY rule, subject, repo, evaluated_at DESC LIMIT 1 BY rule, subject, repo`,
 		Params{"rule": rule, "repos": ArrayParam(repos)}, &rows); err != nil {
 		return nil, fmt.Errorf("read %s findings: %w", rule, err)
+	}
+	if err := s.attachEvidence(ctx, rows); err != nil {
+		return nil, err
 	}
 	for _, r := range rows {
 		f, err := r.model()

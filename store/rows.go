@@ -183,6 +183,9 @@ type findingRow struct {
 	EvaluatedAt Time   `json:"evaluated_at"`
 	Evidence    string `json:"evidence"`
 	Waiver      string `json:"waiver"`
+	// EvidenceKey names the evidence in finding_evidence when Evidence is
+	// not inline (rows written before the key existed hold it inline).
+	EvidenceKey string `json:"evidence_key"`
 }
 
 func (r findingRow) model() (model.Finding, error) {

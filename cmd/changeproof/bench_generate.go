@@ -84,7 +84,7 @@ func benchService(i int) string { return fmt.Sprintf("svc-%04d", i) }
 
 // benchTables are emptied by generate --force.
 var benchTables = []string{"raw_deliveries", "dead_letters", "pull_requests", "reviews", "pushes", "protection_events",
-	"findings", "waivers", "deploys", "access_events", "alerts"}
+	"findings", "finding_evidence", "waivers", "deploys", "access_events", "alerts"}
 
 func runBenchGenerate(args []string) error {
 	fs := flag.NewFlagSet("bench generate", flag.ContinueOnError)

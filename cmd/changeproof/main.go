@@ -17,5 +17,6 @@ import (
 var Version = buildinfo.Get().Version
 
 func main() {
+	limitGoMemory()
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
