@@ -72,6 +72,11 @@ func runBenchMemory(args []string) error {
 	idle := srv.rss()
 	fmt.Printf("idle RSS %s\n", mib(idle))
 
+	// Every delivery and access event of this run has an id no earlier run
+	// on the same store used (the same id with other bytes is a conflict,
+	// refused with 409 or 422, and would measure nothing).
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+
 	// Phase 1: webhooks and access events at full rate.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*seconds)*time.Second)
 	peak := srv.sample()
@@ -82,7 +87,7 @@ func runBenchMemory(args []string) error {
 		go func() {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				d := memDelivery(w, i)
+				d := memDelivery(run, w, i)
 				code, err := fixture.Post(ctx, http.DefaultClient, srv.base+"/webhooks/github", memBenchSecret, d)
 				if err == nil && code == http.StatusAccepted {
 					hooks.Add(1)
@@ -97,7 +102,7 @@ func runBenchMemory(args []string) error {
 		go func() {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				n, err := postAccess(ctx, srv.base, accessLines(fmt.Sprintf("m%d-%d", w, i), 20_000))
+				n, err := postAccess(ctx, srv.base, accessLines(fmt.Sprintf("m%s-%d-%d", run, w, i), 20_000))
 				if err == nil {
 					lines.Add(int64(n))
 				}
@@ -121,7 +126,7 @@ func runBenchMemory(args []string) error {
 		before := srv.rss()
 		peak := srv.sample()
 		start := time.Now()
-		n, err := postAccess(context.Background(), srv.base, &sizedLines{limit: size, prefix: fmt.Sprint("big", k)})
+		n, err := postAccess(context.Background(), srv.base, &sizedLines{limit: size, prefix: fmt.Sprintf("big%s-%d", run, k)})
 		top := peak.stop()
 		if err != nil {
 			return fmt.Errorf("large upload: %w", err)
@@ -155,17 +160,17 @@ func memBenchConfig(dir string) (string, error) {
 	return f.Name(), nil
 }
 
-// memDelivery is sender w's i-th delivery: a merged PR, one of its
+// memDelivery is run's sender w's i-th delivery: a merged PR, one of its
 // reviews, or its push, on one of the generated repositories, with numbers
 // the generated history does not use.
-func memDelivery(w, i int) fixture.Delivery {
+func memDelivery(run string, w, i int) fixture.Delivery {
 	n := 5_000_000 + w*1_000_000 + i/3
 	repo := fixture.Repo{FullName: benchRepo(n % 200), DefaultBranch: "main"}
 	at := time.Now().UTC()
 	pr := fixture.PR{Repo: repo, Number: n, Author: "dev1", MergedBy: "dev2", Title: fmt.Sprintf("PAY-%d memory", n),
 		HeadRef: "feature/PAY-" + strconv.Itoa(n), HeadSHA: fixture.SHA(fmt.Sprint("mh", n)),
 		MergeCommitSHA: fixture.SHA(fmt.Sprint("mm", n)), Merged: true, CreatedAt: at.Add(-time.Hour), MergedAt: at}
-	id := fixture.DeliveryID(fmt.Sprint("mem", w, i))
+	id := fixture.DeliveryID(fmt.Sprint("mem", run, w, i))
 	switch i % 3 {
 	case 0:
 		return fixture.Delivery{Event: "pull_request_review", ID: id, Body: fixture.PullRequestReview("submitted",
