@@ -226,6 +226,17 @@ func BenchmarkWebhookAcceptRatio(b *testing.B) {
 	}
 }
 
+// benchPriority applies CHANGEPROOF_BENCH_PRIORITY=0: the engine's
+// background work at the receivers' CPU priority, to compare with the
+// priority lane (chdb.Options.BackgroundNice). The lane is per process, so
+// the switch holds for the whole run.
+func benchPriority(b *testing.B) {
+	if os.Getenv("CHANGEPROOF_BENCH_PRIORITY") == "0" {
+		backgroundNice = 0
+	}
+	b.Logf("engine background work at nice %d", backgroundNice)
+}
+
 // loadAvg is /proc/loadavg, to note beside each figure (the machine is
 // shared: only ratios within one run carry over).
 func loadAvg() string {
@@ -252,12 +263,7 @@ func benchServe(b *testing.B) (*app, string, *slacktest.Server) {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.close)
-	if os.Getenv("CHANGEPROOF_BENCH_PRIORITY") == "0" {
-		// The engine's background work at the receivers' priority, to
-		// compare (the lane is per process: set it for the whole run).
-		backgroundNice = 0
-	}
-	b.Logf("engine background work at nice %d", backgroundNice)
+	benchPriority(b)
 	if ms := envFloat("CHANGEPROOF_BENCH_LOADER_YIELD_MS", 0); ms > 0 {
 		a.loader.YieldMax = time.Duration(ms * float64(time.Millisecond)) // to compare bounds
 	}
