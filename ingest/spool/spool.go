@@ -225,7 +225,7 @@ func (s *Spool) Accept(ctx context.Context, ds []model.Delivery) error {
 		if n := recordSize(d); len(d.Body) < compressMin {
 			size += n
 		} else {
-			size += n / 3 // webhook bodies compress to 0.13-0.18
+			size += n / 3 // webhook bodies compress to about 0.13
 		}
 	}
 	buf := make([]byte, 0, size)
@@ -502,7 +502,7 @@ func appendRecord(buf []byte, d model.Delivery) []byte {
 }
 
 // compressMin is the body size from which a record is stored compressed.
-// Webhook bodies (7-25 KB of JSON) shrink to 0.13-0.18 with zstd at its
+// Webhook bodies (7-25 KB of JSON) shrink to about 0.13 with zstd at its
 // fastest, about 40 µs each, and in a closed loop the group commit's write
 // and fsync of their bytes was the receivers' bound (docs/performance.md).
 // Access events and deploy lines are a few hundred bytes, arrive by the
