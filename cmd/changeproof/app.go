@@ -136,8 +136,9 @@ func openStore(ctx context.Context, cfg config.Config, dataDir string) (store.DB
 // backgroundNice is the nice value of the embedded engine's background
 // work in a process that also receives (chdb.Options.BackgroundNice): at
 // 10 a busy engine thread gets about a tenth of a core a busy receiver
-// thread gets; idle cores still go to the engine whole.
-const backgroundNice = 10
+// thread gets; idle cores still go to the engine whole. A variable so the
+// receiver benchmarks can measure without it (CHANGEPROOF_BENCH_PRIORITY=0).
+var backgroundNice = 10
 
 // openStoreNice is openStore with the embedded engine's background work
 // at the given nice value (0: the process's own).
@@ -205,7 +206,7 @@ func newAppRoles(ctx context.Context, cfg config.Config, dataDir string, log *za
 	}()
 	if r.pipeline || r.rules || r.api {
 		nice := 0
-		if r.receiver && cfg.ClickHouse.Addr == "" {
+		if r.receiver && cfg.ClickHouse.Addr == "" && backgroundNice > 0 {
 			// The engine shares the cores with the receivers: its
 			// background work runs below their priority.
 			nice, a.background = backgroundNice, chdb.Background

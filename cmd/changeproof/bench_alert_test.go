@@ -31,6 +31,9 @@ func BenchmarkAlertLatency(b *testing.B) {
 	cfg, _ := testConfig(&testing.T{}, fmt.Sprintf("bench_alerts_%d", time.Now().UnixNano()))
 	cfg.Policy.RequireTicket = false
 	cfg.Alerts.Slack.WebhookURL = sink.WebhookURL()
+	benchPriority(b)
+	b.Logf("load average before: %s", loadAvg())
+	defer func() { b.Logf("load average after: %s", loadAvg()) }()
 	a, err := newApp(context.Background(), cfg, dir, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)

@@ -140,7 +140,8 @@ func BenchmarkDeliveryToFinding(b *testing.B) {
 // checks, no store). Defaults 2,000 deliveries/s for 10 s;
 // CHANGEPROOF_BENCH_RATE and CHANGEPROOF_BENCH_SECONDS override, and
 // CHANGEPROOF_BENCH_LOADER_YIELD_MS sets how long the loader may wait for
-// the receivers (pipeline.Loader.YieldMax).
+// the receivers (pipeline.Loader.YieldMax); CHANGEPROOF_BENCH_PRIORITY=0
+// runs the engine's background work at the receivers' CPU priority.
 // Run: go test -run '^$' -bench WebhookOpenLoop -benchtime 1x ./cmd/changeproof
 func BenchmarkWebhookOpenLoop(b *testing.B) {
 	rate := envFloat("CHANGEPROOF_BENCH_RATE", 2000)
@@ -203,9 +204,13 @@ func BenchmarkWebhookAcceptRatio(b *testing.B) {
 		null, _ := loadFrom(b, loadSpec{URL: floorSrv.URL, Mode: "closed", Senders: 64, Seconds: seconds / 2,
 			IDPrefix: fmt.Sprintf("cnull-%d-%d", run, time.Now().UnixNano())})
 		floorSrv.Close()
-		_, url, _ := benchServe(b)
-		got, _ := loadFrom(b, loadSpec{URL: url, Mode: "closed", Senders: 64, Seconds: seconds,
+		a, url, _ := benchServe(b)
+		cpu0 := processCPU()
+		t0 := time.Now()
+		got, genCores := loadFrom(b, loadSpec{URL: url, Mode: "closed", Senders: 64, Seconds: seconds,
 			IDPrefix: fmt.Sprintf("cl-%d-%d", run, time.Now().UnixNano())})
+		cores := (processCPU() - cpu0).Seconds() / time.Since(t0).Seconds()
+		st := a.committer.Stats()
 		if got.failed > 0 {
 			b.Errorf("%d of %d deliveries not accepted", got.failed, got.sent)
 		}
@@ -214,8 +219,22 @@ func BenchmarkWebhookAcceptRatio(b *testing.B) {
 		b.ReportMetric(got.rate()/null.rate(), "ratio")
 		b.Logf("closed loop, 64 senders: all roles %.0f/s (p99 %.1f ms), null receiver %.0f/s (p99 %.1f ms): ratio %.2f",
 			got.rate(), got.pct(99), null.rate(), null.pct(99), got.rate()/null.rate())
+		b.Logf("all roles: this process used %.2f of %d cores, the senders' process %.2f; group commit %.1f deliveries and %.1f ms per durable write, slowest %.1f ms",
+			cores, runtime.NumCPU(), genCores, float64(st.Deliveries)/float64(max(st.Batches, 1)),
+			float64(st.Writing.Microseconds())/float64(max(st.Batches, 1))/1000, float64(st.Slowest.Microseconds())/1000)
 		b.Logf("load average after: %s", loadAvg())
 	}
+}
+
+// benchPriority applies CHANGEPROOF_BENCH_PRIORITY=0: the engine's
+// background work at the receivers' CPU priority, to compare with the
+// priority lane (chdb.Options.BackgroundNice). The lane is per process, so
+// the switch holds for the whole run.
+func benchPriority(b *testing.B) {
+	if os.Getenv("CHANGEPROOF_BENCH_PRIORITY") == "0" {
+		backgroundNice = 0
+	}
+	b.Logf("engine background work at nice %d", backgroundNice)
 }
 
 // loadAvg is /proc/loadavg, to note beside each figure (the machine is
@@ -244,6 +263,7 @@ func benchServe(b *testing.B) (*app, string, *slacktest.Server) {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.close)
+	benchPriority(b)
 	if ms := envFloat("CHANGEPROOF_BENCH_LOADER_YIELD_MS", 0); ms > 0 {
 		a.loader.YieldMax = time.Duration(ms * float64(time.Millisecond)) // to compare bounds
 	}

@@ -30,7 +30,12 @@ func segmentSeeds() [][]byte {
 		ReceivedAt: at, SHA256: "00", Body: fixture.Template(smallest)})
 	seg = appendRecord(seg, model.Delivery{Source: "github", Event: "ping", DeliveryID: "d-2",
 		ReceivedAt: at.Add(time.Second), Body: []byte(`{"zen":"Keep it logically awesome."}`)})
-	seeds := [][]byte{seg, seg[:len(seg)-1], seg[:7], nil}
+	// The same two as the receiver stores them: the first compressed.
+	zseg, _ := appendCompressed(nil, nil, model.Delivery{Source: "github", Event: smallest, DeliveryID: "d-1",
+		ReceivedAt: at, SHA256: "00", Body: fixture.Template(smallest)})
+	zseg, _ = appendCompressed(zseg, nil, model.Delivery{Source: "github", Event: "ping", DeliveryID: "d-2",
+		ReceivedAt: at.Add(time.Second), Body: []byte(`{"zen":"Keep it logically awesome."}`)})
+	seeds := [][]byte{seg, seg[:len(seg)-1], seg[:7], nil, zseg, zseg[:len(zseg)/2]}
 	flipped := append([]byte(nil), seg...)
 	flipped[20] ^= 0x40
 	seeds = append(seeds, flipped)
@@ -73,6 +78,10 @@ func FuzzSegment(f *testing.F) {
 			}
 			if !bytes.Equal(appendRecord(nil, again), appendRecord(nil, d)) {
 				t.Fatalf("round trip changed %+v into %+v", d, again)
+			}
+			z, _ := appendCompressed(nil, nil, d)
+			if again, err := readRecord(bytes.NewReader(z)); err != nil || !bytes.Equal(appendRecord(nil, again), appendRecord(nil, d)) {
+				t.Fatalf("a record read from %q does not read back after compressing: %v", b, err)
 			}
 		}
 		path := filepath.Join(dir, "segment")
