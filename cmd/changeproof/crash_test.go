@@ -75,9 +75,19 @@ func runChild(t *testing.T, args ...string) string {
 	cmd.Env = append(os.Environ(), "CHANGEPROOF_E2E_ARGS="+strings.Join(args, "\x1f"))
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("changeproof %v: %v", args, err)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("changeproof %v: %v\n%s", args, err, lastLines(string(stderr), 400))
 	}
 	return string(out)
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 type verdict struct{ Rule, Subject, Outcome, Reason string }

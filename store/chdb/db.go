@@ -62,7 +62,10 @@ type DB struct {
 	all      []*engine
 	closeMu  sync.Mutex
 	closed   bool
-	files    memFiles
+	// busy counts the connections taken from the pool (or waited for)
+	// and not yet returned: Close waits for them.
+	busy  sync.WaitGroup
+	files memFiles
 }
 
 var _ store.DB = (*DB)(nil)
@@ -148,22 +151,29 @@ func quoteIdent(s string) string {
 	return "`" + string(bytes.ReplaceAll([]byte(s), []byte("`"), []byte("\\`"))) + "`"
 }
 
+// get takes a connection from the pool, waiting for one; every get that
+// succeeds is followed by put. After Close it returns store.ErrClosed.
 func (db *DB) get(ctx context.Context) (*engine, error) {
 	db.closeMu.Lock()
-	closed := db.closed
-	db.closeMu.Unlock()
-	if closed {
+	if db.closed {
+		db.closeMu.Unlock()
 		return nil, store.ErrClosed
 	}
+	db.busy.Add(1)
+	db.closeMu.Unlock()
 	select {
 	case e := <-db.pool:
 		return e, nil
 	case <-ctx.Done():
+		db.busy.Done()
 		return nil, ctx.Err()
 	}
 }
 
-func (db *DB) put(e *engine) { db.pool <- e }
+func (db *DB) put(e *engine) {
+	db.pool <- e
+	db.busy.Done()
+}
 
 // Exec implements store.DB.
 func (db *DB) Exec(ctx context.Context, query string, params store.Params) error {
@@ -345,15 +355,21 @@ func decodeRows(out []byte, dest any) error {
 	return nil
 }
 
-// Close implements store.DB. The engine itself stays up for the process:
-// it cannot be restarted on another path anyway.
+// Close implements store.DB. It refuses new statements (store.ErrClosed),
+// waits for those under way to end, and closes the connections: closing
+// a connection beneath a running statement crashes the engine (a
+// background evaluation still querying while a command exits did). The
+// engine itself stays up for the process: it cannot be restarted on
+// another path anyway. Safe to call more than once and concurrently.
 func (db *DB) Close() error {
 	db.closeMu.Lock()
-	defer db.closeMu.Unlock()
 	if db.closed {
+		db.closeMu.Unlock()
 		return nil
 	}
 	db.closed = true
+	db.closeMu.Unlock()
+	db.busy.Wait()
 	for _, e := range db.all {
 		e.close()
 	}

@@ -131,9 +131,10 @@ func reniceEngineThreads(nice int) {
 		return
 	}
 	name := strings.TrimSpace(string(self))
-	done := map[int]bool{}
+	// Every pass looks at every thread again rather than remembering the
+	// ones already reniced: thread ids are reused, and an engine thread
+	// that got the id of one reniced before would be missed for good.
 	for {
-		seen := map[int]bool{}
 		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
 			return
@@ -143,28 +144,16 @@ func reniceEngineThreads(nice int) {
 			if err != nil {
 				continue
 			}
-			seen[tid] = true
-			if done[tid] {
+			// A thread already this low (reniced before, the engine's
+			// own choice, or a lane thread's child) is left alone.
+			if cur, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err != nil || 20-cur >= nice {
 				continue
 			}
 			comm, err := os.ReadFile("/proc/self/task/" + e.Name() + "/comm")
 			if err != nil || strings.TrimSpace(string(comm)) == name {
 				continue
 			}
-			// A thread that is already lower (the engine's own
-			// choice, or a lane thread's child) is left alone.
-			if cur, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil && 20-cur >= nice {
-				done[tid] = true
-				continue
-			}
-			if unix.Setpriority(unix.PRIO_PROCESS, tid, nice) == nil {
-				done[tid] = true
-			}
-		}
-		for tid := range done {
-			if !seen[tid] {
-				delete(done, tid)
-			}
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, nice) // an exited thread: nothing to do
 		}
 		time.Sleep(time.Second)
 	}
