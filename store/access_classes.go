@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,14 @@ func (s *Store) RecordClassVerdicts(ctx context.Context, system string, rules []
 	if err := s.db.Insert(ctx, vt, rows); err != nil {
 		return 0, fmt.Errorf("class verdicts of %s: %w", system, err)
 	}
+	// What follows is the engine's work, seconds of it, and Go's part is
+	// done: the classes' rows and their encoding are garbage, but Go keeps
+	// its heap (up to the soft memory limit, hundreds of MiB) until it
+	// next needs to grow it. Returned now, the engine's statements have
+	// that memory rather than the process both (the full organisation's
+	// systems: Go held 500-630 MiB beside every class statement).
+	rows, es, verdicts = nil, evidenceSet{}, nil
+	debug.FreeOSMemory()
 	p := Params{"system": system, "prefix": system + ":", "rules": ArrayParam(rules), "exclude": ArrayParam(exclude),
 		"now": now.UTC().Format("2006-01-02 15:04:05.000000")}
 	// The current verdicts are joined by sorting both sides, so that a
