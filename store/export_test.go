@@ -71,3 +71,12 @@ func SetKeyFilterPage(n int) (restore func()) {
 	keyFilterPage = n
 	return func() { keyFilterPage = old }
 }
+
+// SetClassJoinEvents makes RecordClassVerdicts compare n events per
+// statement until the returned func restores the default, so a test can
+// cross stretches of ids.
+func SetClassJoinEvents(n int) (restore func()) {
+	old := classJoinEvents
+	classJoinEvents = n
+	return func() { classJoinEvents = old }
+}

@@ -71,6 +71,11 @@ type rssSampler struct {
 	mu     sync.Mutex
 	peak   int64
 	goPeak int64
+	// at, rss and goHeld are every sample, so that a phase's parts can
+	// be told apart afterwards (PeakBetween).
+	at     []time.Time
+	rss    []int64
+	goHeld []int64
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -105,6 +110,7 @@ func (s *rssSampler) sample() {
 	held := int64(ms[0].Value.Uint64()) - int64(ms[1].Value.Uint64())
 	s.mu.Lock()
 	s.peak, s.goPeak = max(s.peak, rss), max(s.goPeak, held)
+	s.at, s.rss, s.goHeld = append(s.at, time.Now()), append(s.rss, rss), append(s.goHeld, held)
 	s.mu.Unlock()
 }
 
@@ -115,6 +121,19 @@ func (s *rssSampler) Stop() (rss, goHeld int64) {
 	<-s.done
 	s.sample()
 	return s.peak, s.goPeak
+}
+
+// PeakBetween returns the peaks of the samples taken from from to to:
+// the RSS and what Go held of it.
+func (s *rssSampler) PeakBetween(from, to time.Time) (rss, goHeld int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, at := range s.at {
+		if !at.Before(from) && !at.After(to) {
+			rss, goHeld = max(rss, s.rss[i]), max(goHeld, s.goHeld[i])
+		}
+	}
+	return rss, goHeld
 }
 
 // currentRSS reads VmRSS from /proc/self/status (bytes; 0 when unknown).

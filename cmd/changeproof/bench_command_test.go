@@ -10,7 +10,8 @@ import (
 
 // TestBenchGenerateAndRules runs `bench generate` and `bench rules` through
 // the binary on a small organisation: every control gives its outcomes on
-// the generated data, a second full evaluation records nothing, and each
+// the generated data, a second full evaluation records nothing, one with
+// every unit due judges every repository and system again, and each
 // incremental event records the verdicts it changes. The figures are not
 // checked: they belong to the machine.
 func TestBenchGenerateAndRules(t *testing.T) {
@@ -44,6 +45,8 @@ func TestBenchGenerateAndRules(t *testing.T) {
 		`(?m)^  AC-1 +error \d+, fail \d+, not_applicable \d+, pass \d+, waived 2`, `(?m)^  AC-2 +fail \d+, pass \d+`,
 		`(?m)^  AC-3 +fail \d+, pass \d+`,
 		`full evaluation, warm .*, 0 findings written`,
+		`full evaluation, every unit due .*: [0-9.]+s \(4 of 4 repositories judged .*, [1-9]\d* of [1-9]\d* access systems, .*\), \d+ findings written, peak RSS \d+ MiB`,
+		`(?m)^  peak RSS judging the repositories \d+ MiB \(Go \d+ MiB\), the access systems \d+ MiB`,
 		`raw limit: .* -> ratio \d+\.\d\d`,
 		`new review \(changes requested on .*\): verdicts recorded .* \(\d+ changed: [^)]*CM-2 fail`,
 		`new merged pull request .*: verdicts recorded .* \(4 changed: CM-1 pass, CM-2 pass, CM-3 pass, CM-4 pass\) -> ratio`,

@@ -26,7 +26,8 @@ func init() {
 		name: "rules",
 		usage: "[--data-dir DIR] [--config FILE] [--repo R] [--profile-dir DIR] [--skip-cold]\n" +
 			"                  judge a generated store: full evaluation from no findings (cold) and again\n" +
-			"                  (warm, nothing changes), then one new review and one merged PR on one repository\n" +
+			"                  (warm, nothing changes) and again with every unit due (all judged again, verdicts\n" +
+			"                  recorded), then one new review and one merged PR on one repository\n" +
 			"                  (incremental), each against the engine's time to read the same rows",
 		run: runBenchRules,
 	})
@@ -37,7 +38,7 @@ func runBenchRules(args []string) error {
 	dataDir := fs.String("data-dir", "./bench-data", "store written by `changeproof bench generate`")
 	configPath := fs.String("config", "", "configuration (default DIR/changeproof.yaml, written by generate)")
 	repo := fs.String("repo", "", "repository for the incremental events (default: the first)")
-	profileDir := fs.String("profile-dir", "", "write CPU profiles of each phase here (cold.pprof, warm.pprof, incremental.pprof)")
+	profileDir := fs.String("profile-dir", "", "write CPU profiles of each phase here (cold.pprof, warm.pprof, rejudge.pprof, incremental.pprof)")
 	skipCold := fs.Bool("skip-cold", false, "keep the recorded findings: measure only the warm and incremental phases")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -163,6 +164,14 @@ func runBenchRules(args []string) error {
 	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
 		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm, rawRead+rawCurrent))
 
+	// (a) full evaluation, every unit judged again with its verdicts
+	// recorded: what serve's start-up does after an upgrade (the binary's
+	// revision is part of the fingerprint) or a busy day (every digest
+	// changed).
+	if err := benchRejudge(ctx, a, rawRead, rawCurrent, profile); err != nil {
+		return err
+	}
+
 	// (b) incremental: one new event on one repository, through the
 	// runner as serve runs it.
 	if err := benchIncremental(ctx, a, *repo, profile); err != nil {
@@ -172,6 +181,43 @@ func runBenchRules(args []string) error {
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("\npeak RSS of the process (VmHWM, engine included): %s; Go heap in use now %s\n",
 		mib(peakRSS()), mib(int64(ms.HeapInuse)))
+	return nil
+}
+
+// benchRejudge marks every repository and access system due and times the
+// full evaluation that judges them all again, their verdicts recorded, with
+// the peak RSS of its repositories' part and its access part.
+func benchRejudge(ctx context.Context, a *app, rawRead, rawCurrent time.Duration, profile func(string) func()) error {
+	st := a.store
+	if err := st.MarkEvaluationsDue(ctx); err != nil {
+		return err
+	}
+	before, err := st.CountPhysical(ctx, "findings")
+	if err != nil {
+		return err
+	}
+	stop := profile("rejudge")
+	rss := startRSS()
+	t := time.Now()
+	rep, err := a.runner.Full(ctx)
+	took := time.Since(t)
+	peak, goPeak := rss.Stop()
+	stop()
+	if err != nil {
+		return fmt.Errorf("full evaluation of every unit due: %w", err)
+	}
+	after, err := st.CountPhysical(ctx, "findings")
+	if err != nil {
+		return err
+	}
+	repoPeak, repoGo := rss.PeakBetween(t, t.Add(rep.Repo))
+	accessPeak, accessGo := rss.PeakBetween(t.Add(rep.Repo), time.Now())
+	fmt.Printf("\nfull evaluation, every unit due (verdicts recorded, all judged again): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
+		secs(took), judgedReport(rep), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+	fmt.Printf("  peak RSS judging the repositories %s (Go %s), the access systems %s (Go %s)\n",
+		mib(repoPeak), mib(repoGo), mib(accessPeak), mib(accessGo))
+	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
+		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(took, rawRead+rawCurrent))
 	return nil
 }
 
