@@ -54,6 +54,34 @@ func closedWithin(conn net.Conn, d time.Duration) bool {
 	return true
 }
 
+// trickleCutOff sends head (request line and headers) announcing a 25 MiB
+// body, then a byte every 200ms, as a slowloris would, and reports
+// whether the server closed the connection within 6s.
+func trickleCutOff(t *testing.T, addr, head string) bool {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "%sContent-Length: 26214400\r\n\r\n{", head)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return closedWithin(conn, 6*time.Second)
+}
+
 // Slow and idle clients are cut off, and oversized headers refused, as
 // server.read_timeout, idle_timeout and max_header_bytes say.
 func TestSlowIdleAndOversizedClientsAreCutOff(t *testing.T) {
@@ -65,53 +93,13 @@ func TestSlowIdleAndOversizedClientsAreCutOff(t *testing.T) {
 	defer func() { _ = srv.cmd.Process.Signal(syscall.SIGTERM); _ = srv.cmd.Wait() }()
 
 	t.Run("body a byte at a time", func(t *testing.T) {
-		conn, err := net.Dial("tcp", srv.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 26214400\r\n\r\n{")
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() { // one byte every 200ms, as a slowloris would
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(200 * time.Millisecond):
-					if _, err := conn.Write([]byte(" ")); err != nil {
-						return
-					}
-				}
-			}
-		}()
-		if !closedWithin(conn, 6*time.Second) {
+		if !trickleCutOff(t, srv.addr, "POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n") {
 			t.Error("a body trickling in was still being read 6s later (read_timeout 1s)")
 		}
 	})
 	t.Run("access upload a byte at a time", func(t *testing.T) {
-		conn, err := net.Dial("tcp", srv.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		fmt.Fprintf(conn, "POST /v1/access?format=generic HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer e2e-ingest-token\r\n"+
-			"Content-Type: application/x-ndjson\r\nContent-Length: 26214400\r\n\r\n{")
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(200 * time.Millisecond):
-					if _, err := conn.Write([]byte(" ")); err != nil {
-						return
-					}
-				}
-			}
-		}()
-		if !closedWithin(conn, 6*time.Second) {
+		if !trickleCutOff(t, srv.addr, "POST /v1/access?format=generic HTTP/1.1\r\nHost: x\r\n"+
+			"Authorization: Bearer e2e-ingest-token\r\nContent-Type: application/x-ndjson\r\n") {
 			t.Error("an access upload trickling in was still being read 6s later (read_timeout 1s)")
 		}
 	})
