@@ -109,60 +109,37 @@ func runBenchRules(args []string) error {
 		if err := st.ForgetEvaluations(ctx); err != nil {
 			return err
 		}
-		stop := profile("cold")
-		rss := startRSS()
-		t := time.Now()
-		rep, err := a.runner.Full(ctx)
-		cold := time.Since(t)
-		peak, goPeak := rss.Stop()
-		stop()
+		cold, err := measureFull(ctx, a, "cold", profile)
 		if err != nil {
 			return fmt.Errorf("cold full evaluation: %w", err)
 		}
-		n, err := st.CountPhysical(ctx, "findings")
-		if err != nil {
-			return err
-		}
+		n := cold.after
 		rawWrite, err := st.CopyFindings(ctx)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("\nfull evaluation, cold (no findings yet): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-			secs(cold), judgedReport(rep), secs(rep.Access), n, mib(peak), mib(goPeak))
+			secs(cold.took), judgedReport(cold.rep), secs(cold.rep.Access), n, mib(cold.peak), mib(cold.goPeak))
 		fmt.Printf("  raw limit: engine reads the evidence %s + inserts the same %d findings %s = %s -> ratio %s\n",
-			secs(rawRead), n, secs(rawWrite), secs(rawRead+rawWrite), ratio(cold, rawRead+rawWrite))
+			secs(rawRead), n, secs(rawWrite), secs(rawRead+rawWrite), ratio(cold.took, rawRead+rawWrite))
 		if err := printOutcomes(ctx, st); err != nil {
 			return err
 		}
 	}
 
 	// (a) full evaluation, warm: every verdict is compared, none written.
-	before, err := st.CountPhysical(ctx, "findings")
-	if err != nil {
-		return err
-	}
 	rawCurrent, err := st.ScanVerdicts(ctx, "")
 	if err != nil {
 		return err
 	}
-	stop := profile("warm")
-	rss := startRSS()
-	t := time.Now()
-	rep, err := a.runner.Full(ctx)
-	warm := time.Since(t)
-	peak, goPeak := rss.Stop()
-	stop()
+	warm, err := measureFull(ctx, a, "warm", profile)
 	if err != nil {
 		return fmt.Errorf("warm full evaluation: %w", err)
 	}
-	after, err := st.CountPhysical(ctx, "findings")
-	if err != nil {
-		return err
-	}
 	fmt.Printf("\nfull evaluation, warm (verdicts recorded): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-		secs(warm), judgedReport(rep), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+		secs(warm.took), judgedReport(warm.rep), secs(warm.rep.Access), warm.after-warm.before, mib(warm.peak), mib(warm.goPeak))
 	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
-		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm, rawRead+rawCurrent))
+		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(warm.took, rawRead+rawCurrent))
 
 	// (a) full evaluation, every unit judged again with its verdicts
 	// recorded: what serve's start-up does after an upgrade (the binary's
@@ -188,37 +165,54 @@ func runBenchRules(args []string) error {
 // full evaluation that judges them all again, their verdicts recorded, with
 // the peak RSS of its repositories' part and its access part.
 func benchRejudge(ctx context.Context, a *app, rawRead, rawCurrent time.Duration, profile func(string) func()) error {
-	st := a.store
-	if err := st.MarkEvaluationsDue(ctx); err != nil {
+	if err := a.store.MarkEvaluationsDue(ctx); err != nil {
 		return err
 	}
-	before, err := st.CountPhysical(ctx, "findings")
-	if err != nil {
-		return err
-	}
-	stop := profile("rejudge")
-	rss := startRSS()
-	t := time.Now()
-	rep, err := a.runner.Full(ctx)
-	took := time.Since(t)
-	peak, goPeak := rss.Stop()
-	stop()
+	r, err := measureFull(ctx, a, "rejudge", profile)
 	if err != nil {
 		return fmt.Errorf("full evaluation of every unit due: %w", err)
 	}
-	after, err := st.CountPhysical(ctx, "findings")
-	if err != nil {
-		return err
-	}
-	repoPeak, repoGo := rss.PeakBetween(t, t.Add(rep.Repo))
-	accessPeak, accessGo := rss.PeakBetween(t.Add(rep.Repo), time.Now())
+	repoPeak, repoGo := r.rss.PeakBetween(r.start, r.start.Add(r.rep.Repo))
+	accessPeak, accessGo := r.rss.PeakBetween(r.start.Add(r.rep.Repo), r.start.Add(r.took))
 	fmt.Printf("\nfull evaluation, every unit due (verdicts recorded, all judged again): %s (%s, access %s), %d findings written, peak RSS %s (Go %s)\n",
-		secs(took), judgedReport(rep), secs(rep.Access), after-before, mib(peak), mib(goPeak))
+		secs(r.took), judgedReport(r.rep), secs(r.rep.Access), r.after-r.before, mib(r.peak), mib(r.goPeak))
 	fmt.Printf("  peak RSS judging the repositories %s (Go %s), the access systems %s (Go %s)\n",
 		mib(repoPeak), mib(repoGo), mib(accessPeak), mib(accessGo))
 	fmt.Printf("  raw limit: engine reads the evidence %s + the current verdicts %s = %s -> ratio %s\n",
-		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(took, rawRead+rawCurrent))
+		secs(rawRead), secs(rawCurrent), secs(rawRead+rawCurrent), ratio(r.took, rawRead+rawCurrent))
 	return nil
+}
+
+// fullRun is one measured full evaluation.
+type fullRun struct {
+	rep           rules.FullReport
+	start         time.Time
+	took          time.Duration
+	peak, goPeak  int64       // RSS and Go's memory, highest during the run
+	rss           *rssSampler // the run's samples, for PeakBetween
+	before, after uint64      // physical rows of findings before and after
+}
+
+// measureFull runs one full evaluation as phase name (its CPU profile when
+// asked for), sampling RSS and counting the findings rows it wrote.
+func measureFull(ctx context.Context, a *app, name string, profile func(string) func()) (fullRun, error) {
+	var r fullRun
+	var err error
+	if r.before, err = a.store.CountPhysical(ctx, "findings"); err != nil {
+		return r, err
+	}
+	stop := profile(name)
+	r.rss = startRSS()
+	r.start = time.Now()
+	r.rep, err = a.runner.Full(ctx)
+	r.took = time.Since(r.start)
+	r.peak, r.goPeak = r.rss.Stop()
+	stop()
+	if err != nil {
+		return r, err
+	}
+	r.after, err = a.store.CountPhysical(ctx, "findings")
+	return r, err
 }
 
 // judgedReport says how many repositories and access systems a full
