@@ -256,8 +256,11 @@ func (s *Store) accessIDRanges(ctx context.Context, system string, per int) ([]i
 		IDs []string `json:"ids"`
 	}
 	if err := s.db.Query(ctx, `SELECT count() AS n, arraySort(groupArraySample(8192, 1)(id)) AS ids FROM access_events
-WHERE system = {system:String}`, Params{"system": system}, &rows); err != nil || len(rows) == 0 {
-		return nil, fmt.Errorf("split access events of %s: %v", system, err)
+WHERE system = {system:String}`, Params{"system": system}, &rows); err != nil {
+		return nil, fmt.Errorf("split access events of %s: %w", system, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("split access events of %s: the count answered no row", system)
 	}
 	n, ids := int(rows[0].N), rows[0].IDs
 	k := min((n+per-1)/per, len(ids))
