@@ -62,15 +62,25 @@ func Derive(ev *model.RepoEvidence) {
 	ev.Changes = nil
 	for _, pr := range prs {
 		ev.MergeCommits[pr.MergeCommitSHA] = pr.Number
-		c := FromPullRequest(pr, reviews[pr.Number])
-		c.Contributors = Contributors(rec.Contributions, c.Repo, c.Number, c.HeadRef, c.Author, c.OccurredAt)
-		c.Checks = checks[c.HeadSHA]
-		ev.Changes = append(ev.Changes, c)
+		ev.Changes = append(ev.Changes, mergedChange(pr, reviews[pr.Number], rec.Contributions, checks))
 	}
 	ev.Pushes = chain(rec.Pushes, ev.Repo)
 	for _, i := range directPushes(ev.Pushes, func(sha string) bool { _, ok := ev.MergeCommits[sha]; return ok }) {
 		ev.Changes = append(ev.Changes, FromPush(ev.Pushes[i]))
 	}
+}
+
+// mergedChange is pr's change with what Derive binds to it: its reviews,
+// its contributors and the check results of its head commit (checks by
+// SHA, of pr's repository). Derive and Lookup both build a merged pull
+// request's change here, so that a change looked up for a bundle or a
+// sample is the change that was judged.
+func mergedChange(pr model.PullRequest, reviews []model.Review, contributions []model.Contribution,
+	checks map[string][]model.CheckResult) model.Change {
+	c := FromPullRequest(pr, reviews)
+	c.Contributors = Contributors(contributions, c.Repo, c.Number, c.HeadRef, c.Author, c.OccurredAt)
+	c.Checks = checks[c.HeadSHA]
+	return c
 }
 
 // mergedPullRequests returns, of the snapshots prs of repo ("" = any),

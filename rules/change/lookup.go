@@ -52,10 +52,7 @@ func Lookup(rec model.ChangeRecords, keys []model.ChangeKey) map[model.ChangeKey
 				reviews[pr.Repo] = reviewsByNumber(rec.Reviews, pr.Repo)
 				checks[pr.Repo] = checksBySHA(rec.Checks, pr.Repo)
 			}
-			c := FromPullRequest(pr, reviews[pr.Repo][pr.Number])
-			c.Contributors = Contributors(rec.Contributions, c.Repo, c.Number, c.HeadRef, c.Author, c.OccurredAt)
-			c.Checks = checks[pr.Repo][c.HeadSHA]
-			out[k] = c
+			out[k] = mergedChange(pr, reviews[pr.Repo][pr.Number], rec.Contributions, checks[pr.Repo])
 			continue
 		}
 		if k.SHA == "" {
