@@ -22,6 +22,9 @@ var (
 	dataDir string
 	dirErr  error
 	seq     atomic.Int64
+
+	keepOnce sync.Once
+	keepErr  error
 )
 
 // DataDir is the process-wide data dir tests share.
@@ -58,6 +61,17 @@ func OpenDB(t testing.TB) *chdb.DB {
 	name = fmt.Sprintf("t%d_%s", seq.Add(1), name)
 	if len(name) > 60 {
 		name = name[:60]
+	}
+	// One connection stays open for the life of the test process. Without it
+	// the engine stops whenever the last test's connections close and starts
+	// again, reloading every earlier test's database, on the next Open; a
+	// start racing the previous stop failed in the engine ("recursive_mutex
+	// lock failed") and chdb_connect returned NULL (CI, 2026-12-07).
+	keepOnce.Do(func() {
+		_, keepErr = chdb.Open(chdb.Options{DataDir: dir, Database: "storetest_keep", Conns: 1})
+	})
+	if keepErr != nil {
+		t.Fatalf("open embedded engine (run `make setup`): %v", keepErr)
 	}
 	db, err := chdb.Open(chdb.Options{DataDir: dir, Database: name, Conns: 2})
 	if err != nil {
