@@ -22,14 +22,24 @@ var (
 	dataDir string
 	dirErr  error
 	seq     atomic.Int64
-
-	keepOnce sync.Once
-	keepErr  error
 )
 
-// DataDir is the process-wide data dir tests share.
+// DataDir is the process-wide data dir tests share, with the engine
+// started on it. One connection stays open for the life of the test
+// process: without it the engine stops whenever the last test's
+// connections close and starts again, reloading every earlier test's
+// database, on the next Open; a start racing the previous stop failed in
+// the engine ("recursive_mutex lock failed") and chdb_connect returned
+// NULL (CI, 2026-12-07).
 func DataDir() (string, error) {
-	once.Do(func() { dataDir, dirErr = os.MkdirTemp("", "changeproof-test-") })
+	once.Do(func() {
+		if dataDir, dirErr = os.MkdirTemp("", "changeproof-test-"); dirErr != nil {
+			return
+		}
+		if _, err := chdb.Open(chdb.Options{DataDir: dataDir, Database: "storetest_keep", Conns: 1}); err != nil {
+			dirErr = fmt.Errorf("open embedded engine (run `make setup`): %w", err)
+		}
+	})
 	return dataDir, dirErr
 }
 
@@ -61,17 +71,6 @@ func OpenDB(t testing.TB) *chdb.DB {
 	name = fmt.Sprintf("t%d_%s", seq.Add(1), name)
 	if len(name) > 60 {
 		name = name[:60]
-	}
-	// One connection stays open for the life of the test process. Without it
-	// the engine stops whenever the last test's connections close and starts
-	// again, reloading every earlier test's database, on the next Open; a
-	// start racing the previous stop failed in the engine ("recursive_mutex
-	// lock failed") and chdb_connect returned NULL (CI, 2026-12-07).
-	keepOnce.Do(func() {
-		_, keepErr = chdb.Open(chdb.Options{DataDir: dir, Database: "storetest_keep", Conns: 1})
-	})
-	if keepErr != nil {
-		t.Fatalf("open embedded engine (run `make setup`): %v", keepErr)
 	}
 	db, err := chdb.Open(chdb.Options{DataDir: dir, Database: name, Conns: 2})
 	if err != nil {
