@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,30 +43,54 @@ var timeType = reflect.TypeFor[time.Time]()
 // CheckTimes checks every time of every record in b (each slice of
 // records, each time.Time field, named by its json tag) with CheckTime and
 // returns the first out of range. Reflection, so that a record type added
-// later is held to the range without anyone remembering to.
+// later is held to the range without anyone remembering to; the fields are
+// looked up once per record type (timeFieldsOf), and empty slices skipped:
+// looking them up on every call was a quarter of deriving a webhook
+// delivery in the loader (docs/performance.md, session 7).
 func (b *Batch) CheckTimes() error {
 	v := reflect.ValueOf(b).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
-		if f.Kind() != reflect.Slice || f.Type().Elem().Kind() != reflect.Struct {
+		if f.Kind() != reflect.Slice || f.Len() == 0 || f.Type().Elem().Kind() != reflect.Struct {
 			continue
 		}
-		et := f.Type().Elem()
-		for j := 0; j < et.NumField(); j++ {
-			sf := et.Field(j)
-			if sf.Type != timeType {
-				continue
-			}
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			if name == "" || name == "-" {
-				name = sf.Name
-			}
+		for _, tf := range timeFieldsOf(f.Type().Elem()) {
 			for r := 0; r < f.Len(); r++ {
-				if err := CheckTime(name, f.Index(r).Field(j).Interface().(time.Time)); err != nil {
+				if err := CheckTime(tf.name, *f.Index(r).Field(tf.index).Addr().Interface().(*time.Time)); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// timeField is a time.Time field of a record type: its index and its name
+// as errors give it (the json tag, else the Go name).
+type timeField struct {
+	index int
+	name  string
+}
+
+var timeFields sync.Map // reflect.Type -> []timeField
+
+// timeFieldsOf returns the time.Time fields of the struct type t.
+func timeFieldsOf(t reflect.Type) []timeField {
+	if fs, ok := timeFields.Load(t); ok {
+		return fs.([]timeField)
+	}
+	var fs []timeField
+	for j := 0; j < t.NumField(); j++ {
+		sf := t.Field(j)
+		if sf.Type != timeType {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			name = sf.Name
+		}
+		fs = append(fs, timeField{j, name})
+	}
+	timeFields.Store(t, fs)
+	return fs
 }

@@ -2,6 +2,8 @@ package model
 
 import (
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,5 +33,51 @@ func TestCheckTime(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("CheckTime(%v) = %q, want %q", tc.t, got, tc.want)
 		}
+	}
+}
+
+// Every time of every record type a Batch holds is checked, in any record
+// of its slice, and the error names the field; a batch of valid times
+// passes, as it does a second time (the fields are looked up once).
+func TestCheckTimesCoversEveryRecordTime(t *testing.T) {
+	bad := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	good := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	bt := reflect.TypeFor[Batch]()
+	checked := 0
+	for i := 0; i < bt.NumField(); i++ {
+		st := bt.Field(i).Type
+		if st.Kind() != reflect.Slice || st.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		for j := 0; j < st.Elem().NumField(); j++ {
+			sf := st.Elem().Field(j)
+			if sf.Type != reflect.TypeFor[time.Time]() {
+				continue
+			}
+			checked++
+			var b Batch
+			recs := reflect.MakeSlice(st, 2, 2) // the second record is the bad one
+			recs.Index(0).Field(j).Set(reflect.ValueOf(good))
+			recs.Index(1).Field(j).Set(reflect.ValueOf(bad))
+			reflect.ValueOf(&b).Elem().Field(i).Set(recs)
+			err := b.CheckTimes()
+			var tre *TimeRangeError
+			if !errors.As(err, &tre) || !tre.Time.Equal(bad) {
+				t.Errorf("%s.%s at %v: CheckTimes = %v, want a *TimeRangeError", bt.Field(i).Name, sf.Name, bad, err)
+				continue
+			}
+			if name, _, _ := strings.Cut(sf.Tag.Get("json"), ","); name != "" && tre.Field != name {
+				t.Errorf("%s.%s: error names %q, want %q", bt.Field(i).Name, sf.Name, tre.Field, name)
+			}
+			recs.Index(1).Field(j).Set(reflect.ValueOf(good))
+			for range 2 {
+				if err := b.CheckTimes(); err != nil {
+					t.Errorf("%s.%s at %v: %v", bt.Field(i).Name, sf.Name, good, err)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("found %d time fields in Batch's records; the walk above is broken", checked)
 	}
 }

@@ -102,6 +102,9 @@ func benchAccess(b *testing.B, judged bool) {
 	if !judged {
 		e.a.eval.AccessControls = nil
 	}
+	if ms := envFloat("CHANGEPROOF_BENCH_LOADER_YIELD_MS", 0); ms > 0 {
+		e.a.loader.YieldMax = time.Duration(ms * float64(time.Millisecond)) // to compare bounds
+	}
 	ctx := context.Background()
 	var rawDur, httpDur, acceptDur time.Duration
 	for i := 0; b.Loop(); i++ {
