@@ -224,7 +224,12 @@ func TestKillRestartResend(t *testing.T) {
 	if _, err := sendAll(ctx, "http://"+again.addr+"/webhooks/github", testSecret, hist.Deliveries, 4); err != nil {
 		t.Fatal(err)
 	}
-	got := settled(t, again.addr)
+	// Polled until equal (or 90 s): after the restart the spool's replay,
+	// the re-send and the re-judging come one after another, and on a
+	// loaded machine the findings can stand still for longer than settled's
+	// 3 s between two rounds, which failed this test with verdicts still
+	// to come (2026-12-07). A difference that stays is still reported.
+	got := settledTo(t, again.addr, want)
 	if !reflect.DeepEqual(got, want) {
 		diff := diffVerdicts(got, want)
 		t.Fatalf("findings after kill+restart+resend differ from an uninterrupted run:\n%s", diff)
